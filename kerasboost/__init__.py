@@ -1,0 +1,26 @@
+"""kerasboost: training-stability tools for Keras 3.
+
+`import kerasboost` registers every public object with Keras under the key
+`kerasboost>ClassName`, so models saved with kerasboost objects load with
+`keras.saving.load_model(path, safe_mode=True)` after this import alone.
+"""
+
+__version__ = "0.1.0"
+
+from kerasboost import callbacks  # noqa: E402
+from kerasboost import diagnostics  # noqa: E402
+from kerasboost import initializers  # noqa: E402
+from kerasboost import layers  # noqa: E402
+from kerasboost import optimizers  # noqa: E402
+from kerasboost import schedules  # noqa: E402
+from kerasboost import tuning  # noqa: E402
+
+__all__ = [
+    "callbacks",
+    "diagnostics",
+    "initializers",
+    "layers",
+    "optimizers",
+    "schedules",
+    "tuning",
+]

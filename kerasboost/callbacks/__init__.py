@@ -1,0 +1,3 @@
+"""kerasboost.callbacks (components arrive with their issues; see the CHANGELOG)."""
+
+__all__: list[str] = []

@@ -1,0 +1,68 @@
+"""Child process of `check_saving`: load `.keras` files after `import kerasboost` only.
+
+Usage: `python -m kerasboost.testing._fresh_load MANIFEST.json REPORT.json`.
+Writes `{case name: None | failure message}` to REPORT.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _check_entry(keras, np, entry: dict) -> None:
+    arrays = np.load(entry["arrays"])
+    tolerance = entry["tolerance"]
+
+    def compare(what, expected, actual):
+        expected = np.asarray(expected, "float64")
+        actual = np.asarray(actual, "float64")
+        if expected.shape != actual.shape:
+            raise AssertionError(f"{what}: shape {actual.shape} != {expected.shape}")
+        if not np.allclose(actual, expected, rtol=tolerance, atol=tolerance):
+            diff = np.max(np.abs(actual - expected))
+            raise AssertionError(f"{what} differs (max abs diff {diff}, tolerance {tolerance})")
+
+    model = keras.saving.load_model(entry["model"], safe_mode=True)
+    x, y = arrays["x"], arrays["y"]
+    compare("predictions after loading", arrays["prediction"], model.predict(x, verbose=0))
+    if model.optimizer is None:
+        raise AssertionError("the loaded model has no optimizer")
+    state = model.optimizer.variables
+    if len(state) != entry["state"]:
+        raise AssertionError(f"optimizer has {len(state)} variables, saved {entry['state']}")
+    for j, variable in enumerate(state):
+        compare(f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable))
+    if not model.jit_compile:
+        raise AssertionError("the loaded model lost jit_compile=True")
+    model.fit(x, y, batch_size=entry["batch_size"], epochs=1, shuffle=False, verbose=0)
+    weights = model.get_weights()
+    if len(weights) != entry["weights"]:
+        raise AssertionError(f"{len(weights)} weights after loading, saved {entry['weights']}")
+    for j, w in enumerate(weights):
+        compare(f"weight {j} after resuming training", arrays[f"resumed{j}"], w)
+
+
+def main(argv: list[str]) -> int:
+    manifest_path, report_path = argv
+    import kerasboost  # noqa: F401 - the only import a user needs
+    import keras
+    import numpy as np
+
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    report = {}
+    for entry in manifest:
+        try:
+            _check_entry(keras, np, entry)
+            report[entry["name"]] = None
+        except Exception as e:  # noqa: BLE001 - every failure is reported per case
+            report[entry["name"]] = f"{type(e).__name__}: {e}"
+        keras.backend.clear_session()
+    with open(report_path, "w") as f:
+        json.dump(report, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

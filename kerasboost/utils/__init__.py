@@ -1,0 +1,1 @@
+"""Private helpers shared across kerasboost subpackages (may change freely)."""

@@ -1,0 +1,93 @@
+"""Constructor argument checks shared by every kerasboost object.
+
+Each check raises `ValueError` with a message of the form
+
+    `step_size` must be an integer >= 1. Received: step_size=0
+
+naming the argument, what is allowed and the value received (as `repr`).
+Nothing is silently clipped or converted beyond `int`/`float` normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+
+def _fail(name: str, allowed: str, value: Any) -> ValueError:
+    return ValueError(f"`{name}` must be {allowed}. Received: {name}={value!r}")
+
+
+def _interval(low, high, low_inclusive, high_inclusive) -> str:
+    if low is not None and high is not None:
+        left = "[" if low_inclusive else "("
+        right = "]" if high_inclusive else ")"
+        return f"in {left}{low}, {high}{right}"
+    if low is not None:
+        return f"{'>=' if low_inclusive else '>'} {low}"
+    if high is not None:
+        return f"{'<=' if high_inclusive else '<'} {high}"
+    return ""
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    integer: bool = False,
+    allow_none: bool = False,
+) -> Any:
+    """Check that `value` is a finite real (or integer) within the bounds.
+
+    Returns the value as a Python `int` (when `integer=True`) or `float`, or
+    `None` when `allow_none` and the value is `None`. Booleans are rejected.
+    """
+    if value is None and allow_none:
+        return None
+    kind = "an integer" if integer else "a finite number"
+    interval = _interval(low, high, low_inclusive, high_inclusive)
+    allowed = f"{kind} {interval}".strip()
+    if allow_none:
+        allowed += " or None"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(name, allowed, value)
+    if integer:
+        if not isinstance(value, numbers.Integral):
+            if not (math.isfinite(float(value)) and float(value).is_integer()):
+                raise _fail(name, allowed, value)
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise _fail(name, allowed, value)
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        raise _fail(name, allowed, value)
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        raise _fail(name, allowed, value)
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """Check that `value` is one of the string `choices`."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        allowed = "one of " + ", ".join(repr(c) for c in choices)
+        raise _fail(name, allowed, value)
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Check that `value` is a `bool` (Python or NumPy)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise _fail(name, "a bool", value)
+    return bool(value)
+
+
+def fail(name: str, allowed: str, value: Any) -> ValueError:
+    """Build the standard `ValueError` for a check not covered above."""
+    return _fail(name, allowed, value)

@@ -1,0 +1,172 @@
+"""The contract sweep: every public kerasboost object, every check.
+
+Adding an object to the sweep is one `ContractCase` entry in `CASES`.
+CI runs this file twice: with TensorFlow, then with `KERAS_BACKEND=jax`.
+"""
+
+import keras
+import pytest
+
+import kerasboost
+from kerasboost import schedules
+from kerasboost.testing import ContractCase, check_exports, check_saving
+from kerasboost.testing.contract import PER_CASE_CHECKS
+
+CASES = [
+    # ---------------------------------------------------------------- schedules
+    ContractCase(
+        schedules.Warmup,
+        {"schedule": 0.01, "warmup_steps": 3},
+        invalid=[
+            ({"warmup_steps": -1}, "warmup_steps"),
+            ({"warmup_steps": 2.5}, "warmup_steps"),
+            ({"mode": "cubic"}, "mode"),
+            ({"start_learning_rate": -0.1}, "start_learning_rate"),
+            ({"mode": "exponential", "start_learning_rate": 0.0}, "start_learning_rate"),
+            ({"power": 0.0}, "power"),
+            ({"schedule": "fast"}, "schedule"),
+            ({"schedule": -1.0}, "schedule"),
+        ],
+        id="Warmup[float]",
+    ),
+    ContractCase(
+        schedules.Warmup,
+        lambda: {
+            "schedule": keras.optimizers.schedules.CosineDecay(0.01, decay_steps=10),
+            "warmup_steps": 1,
+            "mode": "exponential",
+            "start_learning_rate": 1e-4,
+        },
+        invalid=[({"schedule": {"class_name": "NoSuchSchedule", "config": {}}}, "schedule")],
+        id="Warmup[CosineDecay]",
+    ),
+    ContractCase(
+        schedules.CyclicalLearningRate,
+        {"initial_learning_rate": 1e-3, "maximal_learning_rate": 1e-2, "step_size": 2, "mode": "exp_range", "gamma": 0.9},
+        invalid=[
+            ({"step_size": 0}, "step_size"),
+            ({"maximal_learning_rate": 1e-4}, "maximal_learning_rate"),
+            ({"mode": "sawtooth"}, "mode"),
+            ({"gamma": 0.0}, "gamma"),
+            ({"gamma": 1.5}, "gamma"),
+            ({"initial_learning_rate": float("nan")}, "initial_learning_rate"),
+            ({"step_size": "2"}, "step_size"),
+        ],
+    ),
+    ContractCase(
+        schedules.OneCycle,
+        {"maximal_learning_rate": 0.01, "total_steps": 10, "three_phase": True, "pct_start": 0.25},
+        invalid=[
+            ({"total_steps": 0}, "total_steps"),
+            ({"pct_start": 0.0}, "pct_start"),
+            ({"pct_start": 1.0}, "pct_start"),
+            ({"pct_start": 0.05}, "pct_start"),
+            ({"pct_start": 0.6}, "pct_start"),
+            ({"anneal_strategy": "cosine"}, "anneal_strategy"),
+            ({"div_factor": 0.0}, "div_factor"),
+            ({"final_div_factor": -1.0}, "final_div_factor"),
+            ({"maximal_learning_rate": 0.0}, "maximal_learning_rate"),
+            ({"three_phase": "yes"}, "three_phase"),
+        ],
+    ),
+    ContractCase(
+        schedules.StepDecay,
+        {"initial_learning_rate": 0.01, "drop_every": 1, "factor": 0.5},
+        invalid=[
+            ({"drop_every": 0}, "drop_every"),
+            ({"factor": 0.0}, "factor"),
+            ({"factor": 2.0}, "factor"),
+            ({"min_learning_rate": 0.1}, "min_learning_rate"),
+            ({"initial_learning_rate": -1.0}, "initial_learning_rate"),
+        ],
+    ),
+    ContractCase(
+        schedules.InverseSqrtDecay,
+        {"scale": 0.01, "warmup_steps": 2},
+        invalid=[({"scale": 0.0}, "scale"), ({"warmup_steps": -3}, "warmup_steps")],
+    ),
+    ContractCase(
+        schedules.LinearDecay,
+        {"initial_learning_rate": 0.01, "decay_steps": 3, "end_learning_rate": 0.001},
+        invalid=[
+            ({"decay_steps": 0}, "decay_steps"),
+            ({"initial_learning_rate": float("inf")}, "initial_learning_rate"),
+            ({"end_learning_rate": -1e-3}, "end_learning_rate"),
+        ],
+    ),
+    ContractCase(
+        schedules.WarmupStableDecay,
+        {"peak_learning_rate": 0.01, "total_steps": 10, "warmup_steps": 1, "decay_fraction": 0.5, "decay_shape": "1-sqrt"},
+        invalid=[
+            ({"total_steps": 0}, "total_steps"),
+            ({"decay_fraction": 1.5}, "decay_fraction"),
+            ({"warmup_steps": 8}, "warmup_steps"),
+            ({"decay_shape": "step"}, "decay_shape"),
+            ({"end_learning_rate": 0.1}, "end_learning_rate"),
+        ],
+    ),
+    ContractCase(
+        schedules.CosineRestarts,
+        {"initial_learning_rate": 0.01, "first_cycle_steps": 2, "cycle_multiplier": 2.0, "cycle_decay": 0.5, "warmup_steps": 1, "max_cycles": 3, "min_learning_rate": 1e-4},
+        invalid=[
+            ({"first_cycle_steps": 0}, "first_cycle_steps"),
+            ({"cycle_multiplier": 0.5}, "cycle_multiplier"),
+            ({"cycle_decay": 0.0}, "cycle_decay"),
+            ({"warmup_steps": 2}, "warmup_steps"),
+            ({"max_cycles": 0}, "max_cycles"),
+            ({"min_learning_rate": 1.0}, "min_learning_rate"),
+        ],
+    ),
+    ContractCase(
+        schedules.SequentialSchedule,
+        lambda: {
+            "schedules": [
+                schedules.Warmup(0.01, 1),
+                schedules.OneCycle(0.01, total_steps=4),
+                keras.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5),
+            ],
+            "boundaries": [1, 2],
+        },
+        invalid=[
+            ({"boundaries": [2, 1]}, "boundaries"),
+            ({"boundaries": [1]}, "boundaries"),
+            ({"schedules": []}, "schedules"),
+            ({"schedules": "warmup"}, "schedules"),
+        ],
+    ),
+]
+
+IDS = [case.name for case in CASES]
+
+
+def test_registry_equals_public_exports():
+    check_exports(CASES)
+
+
+def test_every_subpackage_export_is_registered_or_a_function():
+    """`__all__` of each subpackage lists exactly what api_export recorded."""
+    from kerasboost.api_export import public_exports
+
+    exported = set(public_exports())
+    listed = set()
+    for module_name in kerasboost.__all__:
+        module = getattr(kerasboost, module_name)
+        listed |= {f"kerasboost.{module_name}.{name}" for name in module.__all__}
+    assert listed == exported
+
+
+@pytest.mark.parametrize("check", sorted(PER_CASE_CHECKS))
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_contract(case, check):
+    PER_CASE_CHECKS[check](case)
+
+
+@pytest.fixture(scope="module")
+def saving_results(tmp_path_factory):
+    return check_saving(CASES, str(tmp_path_factory.mktemp("saving")))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_contract_saving(case, saving_results):
+    message = saving_results[case.name]
+    assert message is None, message
