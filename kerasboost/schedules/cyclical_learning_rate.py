@@ -77,7 +77,10 @@ class CyclicalLearningRate(Schedule):
     def __call__(self, step):
         step = as_step(step)
         cycle = ops.floor(1.0 + step / (2.0 * self.step_size))
-        x = ops.abs(step / self.step_size - 2.0 * cycle + 1.0)
+        # the same x as |step / step_size - 2 * cycle + 1|, with one rounding
+        # instead of several: the position in the cycle is an exact integer
+        position = step - 2.0 * self.step_size * (cycle - 1.0)
+        x = ops.abs(position / self.step_size - 1.0)
         height = (self.maximal_learning_rate - self.initial_learning_rate) * ops.maximum(
             0.0, 1.0 - x
         )

@@ -1,11 +1,13 @@
 """Child process of `check_saving`: load `.keras` files after `import kerasboost` only.
 
 Usage: `python -m kerasboost.testing._fresh_load MANIFEST.json REPORT.json`.
+MANIFEST.json: `{"imports": [modules to import besides kerasboost], "cases": [...]}`.
 Writes `{case name: None | failure message}` to REPORT.json.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -51,8 +53,10 @@ def main(argv: list[str]) -> int:
 
     with open(manifest_path) as f:
         manifest = json.load(f)
+    for module in manifest["imports"]:
+        importlib.import_module(module)
     report = {}
-    for entry in manifest:
+    for entry in manifest["cases"]:
         try:
             _check_entry(keras, np, entry)
             report[entry["name"]] = None

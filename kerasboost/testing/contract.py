@@ -322,12 +322,18 @@ def _optimizer_state(model: keras.Model) -> list[np.ndarray]:
     return [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
 
 
-def check_saving(cases: Iterable[ContractCase], workdir: str | None = None) -> dict[str, str | None]:
+def check_saving(
+    cases: Iterable[ContractCase],
+    workdir: str | None = None,
+    imports: Sequence[str] = (),
+) -> dict[str, str | None]:
     """Save each case's trained model; load all in ONE fresh process.
 
-    Returns `{case.name: None or the failure message}`; `run_contract` and the
-    test sweep raise on a message. One process serves every case because a
-    fresh Python that imports TensorFlow costs seconds.
+    The fresh process imports `kerasboost` and the modules named in `imports`
+    (for objects defined outside kerasboost: the module that registers them),
+    nothing else. Returns `{case.name: None or the failure message}`;
+    `run_contract` and the test sweep raise on a message. One process serves
+    every case because a fresh Python that imports TensorFlow costs seconds.
     """
     cases = list(cases)
     results: dict[str, str | None] = {}
@@ -366,8 +372,14 @@ def check_saving(cases: Iterable[ContractCase], workdir: str | None = None) -> d
     manifest_path = os.path.join(workdir, "manifest.json")
     report_path = os.path.join(workdir, "report.json")
     with open(manifest_path, "w") as f:
-        json.dump(manifest, f)
-    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="2")
+        json.dump({"imports": list(imports), "cases": manifest}, f)
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=keras.backend.backend(),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        # the caller's import path, so that `imports` resolve as they do here
+        PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", _LOADER, manifest_path, report_path],
         cwd=workdir,  # nothing of the caller's importable but installed packages
@@ -480,14 +492,20 @@ PER_CASE_CHECKS: dict[str, Callable[[ContractCase], None]] = {
 }
 
 
-def run_contract(case: ContractCase, checks: Sequence[str] = CHECKS) -> None:
-    """Run the named checks on one case; raise `ContractError` on the first failure."""
+def run_contract(
+    case: ContractCase, checks: Sequence[str] = CHECKS, imports: Sequence[str] = ()
+) -> None:
+    """Run the named checks on one case; raise `ContractError` on the first failure.
+
+    `imports` are the modules the fresh process of `check_saving` imports
+    besides kerasboost (those that register objects defined elsewhere).
+    """
     unknown = set(checks) - set(CHECKS)
     if unknown:
         raise ValueError(f"`checks` must be a subset of {CHECKS}. Received: checks={checks!r}")
     for check in checks:
         if check == "saving":
-            message = check_saving([case])[case.name]
+            message = check_saving([case], imports=imports)[case.name]
             if message:
                 raise ContractError(message)
         else:
