@@ -18,6 +18,16 @@ def schedule_values(schedule: Any, steps: int | Sequence[int]) -> np.ndarray:
     Args:
         schedule: a float or any `keras.optimizers.schedules.LearningRateSchedule`.
         steps: an int `n` (steps `0 .. n-1`) or a sequence of steps.
+
+    Example:
+
+    ```python
+    >>> import kerasboost
+    >>> kerasboost.diagnostics.schedule_values(
+    ...     kerasboost.schedules.StepDecay(1.0, drop_every=2, factor=0.5), 5)
+    array([1.  , 1.  , 0.5 , 0.5 , 0.25], dtype=float32)
+
+    ```
     """
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         check_number("steps", steps, low=1, integer=True)
@@ -55,10 +65,14 @@ def plot_schedule(
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> fig = kerasboost.diagnostics.plot_schedule(
     ...     kerasboost.schedules.OneCycle(1e-2, total_steps=500), 500)
-    >>> fig.savefig("one_cycle.png")  # doctest: +SKIP
+    >>> fig.axes[0].get_ylabel()
+    'learning rate'
+
+    ```
     """
     import matplotlib
 

@@ -42,10 +42,13 @@ class CosineRestarts(Schedule):
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> lr = kerasboost.schedules.CosineRestarts(0.1, first_cycle_steps=100, cycle_multiplier=2.0)
     >>> round(float(lr(50)), 6), round(float(lr(100)), 6), round(float(lr(200)), 6)
     (0.05, 0.1, 0.05)
+
+    ```
 
     References:
         - Loshchilov & Hutter, 2017, "SGDR: Stochastic Gradient Descent with Warm

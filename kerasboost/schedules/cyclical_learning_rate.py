@@ -39,11 +39,14 @@ class CyclicalLearningRate(Schedule):
 
     Example:
 
+    ```python
     >>> import keras, kerasboost
     >>> lr = kerasboost.schedules.CyclicalLearningRate(1e-4, 1e-2, step_size=100)
     >>> round(float(lr(100)), 6), round(float(lr(200)), 6)
     (0.01, 0.0001)
     >>> optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+
+    ```
 
     References:
         - Smith, 2017, "Cyclical Learning Rates for Training Neural Networks",

@@ -27,10 +27,13 @@ class InverseSqrtDecay(Schedule):
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> lr = kerasboost.schedules.InverseSqrtDecay(scale=512 ** -0.5, warmup_steps=4000)
     >>> round(float(lr(3999)), 7)  # the peak: 512 ** -0.5 * 4000 ** -0.5
     0.0006988
+
+    ```
 
     References:
         - Vaswani et al., 2017, "Attention Is All You Need",

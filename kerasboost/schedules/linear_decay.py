@@ -24,10 +24,13 @@ class LinearDecay(Schedule):
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> lr = kerasboost.schedules.LinearDecay(1e-3, decay_steps=100)
     >>> round(float(lr(25)), 7), float(lr(500))
     (0.00075, 0.0)
+
+    ```
 
     References:
         - Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional

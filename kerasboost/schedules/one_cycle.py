@@ -50,11 +50,14 @@ class OneCycle(Schedule):
 
     Example:
 
+    ```python
     >>> import keras, kerasboost
     >>> lr = kerasboost.schedules.OneCycle(1e-2, total_steps=1000)
     >>> round(float(lr(0)), 6), round(float(lr(299)), 6)
     (0.0004, 0.01)
     >>> optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+
+    ```
 
     References:
         - Smith & Topin, 2018, "Super-Convergence: Very Fast Training of Neural

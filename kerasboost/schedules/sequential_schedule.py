@@ -34,6 +34,7 @@ class SequentialSchedule(Schedule):
 
     Example:
 
+    ```python
     >>> import keras, kerasboost
     >>> lr = kerasboost.schedules.SequentialSchedule(
     ...     [kerasboost.schedules.LinearDecay(0.0, 10, 0.1), 0.1,
@@ -41,6 +42,8 @@ class SequentialSchedule(Schedule):
     ...     boundaries=[10, 50])
     >>> [round(float(lr(s)), 6) for s in (5, 20, 150)]
     [0.05, 0.1, 0.05]
+
+    ```
 
     References:
         - optax `join_schedules`, https://optax.readthedocs.io (the same

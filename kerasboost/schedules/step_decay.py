@@ -27,10 +27,13 @@ class StepDecay(Schedule):
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> lr = kerasboost.schedules.StepDecay(0.1, drop_every=100, factor=0.5)
     >>> round(float(lr(99)), 6), round(float(lr(100)), 6), round(float(lr(250)), 6)
     (0.1, 0.05, 0.025)
+
+    ```
 
     References:
         - He et al., 2016, "Deep Residual Learning for Image Recognition",

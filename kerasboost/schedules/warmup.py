@@ -48,12 +48,15 @@ class Warmup(Schedule):
 
     Example:
 
+    ```python
     >>> import keras, kerasboost
     >>> cosine = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=1000)
     >>> lr = kerasboost.schedules.Warmup(cosine, warmup_steps=100)
-    >>> float(lr(50))  # halfway through the warmup
+    >>> round(float(lr(50)), 6)  # halfway through the warmup
     0.0005
     >>> optimizer = keras.optimizers.AdamW(learning_rate=lr)
+
+    ```
 
     References:
         - Goyal et al., 2017, "Accurate, Large Minibatch SGD: Training

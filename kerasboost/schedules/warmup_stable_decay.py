@@ -39,10 +39,13 @@ class WarmupStableDecay(Schedule):
 
     Example:
 
+    ```python
     >>> import kerasboost
     >>> lr = kerasboost.schedules.WarmupStableDecay(1e-3, total_steps=1000, warmup_steps=100)
     >>> [round(float(lr(s)), 6) for s in (50, 500, 950, 1000)]
     [0.0005, 0.001, 0.0005, 0.0]
+
+    ```
 
     References:
         - Hu et al., 2024, "MiniCPM: Unveiling the Potential of Small Language

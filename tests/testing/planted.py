@@ -93,3 +93,15 @@ class UntrackedState(keras.layers.Layer):
 
     def call(self, x):
         return x * self.scale
+
+
+@keras.saving.register_keras_serializable(PLANTED)
+class NoJit(keras.layers.Layer):
+    """Declares itself unable to run under XLA: Keras would fall back silently."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_jit = False
+
+    def call(self, x):
+        return x * 2.0

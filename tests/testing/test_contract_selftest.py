@@ -22,6 +22,7 @@ from tests.testing.planted import (
     AcceptsAnything,
     DropsArg,
     Float16Schedule,
+    NoJit,
     NumpyInCall,
     PythonBranch,
     Unregistered,
@@ -53,6 +54,10 @@ def test_config_check_catches_a_dropped_argument():
 def test_xla_check_catches_numpy_inside_call():
     assert_fails(check_xla, case(NumpyInCall, kwargs={}), "NumpyInCall: check 'xla'")
     check_config(case(NumpyInCall, kwargs={}))
+
+
+def test_xla_check_catches_keras_falling_back_from_jit_compile():
+    assert_fails(check_xla, case(NoJit, kwargs={}), "NoJit: check 'xla'", "doesn't support `jit_compile=True`")
 
 
 def test_xla_check_catches_python_branching_on_the_step():

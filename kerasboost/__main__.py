@@ -1,0 +1,51 @@
+"""The `kerasboost` command (also `python -m kerasboost`).
+
+Subcommands:
+    info       versions, the Keras backend and every registered kerasboost object
+    gallery    draw every learning-rate schedule into one PNG
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _info(args: argparse.Namespace) -> int:
+    import keras
+
+    import kerasboost
+    from kerasboost.api_export import public_exports, registered_exports
+
+    print(f"kerasboost {kerasboost.__version__}")
+    print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
+    registered = registered_exports()
+    for path in sorted(public_exports()):
+        key = registered.get(path, "(function)")
+        print(f"  {path:55s} {key}")
+    return 0
+
+
+def _gallery(args: argparse.Namespace) -> int:
+    from kerasboost.diagnostics.gallery import schedule_gallery
+
+    fig = schedule_gallery()
+    fig.savefig(args.out, dpi=args.dpi, bbox_inches="tight")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kerasboost", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("info", help="versions, backend and registered objects").set_defaults(run=_info)
+    gallery = commands.add_parser("gallery", help="plot every learning-rate schedule to a PNG")
+    gallery.add_argument("--out", default="schedules.png", help="the PNG to write")
+    gallery.add_argument("--dpi", type=int, default=110)
+    gallery.set_defaults(run=_gallery)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The examples in the docstrings and the README run and print what they claim."""
+
+import doctest
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import kerasboost
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(kerasboost.__path__, "kerasboost.")
+    if not m.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_docstring_examples(module_name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {module_name}"
+
+
+def test_public_objects_document_args_example_and_references():
+    from kerasboost.api_export import public_exports
+
+    for path, obj in public_exports().items():
+        doc = obj.__doc__ or ""
+        for section in ("Args:", "Example:"):
+            assert section in doc, f"{path} has no {section} section"
+        if isinstance(obj, type):
+            assert "References:" in doc, f"{path} cites no reference"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks, "the README has no Python example"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "lr.png").exists()

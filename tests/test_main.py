@@ -1,0 +1,27 @@
+import pytest
+
+from kerasboost import schedules
+from kerasboost.__main__ import main
+from kerasboost.api_export import registered_exports
+from kerasboost.diagnostics.gallery import gallery_schedules
+
+
+def test_info_lists_every_registered_object(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for path, key in registered_exports().items():
+        assert f"{path}" in out and key in out
+
+
+def test_gallery_draws_every_schedule(tmp_path):
+    drawn = {type(s).__name__ for s in gallery_schedules().values()}
+    assert drawn == set(schedules.__all__)
+    out = tmp_path / "g.png"
+    assert main(["gallery", "--out", str(out), "--dpi", "40"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unknown_command_exits_with_usage():
+    with pytest.raises(SystemExit) as info:
+        main(["fly"])
+    assert info.value.code == 2
