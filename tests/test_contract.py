@@ -8,7 +8,7 @@ import keras
 import pytest
 
 import kerasboost
-from kerasboost import schedules
+from kerasboost import initializers, schedules
 from kerasboost.testing import ContractCase, check_exports, check_saving
 from kerasboost.testing.contract import PER_CASE_CHECKS
 
@@ -133,6 +133,42 @@ CASES = [
             ({"schedules": []}, "schedules"),
             ({"schedules": "warmup"}, "schedules"),
         ],
+    ),
+]
+
+
+
+def _conv1d_model(initializer):
+    inputs = keras.Input((8, 4))
+    x = keras.layers.Conv1D(6, 3, padding="same", activation="tanh", kernel_initializer=initializer)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(x)))
+
+
+CASES += [
+    # ---------------------------------------------------------------- initializers
+    ContractCase(
+        initializers.VarianceFor,
+        {"activation": "leaky_relu", "negative_slope": 0.1, "distribution": "uniform", "seed": 1},
+        invalid=[
+            ({"activation": "relux"}, "activation"),
+            ({"activation": "softmax"}, "activation"),
+            ({"negative_slope": -0.2}, "negative_slope"),
+            ({"mode": "fan_max"}, "mode"),
+            ({"distribution": "cauchy"}, "distribution"),
+            ({"seed": 1.5}, "seed"),
+        ],
+    ),
+    ContractCase(
+        initializers.OrthogonalFor,
+        {"activation": "tanh", "seed": 2},
+        invalid=[({"activation": 7}, "activation"), ({"negative_slope": float("nan")}, "negative_slope")],
+    ),
+    ContractCase(
+        initializers.DeltaOrthogonal,
+        {"gain": 1.2, "seed": 3},
+        invalid=[({"gain": 0.0}, "gain"), ({"gain": -1.0}, "gain"), ({"seed": "abc"}, "seed")],
+        input_shape=(8, 4),
+        model=_conv1d_model,
     ),
 ]
 

@@ -1,5 +1,11 @@
 """Diagnostics shared by callbacks, the demo and the docs."""
 
+from kerasboost.diagnostics.activation_report import (
+    ActivationReport,
+    ActivationRow,
+    activation_report,
+    plot_activations,
+)
 from kerasboost.diagnostics.plot_schedule import plot_schedule, schedule_values
 
-__all__ = ["plot_schedule", "schedule_values"]
+__all__ = ["activation_report", "plot_activations", "plot_schedule", "schedule_values"]

@@ -1,3 +1,9 @@
-"""kerasboost.initializers (components arrive with their issues; see the CHANGELOG)."""
+"""Initializers matched to the activation, and data-dependent initialization."""
 
-__all__: list[str] = []
+from kerasboost.initializers.calculate_gain import calculate_gain
+from kerasboost.initializers.delta_orthogonal import DeltaOrthogonal
+from kerasboost.initializers.lsuv import LSUVResult, lsuv
+from kerasboost.initializers.orthogonal_for import OrthogonalFor
+from kerasboost.initializers.variance_for import VarianceFor
+
+__all__ = ["DeltaOrthogonal", "OrthogonalFor", "VarianceFor", "calculate_gain", "lsuv"]

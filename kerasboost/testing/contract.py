@@ -80,6 +80,10 @@ class ContractCase:
             fresh-process comparisons.
         package: the registration package (`kerasboost` for kerasboost's
             own objects).
+        model: optional `obj -> keras.Model` building the tiny (uncompiled)
+            model for objects the default one cannot hold (e.g. a convolution
+            initializer); its input shape must be `input_shape` and its
+            output `(batch, 3)`.
     """
 
     cls: type
@@ -91,6 +95,7 @@ class ContractCase:
     input_shape: tuple[int, ...] = (6,)
     tolerance: float = 1e-5
     package: str = "kerasboost"
+    model: Callable[[Any], keras.Model] | None = None
 
     @property
     def name(self) -> str:
@@ -265,6 +270,8 @@ def _build(case: ContractCase, obj: Any) -> tuple[keras.Model, Any]:
         hidden_kwargs["kernel_regularizer"] = obj
     elif kind == "constraint":
         hidden_kwargs["kernel_constraint"] = obj
+    if case.model is not None:
+        return case.model(obj), optimizer
     x = inputs
     if kind == "layer":
         x = obj(x)
