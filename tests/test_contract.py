@@ -164,6 +164,11 @@ CASES += [
         invalid=[({"activation": 7}, "activation"), ({"negative_slope": float("nan")}, "negative_slope")],
     ),
     ContractCase(
+        initializers.LooksLinear,
+        {"gain": 1.0, "seed": 4},
+        invalid=[({"gain": -2.0}, "gain"), ({"input_mirrored": 1}, "input_mirrored")],
+    ),
+    ContractCase(
         initializers.DeltaOrthogonal,
         {"gain": 1.2, "seed": 3},
         invalid=[({"gain": 0.0}, "gain"), ({"gain": -1.0}, "gain"), ({"seed": "abc"}, "seed")],

@@ -162,7 +162,7 @@ def activation_report(model: keras.Model, x: Any, batch_size: int = 256, all_lay
 
 
 @kerasboost_export("kerasboost.diagnostics.plot_activations", register=False)
-def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 60):
+def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 60) -> "matplotlib.figure.Figure":  # noqa: F821
     """Histograms of each layer's activation values (Glorot & Bengio 2010, Fig. 3 style).
 
     One normalized histogram per layer, overlaid, for up to `max_layers` layers

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
-from keras import ops
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.initializers._kernels import at_centre_tap
 from kerasboost.utils.validation import check_number, fail
 
 
@@ -72,11 +71,7 @@ class DeltaOrthogonal(keras.initializers.Initializer):
                 f"which a map onto fewer channels cannot have",
                 shape,
             )
-        spatial = shape[:-2]
-        centre = np.zeros(spatial + (1, 1), "float32")
-        centre[tuple(k // 2 for k in spatial)] = 1.0
-        matrix = self._orthogonal((in_channels, out_channels), dtype=dtype)
-        return ops.cast(ops.convert_to_tensor(centre), matrix.dtype) * matrix
+        return at_centre_tap(self._orthogonal((in_channels, out_channels), dtype=dtype), shape)
 
     def get_config(self) -> dict:
         return {"gain": self.gain, "seed": self.seed}
