@@ -8,7 +8,7 @@ import keras
 import pytest
 
 import kerasboost
-from kerasboost import initializers, schedules
+from kerasboost import initializers, optimizers, schedules
 from kerasboost.testing import ContractCase, check_exports, check_saving
 from kerasboost.testing.contract import PER_CASE_CHECKS
 
@@ -174,6 +174,84 @@ CASES += [
         invalid=[({"gain": 0.0}, "gain"), ({"gain": -1.0}, "gain"), ({"seed": "abc"}, "seed")],
         input_shape=(8, 4),
         model=_conv1d_model,
+    ),
+]
+
+_SGD = {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9}, "module": "keras.optimizers"}
+
+
+def _wrapper_invalid(extra=()):
+    return [({"optimizer": "not_an_optimizer"}, "optimizer"), ({"optimizer": 3}, "optimizer"), ({"clipnorm": 1.0}, "clipnorm")] + list(extra)
+
+
+CASES += [
+    # ---------------------------------------------------------------- optimizers
+    ContractCase(
+        optimizers.RectifiedAdam,
+        {"learning_rate": 0.01, "sma_threshold": 4.5, "weight_decay": 0.01},
+        invalid=[({"beta_1": 1.0}, "beta_1"), ({"beta_2": -0.1}, "beta_2"), ({"epsilon": -1.0}, "epsilon"), ({"sma_threshold": 3.0}, "sma_threshold")],
+    ),
+    ContractCase(
+        optimizers.AdaBelief,
+        {"learning_rate": 0.01, "epsilon": 1e-12},
+        invalid=[({"beta_1": 1.5}, "beta_1"), ({"beta_2": 1.0}, "beta_2"), ({"epsilon": float("nan")}, "epsilon")],
+    ),
+    ContractCase(
+        optimizers.LARS,
+        {"learning_rate": 0.5, "weight_decay_rate": 1e-3, "trust_coefficient": 0.01, "nesterov": True},
+        invalid=[({"momentum": 1.0}, "momentum"), ({"trust_coefficient": 0.0}, "trust_coefficient"), ({"weight_decay_rate": -1.0}, "weight_decay_rate"), ({"nesterov": "no"}, "nesterov")],
+    ),
+    ContractCase(
+        optimizers.Lookahead,
+        lambda: {"optimizer": keras.optimizers.Adam(0.01), "sync_period": 2, "slow_step_size": 0.5},
+        invalid=_wrapper_invalid([({"sync_period": 0}, "sync_period"), ({"slow_step_size": 0.0}, "slow_step_size"), ({"slow_step_size": 1.5}, "slow_step_size")]),
+    ),
+    ContractCase(
+        optimizers.Lookahead,
+        lambda: {
+            "optimizer": optimizers.GradientNoise(optimizers.AdaptiveGradientClipping(optimizers.RectifiedAdam(0.01)), eta=0.01, seed=3),
+            "sync_period": 2,
+        },
+        invalid=[({"optimizer": keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD())}, "optimizer")],
+        id="Lookahead[GradientNoise[AdaptiveGradientClipping[RectifiedAdam]]]",
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        optimizers.GradientNoise,
+        {"optimizer": _SGD, "eta": 0.01, "gamma": 0.55, "seed": 7},
+        invalid=_wrapper_invalid([({"eta": -0.1}, "eta"), ({"gamma": -1.0}, "gamma"), ({"seed": 0.5}, "seed")]),
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        optimizers.AdaptiveGradientClipping,
+        {"optimizer": _SGD, "clip_factor": 0.05, "exclude": ["dense_1"]},
+        invalid=_wrapper_invalid([({"clip_factor": 0.0}, "clip_factor"), ({"eps": -1.0}, "eps"), ({"exclude": "dense"}, "exclude")]),
+    ),
+    ContractCase(
+        optimizers.GradientCentralization,
+        {"optimizer": _SGD},
+        invalid=_wrapper_invalid(),
+    ),
+    ContractCase(
+        optimizers.SkipNonFinite,
+        {"optimizer": "adam"},
+        invalid=_wrapper_invalid(),
+    ),
+]
+
+
+
+def _mlp():
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dense(8, activation="tanh")(inputs)))
+
+
+CASES += [
+    ContractCase(
+        optimizers.SAM,
+        lambda: {"model": _mlp(), "rho": 0.1, "adaptive": True},
+        invalid=[({"rho": -0.1}, "rho"), ({"adaptive": 0}, "adaptive"), ({"model": 5}, "model")],
+        model=lambda sam: sam,
     ),
 ]
 

@@ -1,3 +1,28 @@
-"""kerasboost.optimizers (components arrive with their issues; see the CHANGELOG)."""
+"""Optimizers and composable optimizer wrappers.
 
-__all__: list[str] = []
+Wrappers take any Keras or kerasboost optimizer and compose:
+`Lookahead(GradientNoise(AdaptiveGradientClipping(keras.optimizers.AdamW(...))))`.
+"""
+
+from kerasboost.optimizers.ada_belief import AdaBelief
+from kerasboost.optimizers.adaptive_gradient_clipping import AdaptiveGradientClipping
+from kerasboost.optimizers.gradient_centralization import GradientCentralization
+from kerasboost.optimizers.gradient_noise import GradientNoise
+from kerasboost.optimizers.lars import LARS
+from kerasboost.optimizers.lookahead import Lookahead
+from kerasboost.optimizers.rectified_adam import RectifiedAdam
+from kerasboost.optimizers.sam import SAM
+from kerasboost.optimizers.skip_non_finite import SkipNonFinite
+from kerasboost.optimizers.wrapper import OptimizerWrapper
+
+__all__ = [
+    "LARS",
+    "AdaBelief",
+    "AdaptiveGradientClipping",
+    "GradientCentralization",
+    "GradientNoise",
+    "Lookahead",
+    "RectifiedAdam",
+    "SAM",
+    "SkipNonFinite",
+]

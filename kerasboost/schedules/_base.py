@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any, Union
@@ -35,7 +36,7 @@ def as_schedule(name: str, value: Any) -> ScheduleLike:
     """Validate a float-or-schedule argument; deserialize a config dict."""
     if isinstance(value, dict):
         try:
-            value = keras.saving.deserialize_keras_object(value)
+            value = keras.saving.deserialize_keras_object(copy.deepcopy(value))
         except Exception as e:  # report which argument held the bad config
             raise ValueError(
                 f"`{name}` holds a config that could not be deserialized: {e}. "

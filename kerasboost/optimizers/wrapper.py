@@ -1,0 +1,161 @@
+"""The base class of kerasboost's optimizer wrappers."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import keras
+from keras import ops
+
+from kerasboost.utils.validation import fail
+
+_BASE_ARGUMENTS = (
+    "learning_rate",
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+)
+
+
+def as_optimizer(value: Any) -> keras.optimizers.Optimizer:
+    """An optimizer instance from an instance, a serialized config or a name."""
+    if isinstance(value, (dict, str)):
+        try:
+            value = keras.optimizers.get(copy.deepcopy(value))
+        except (ValueError, TypeError) as e:
+            raise fail("optimizer", f"a Keras optimizer, its config or its name ({e})", value) from e
+    if not isinstance(value, keras.optimizers.Optimizer):
+        raise fail("optimizer", "a keras.optimizers.Optimizer instance", value)
+    if isinstance(value, keras.optimizers.LossScaleOptimizer):
+        raise fail(
+            "optimizer",
+            "an optimizer that is not a LossScaleOptimizer (wrap this wrapper in it instead; "
+            "compile() does so under mixed_float16)",
+            value,
+        )
+    return value
+
+
+class OptimizerWrapper(keras.optimizers.Optimizer):
+    """An optimizer that transforms the gradients of, or acts after, an inner optimizer.
+
+    Subclasses override `transform_gradients(grads, variables)` (called before
+    the inner optimizer's `apply`), `after_apply(variables)` and/or
+    `build_own(variables)` (to add their own state with `add_variable*`). The
+    wrapper:
+
+    - owns the inner optimizer (`self.optimizer`), serialized inside its config;
+    - lists the inner optimizer's variables after its own in `variables`, so
+      `.keras` files, checkpoints and JAX's `stateless_apply` carry all state,
+      and wrappers nest (`Lookahead(GradientNoise(AdamW(...)))`);
+    - reports the inner optimizer's `learning_rate` and `iterations` (schedules
+      and learning-rate callbacks act on the inner optimizer);
+    - works under `LossScaleOptimizer` (mixed precision), which wraps it.
+
+    Clipping, weight decay, EMA and gradient accumulation belong to the inner
+    optimizer: passing them to a wrapper raises `ValueError`.
+    """
+
+    def __init__(self, optimizer: Any, name: str | None = None, **kwargs):
+        for argument in _BASE_ARGUMENTS:
+            if argument in kwargs:
+                raise ValueError(
+                    f"`{argument}` belongs to the inner optimizer: set it there, e.g. "
+                    f"{type(self).__name__}(keras.optimizers.AdamW(..., {argument}=...)). "
+                    f"Received: {argument}={kwargs[argument]!r}"
+                )
+        if kwargs:
+            raise ValueError(f"Unknown arguments for {type(self).__name__}: {sorted(kwargs)}")
+        optimizer = as_optimizer(optimizer)
+        super().__init__(learning_rate=0.0, name=name)
+        self.optimizer = optimizer
+
+    # ------------------------------------------------------------------ state
+
+    def build(self, var_list):
+        if self.built:
+            return
+        self.optimizer.build(var_list)
+        super().build(var_list)
+        self.build_own(var_list)
+
+    def build_own(self, var_list) -> None:
+        """Create the wrapper's own variables (hook)."""
+
+    @property
+    def variables(self):
+        return self._variables[:] + self.optimizer.variables
+
+    @property
+    def learning_rate(self):
+        return self.optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.optimizer.learning_rate = learning_rate
+
+    @property
+    def iterations(self):
+        return self.optimizer.iterations
+
+    def finalize_variable_values(self, var_list):
+        self.optimizer.finalize_variable_values(var_list)
+
+    # ------------------------------------------------------------------ update
+
+    def apply(self, grads, trainable_variables=None):
+        grads = list(grads)
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "Build the optimizer first (`optimizer.build(variables)`) or pass "
+                    "`trainable_variables` to `apply`."
+                )
+            trainable_variables = self._trainable_variables
+        else:
+            trainable_variables = list(trainable_variables)
+            if not self.built:
+                with keras.name_scope(self.name, caller=self):
+                    self.build(trainable_variables)
+                self.built = True
+        with keras.name_scope(self.name, caller=self):
+            self.apply_wrapped(grads, trainable_variables)
+
+    def apply_wrapped(self, grads, variables) -> None:
+        """Transform the gradients, apply the inner optimizer, then `after_apply`."""
+        self.optimizer.apply(self.transform_gradients(grads, variables), variables)
+        self.after_apply(variables)
+
+    def transform_gradients(self, grads, variables) -> list:
+        """The gradients the inner optimizer applies (hook; None stays None)."""
+        return grads
+
+    def after_apply(self, variables) -> None:
+        """Act after the inner optimizer's step (hook)."""
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("optimizer"), dict):
+            config["optimizer"] = keras.saving.deserialize_keras_object(
+                copy.deepcopy(config["optimizer"]), custom_objects=custom_objects
+            )
+        return cls(**config)
+
+
+def all_finite(grads) -> Any:
+    """A boolean scalar: every gradient entry is finite."""
+    checks = [ops.all(ops.isfinite(g)) for g in grads if g is not None]
+    return ops.all(ops.stack(checks)) if checks else ops.convert_to_tensor(True)
