@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -54,11 +56,11 @@ class AdaBelief(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.001,
+        learning_rate: Any = 0.001,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-16,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = check_number("beta_1", beta_1, low=0.0, high=1.0, high_inclusive=False)

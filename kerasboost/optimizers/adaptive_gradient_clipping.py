@@ -65,8 +65,8 @@ class AdaptiveGradientClipping(OptimizerWrapper):
         clip_factor: float = 0.01,
         eps: float = 1e-3,
         exclude: Sequence[str] | None = None,
-        name=None,
-        **kwargs,
+        name: str | None = None,
+        **kwargs: Any,
     ):
         super().__init__(optimizer, name=name, **kwargs)
         self.clip_factor = check_number("clip_factor", clip_factor, low=0.0, low_inclusive=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -54,14 +56,14 @@ class LARS(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=1.0,
+        learning_rate: Any = 1.0,
         momentum: float = 0.9,
         weight_decay_rate: float = 0.0,
         trust_coefficient: float = 0.001,
         epsilon: float = 0.0,
         nesterov: bool = False,
         exclude_vectors: bool = True,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_inclusive=False)

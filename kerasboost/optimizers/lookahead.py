@@ -49,7 +49,7 @@ class Lookahead(OptimizerWrapper):
           1 step back", https://arxiv.org/abs/1907.08610
     """
 
-    def __init__(self, optimizer: Any, sync_period: int = 6, slow_step_size: float = 0.5, name=None, **kwargs):
+    def __init__(self, optimizer: Any, sync_period: int = 6, slow_step_size: float = 0.5, name: str | None = None, **kwargs: Any):
         super().__init__(optimizer, name=name, **kwargs)
         self.sync_period = check_number("sync_period", sync_period, low=1, integer=True)
         self.slow_step_size = check_number(

@@ -46,7 +46,7 @@ class SkipNonFinite(OptimizerWrapper):
           gradients, there for loss scaling)
     """
 
-    def __init__(self, optimizer: Any, name=None, **kwargs):
+    def __init__(self, optimizer: Any, name: str | None = None, **kwargs: Any):
         super().__init__(optimizer, name=name, **kwargs)
 
     def build_own(self, var_list):
