@@ -83,7 +83,7 @@ class AdaptiveGradientClipping(OptimizerWrapper):
             if g is None or any(name in w.path for name in self.exclude):
                 clipped.append(g)
                 continue
-            max_norm = self.clip_factor * ops.maximum(unitwise_norm(w), self.eps)
+            max_norm = self.clip_factor * ops.maximum(unitwise_norm(w.value), self.eps)
             g_norm = unitwise_norm(g)
             scaled = g * (max_norm / ops.maximum(g_norm, 1e-6))
             clipped.append(ops.where(g_norm > max_norm, scaled, g))

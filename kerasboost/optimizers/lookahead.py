@@ -60,17 +60,20 @@ class Lookahead(OptimizerWrapper):
         self._slow_weights = slots(self, var_list, "slow")
 
     def apply_wrapped(self, grads, variables):
+        # Values, not Variables, inside ops: JAX cannot trace a Variable inside a cond
+        # (LossScaleOptimizer's stateless_apply runs this inside one).
         first = ops.equal(self.optimizer.iterations, 0)
         for fast in variables:
             slow = self._slow_weights[self._get_variable_index(fast)]
-            slow.assign(ops.where(first, fast, slow))
+            slow.assign(ops.where(first, fast.value, slow.value))
         self.optimizer.apply(grads, variables)
         sync = ops.equal(self.optimizer.iterations % self.sync_period, 0)
         for fast in variables:
             slow = self._slow_weights[self._get_variable_index(fast)]
-            pulled = slow + self.slow_step_size * (fast - slow)
-            slow.assign(ops.where(sync, pulled, slow))
-            fast.assign(ops.where(sync, pulled, fast))
+            fast_value, slow_value = fast.value, slow.value
+            pulled = slow_value + self.slow_step_size * (fast_value - slow_value)
+            slow.assign(ops.where(sync, pulled, slow_value))
+            fast.assign(ops.where(sync, pulled, fast_value))
 
     def get_config(self):
         config = super().get_config()

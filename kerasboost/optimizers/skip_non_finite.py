@@ -59,5 +59,5 @@ class SkipNonFinite(OptimizerWrapper):
         safe = [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads]
         self.optimizer.apply(safe, variables)
         for variable, old in zip(state, before):
-            variable.assign(ops.where(finite, variable, old))
+            variable.assign(ops.where(finite, variable.value, old))
         self.skipped_steps.assign_add(ops.cast(ops.logical_not(finite), self.skipped_steps.dtype))
