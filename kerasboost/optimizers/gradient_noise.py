@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers.wrapper import OptimizerWrapper
+from kerasboost.utils import random
 from kerasboost.utils.validation import check_number
 
 
@@ -68,7 +69,7 @@ class GradientNoise(OptimizerWrapper):
         return [
             None
             if g is None
-            else g + ops.cast(stddev, g.dtype) * keras.random.normal(ops.shape(g), dtype=g.dtype, seed=self._seed_generator)
+            else g + ops.cast(stddev, g.dtype) * random.normal(ops.shape(g), g.dtype, self._seed_generator)
             for g in grads
         ]
 
