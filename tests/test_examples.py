@@ -1,0 +1,29 @@
+"""Every example runs with --quick (a smoke test, plus what the example claims at init)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_quick(path, capsys):
+    assert _load(path).main(["--quick"]) is not None
+    assert capsys.readouterr().out.strip()
+
+
+def test_deep_plain_networks_keeps_the_signal_with_looks_linear():
+    rows = _load(next(p for p in EXAMPLES if p.stem == "deep_plain_networks")).main(["--quick"])
+    keras_row, ours = rows
+    # at init, LooksLinear keeps the deepest layer's activations at the input's scale
+    assert 0.3 < ours["deepest_std"] < 3.0
+    assert ours["deepest_dead"] == 0.0
