@@ -11,30 +11,23 @@ import importlib
 import json
 import sys
 
+from kerasboost.testing.contract import compare_arrays
+
 
 def _check_entry(keras, np, entry: dict) -> None:
     arrays = np.load(entry["arrays"])
     tolerance = entry["tolerance"]
 
-    def compare(what, expected, actual):
-        expected = np.asarray(expected, "float64")
-        actual = np.asarray(actual, "float64")
-        if expected.shape != actual.shape:
-            raise AssertionError(f"{what}: shape {actual.shape} != {expected.shape}")
-        if not np.allclose(actual, expected, rtol=tolerance, atol=tolerance):
-            diff = np.max(np.abs(actual - expected))
-            raise AssertionError(f"{what} differs (max abs diff {diff}, tolerance {tolerance})")
-
     model = keras.saving.load_model(entry["model"], safe_mode=True)
     x, y = arrays["x"], arrays["y"]
-    compare("predictions after loading", arrays["prediction"], model.predict(x, verbose=0))
+    compare_arrays("predictions after loading", arrays["prediction"], model.predict(x, verbose=0), tolerance)
     if model.optimizer is None:
         raise AssertionError("the loaded model has no optimizer")
     state = model.optimizer.variables
     if len(state) != entry["state"]:
         raise AssertionError(f"optimizer has {len(state)} variables, saved {entry['state']}")
     for j, variable in enumerate(state):
-        compare(f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable))
+        compare_arrays(f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable), tolerance)
     if not model.jit_compile:
         raise AssertionError("the loaded model lost jit_compile=True")
     model.fit(x, y, batch_size=entry["batch_size"], epochs=1, shuffle=False, verbose=0)
@@ -42,7 +35,7 @@ def _check_entry(keras, np, entry: dict) -> None:
     if len(weights) != entry["weights"]:
         raise AssertionError(f"{len(weights)} weights after loading, saved {entry['weights']}")
     for j, w in enumerate(weights):
-        compare(f"weight {j} after resuming training", arrays[f"resumed{j}"], w)
+        compare_arrays(f"weight {j} after resuming training", arrays[f"resumed{j}"], w, tolerance)
 
 
 def main(argv: list[str]) -> int:

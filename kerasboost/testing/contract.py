@@ -302,14 +302,20 @@ def _train(case: ContractCase, jit_compile: bool, weights: list | None = None) -
     return model
 
 
+def compare_arrays(what: str, expected: Any, actual: Any, tolerance: float) -> None:
+    """Raise `ContractError` unless `actual` has `expected`'s shape and values (rtol = atol = tolerance)."""
+    e, a = np.asarray(expected, dtype="float64"), np.asarray(actual, dtype="float64")
+    if e.shape != a.shape:
+        _fail(f"{what}: shape {a.shape} != {e.shape}")
+    if not np.allclose(a, e, rtol=tolerance, atol=tolerance):
+        _fail(f"{what} differs (max abs diff {np.max(np.abs(a - e))}, tolerance {tolerance})")
+
+
 def _compare(name: str, expected: Sequence, actual: Sequence, tolerance: float) -> None:
     if len(expected) != len(actual):
         _fail(f"{name}: {len(expected)} arrays expected, got {len(actual)}")
     for i, (e, a) in enumerate(zip(expected, actual)):
-        e, a = np.asarray(e, dtype="float64"), np.asarray(a, dtype="float64")
-        if e.shape != a.shape or not np.allclose(a, e, rtol=tolerance, atol=tolerance):
-            diff = np.max(np.abs(a - e)) if e.shape == a.shape else "shape"
-            _fail(f"{name}[{i}] differs (max abs diff {diff}, tolerance {tolerance})")
+        compare_arrays(f"{name}[{i}]", e, a, tolerance)
 
 
 # ----------------------------------------------------------------------------- 3. XLA

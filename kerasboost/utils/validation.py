@@ -15,7 +15,8 @@ import numbers
 from typing import Any, Iterable
 
 
-def _fail(name: str, allowed: str, value: Any) -> ValueError:
+def fail(name: str, allowed: str, value: Any) -> ValueError:
+    """The standard `ValueError` (to raise) for `name` holding `value`, where `allowed` is expected."""
     return ValueError(f"`{name}` must be {allowed}. Received: {name}={value!r}")
 
 
@@ -55,20 +56,20 @@ def check_number(
     if allow_none:
         allowed += " or None"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _fail(name, allowed, value)
+        raise fail(name, allowed, value)
     if integer:
         if not isinstance(value, numbers.Integral):
             if not (math.isfinite(float(value)) and float(value).is_integer()):
-                raise _fail(name, allowed, value)
+                raise fail(name, allowed, value)
         value = int(value)
     else:
         value = float(value)
         if not math.isfinite(value):
-            raise _fail(name, allowed, value)
+            raise fail(name, allowed, value)
     if low is not None and (value < low or (value == low and not low_inclusive)):
-        raise _fail(name, allowed, value)
+        raise fail(name, allowed, value)
     if high is not None and (value > high or (value == high and not high_inclusive)):
-        raise _fail(name, allowed, value)
+        raise fail(name, allowed, value)
     return value
 
 
@@ -77,17 +78,13 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         allowed = "one of " + ", ".join(repr(c) for c in choices)
-        raise _fail(name, allowed, value)
+        raise fail(name, allowed, value)
     return value
 
 
 def check_bool(name: str, value: Any) -> bool:
     """Check that `value` is a `bool` (Python or NumPy)."""
     if not isinstance(value, bool) and type(value).__name__ != "bool_":
-        raise _fail(name, "a bool", value)
+        raise fail(name, "a bool", value)
     return bool(value)
 
-
-def fail(name: str, allowed: str, value: Any) -> ValueError:
-    """Build the standard `ValueError` for a check not covered above."""
-    return _fail(name, allowed, value)
