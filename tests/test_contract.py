@@ -8,7 +8,7 @@ import keras
 import pytest
 
 import kerasboost
-from kerasboost import initializers, optimizers, schedules
+from kerasboost import initializers, layers, optimizers, schedules
 from kerasboost.testing import ContractCase, check_exports, check_saving
 from kerasboost.testing.contract import PER_CASE_CHECKS
 
@@ -252,6 +252,138 @@ CASES += [
         lambda: {"model": _mlp(), "rho": 0.1, "adaptive": True},
         invalid=[({"rho": -0.1}, "rho"), ({"adaptive": 0}, "adaptive"), ({"model": 5}, "model")],
         model=lambda sam: sam,
+    ),
+]
+
+
+
+def _residual_model(layer):
+    inputs = keras.Input((6,))
+    branch = keras.layers.Dense(6, activation="tanh")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(3)(layer([inputs, branch])))
+
+
+_IMAGE, _SPECTROGRAM, _WAVE = (6, 6, 2), (8, 6), (16,)
+_SEED = [({"seed": 1.5}, "seed")]
+
+CASES += [
+    # ---------------------------------------------------------------- layers
+    ContractCase(
+        layers.WeightNormalization,
+        lambda: {"layer": keras.layers.Dense(5, activation="tanh")},
+        invalid=[
+            ({"layer": keras.layers.Dropout(0.1)}, "layer"),
+            ({"layer": "dense"}, "layer"),
+            ({"data_init": "yes"}, "data_init"),
+            ({"epsilon": 0.0}, "epsilon"),
+        ],
+        id="WeightNormalization[Dense]",
+    ),
+    ContractCase(
+        layers.WeightNormalization,
+        lambda: {"layer": keras.layers.Conv2D(3, 3, padding="same"), "data_init": False},
+        invalid=[({"layer": keras.layers.Conv2DTranspose(3, 3)}, "layer")],
+        input_shape=_IMAGE,
+        id="WeightNormalization[Conv2D]",
+    ),
+    ContractCase(
+        layers.InstanceNormalization,
+        {"epsilon": 1e-5},
+        invalid=[({"epsilon": 0.0}, "epsilon"), ({"groups": 2}, "groups"), ({"center": "yes"}, "center"), ({"axis": 1.5}, "axis")],
+        input_shape=_SPECTROGRAM,
+    ),
+    ContractCase(
+        layers.FilterResponseNormalization,
+        {"learned_epsilon": True},
+        invalid=[({"axis": 2}, "axis"), ({"epsilon": -1e-6}, "epsilon"), ({"learned_epsilon": 1}, "learned_epsilon")],
+        input_shape=_IMAGE,
+    ),
+    ContractCase(
+        layers.TLU,
+        {"tau_initializer": "ones"},
+        invalid=[({"axis": "last"}, "axis")],
+        input_shape=_IMAGE,
+    ),
+    ContractCase(
+        layers.WSConv2D,
+        {"filters": 4, "kernel_size": 3, "epsilon": 1e-4},
+        invalid=[({"epsilon": 0.0}, "epsilon")],
+        input_shape=_IMAGE,
+    ),
+    ContractCase(
+        layers.ScaledStdConv2D,
+        {"filters": 4, "kernel_size": 3, "gamma": 1.7139, "padding": "same"},
+        invalid=[({"gamma": 0.0}, "gamma"), ({"epsilon": -1.0}, "epsilon")],
+        input_shape=_IMAGE,
+    ),
+    ContractCase(
+        layers.StochasticDepth,
+        {"rate": 0.3, "seed": 3},
+        invalid=[({"rate": 1.0}, "rate"), ({"rate": -0.1}, "rate")] + _SEED,
+        model=_residual_model,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.DropPath,
+        {"rate": 0.3, "seed": 3},
+        invalid=[({"rate": 1.5}, "rate"), ({"rate": float("nan")}, "rate")] + _SEED,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.DropBlock2D,
+        {"rate": 0.2, "block_size": 2, "seed": 1},
+        invalid=[({"rate": 1.0}, "rate"), ({"block_size": 0}, "block_size"), ({"data_format": "nhwc"}, "data_format")] + _SEED,
+        input_shape=_IMAGE,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.Maxout,
+        {"num_units": 3},
+        invalid=[({"num_units": 0}, "num_units"), ({"axis": "last"}, "axis")],
+    ),
+    ContractCase(layers.Swish, {"beta": 1.5}, invalid=[({"beta": float("nan")}, "beta")]),
+    ContractCase(layers.SkipInit, {"alpha": 0.1}, invalid=[({"alpha": float("inf")}, "alpha")]),
+    ContractCase(
+        layers.RandomGain,
+        {"min_gain_db": -3.0, "max_gain_db": 3.0, "seed": 2},
+        invalid=[({"max_gain_db": -4.0}, "max_gain_db"), ({"min_gain_db": 1e6}, "min_gain_db")] + _SEED,
+        input_shape=_WAVE,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.AddNoise,
+        {"min_snr_db": 5.0, "max_snr_db": 20.0, "seed": 2},
+        invalid=[({"max_snr_db": 0.0}, "max_snr_db"), ({"min_snr_db": float("nan")}, "min_snr_db")] + _SEED,
+        input_shape=_WAVE,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.RandomTimeShift,
+        {"max_shift": 0.25, "fill": "wrap", "seed": 2},
+        invalid=[({"max_shift": 1.5}, "max_shift"), ({"fill": "reflect"}, "fill")] + _SEED,
+        input_shape=_WAVE,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.RandomSpeed,
+        {"min_rate": 0.8, "max_rate": 1.25, "seed": 2},
+        invalid=[({"min_rate": 0.0}, "min_rate"), ({"max_rate": 0.5}, "max_rate")] + _SEED,
+        input_shape=_WAVE,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.TimeMasking,
+        {"max_width": 3, "num_masks": 2, "seed": 2},
+        invalid=[({"max_width": 0}, "max_width"), ({"num_masks": 0}, "num_masks"), ({"mask_value": "mean"}, "mask_value")] + _SEED,
+        input_shape=_SPECTROGRAM,
+        random_on_tensorflow=True,
+    ),
+    ContractCase(
+        layers.FrequencyMasking,
+        {"max_width": 2, "seed": 2},
+        invalid=[({"max_width": -1}, "max_width")] + _SEED,
+        input_shape=_SPECTROGRAM,
+        random_on_tensorflow=True,
     ),
 ]
 
