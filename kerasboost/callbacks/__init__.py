@@ -1,3 +1,5 @@
-"""kerasboost.callbacks (components arrive with their issues; see the CHANGELOG)."""
+"""kerasboost.callbacks: callbacks for `model.fit` (more arrive with their issues; see the CHANGELOG)."""
 
-__all__: list[str] = []
+from kerasboost.callbacks.gradient_statistics import GradientStatistics
+
+__all__ = ["GradientStatistics"]
