@@ -1,6 +1,7 @@
 """The `kerasboost` command (also `python -m kerasboost`).
 
 Subcommands:
+    demo       train a deep plain network with Keras defaults and with kerasboost; compare
     info       versions, the Keras backend and every registered kerasboost object
     gallery    draw every learning-rate schedule into one PNG
 """
@@ -35,9 +36,20 @@ def _gallery(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from kerasboost import demo
+
+    return demo.run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kerasboost", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="Keras defaults vs the kerasboost recipe on a deep plain network")
+    from kerasboost.demo import add_arguments
+
+    add_arguments(demo)
+    demo.set_defaults(run=_demo)
     commands.add_parser("info", help="versions, backend and registered objects").set_defaults(run=_info)
     gallery = commands.add_parser("gallery", help="plot every learning-rate schedule to a PNG")
     gallery.add_argument("--out", default="schedules.png", help="the PNG to write")
