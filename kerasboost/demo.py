@@ -102,7 +102,9 @@ def train(name, recipe, data, args, verbose):
         schedule = kerasboost.schedules.OneCycle(args.max_lr, total_steps=total, pct_start=0.25)
         optimizer = keras.optimizers.Adam(schedule)
         callbacks.append(
-            keras.callbacks.EarlyStopping("val_accuracy", patience=max(3, args.epochs // 4), mode="max", restore_best_weights=True)
+            kerasboost.callbacks.EarlyStopping(
+                "val_accuracy", patience=max(3, args.epochs // 4), smoothing="ema", smoothing_factor=0.5, restore_best_weights=True
+            )
         )
     else:
         optimizer = keras.optimizers.Adam()  # learning rate 1e-3, constant

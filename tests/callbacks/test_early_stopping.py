@@ -1,0 +1,187 @@
+"""EarlyStopping: Keras parity, relative deltas, smoothing, NaN, thresholds, disk, resume after interruption."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerasboost.callbacks import EarlyStopping
+
+
+def _model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", jit_compile=True)
+    return model
+
+
+def _drive(callback, values, model=None, key="val_loss", on_epoch=None):
+    """Feed `values` as the monitored value of consecutive epochs; return the epochs run."""
+    model = model or _model()
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin()
+    run = 0
+    for epoch, value in enumerate(values):
+        if on_epoch is not None:
+            on_epoch(model, epoch)
+        callback.on_epoch_end(epoch, {key: value})
+        run += 1
+        if model.stop_training:
+            break
+    callback.on_train_end()
+    return run
+
+
+SEQUENCES = [
+    [1.0, 0.9, 0.95, 0.93, 0.8, 0.85, 0.86, 0.87, 0.88],
+    [0.5, 0.5, 0.5, 0.5],
+    [3.0, 2.0, 1.0, 0.99, 0.98, 0.97, 1.5, 1.6],
+]
+
+
+@pytest.mark.parametrize("values", SEQUENCES)
+@pytest.mark.parametrize("patience,min_delta", [(0, 0.0), (1, 0.0), (2, 0.05), (3, 0.011)])
+def test_same_decisions_as_keras(values, patience, min_delta):
+    ours = EarlyStopping(patience=patience, min_delta=min_delta)
+    theirs = keras.callbacks.EarlyStopping(patience=patience, min_delta=min_delta)
+    assert _drive(ours, values) == _drive(theirs, values)
+    assert ours.stopped_epoch == theirs.stopped_epoch
+
+
+def test_relative_min_delta():
+    # best 100: an improvement must go below 100 - 0.1 * 100 = 90
+    stop = EarlyStopping(monitor="loss", min_delta=0.1, min_delta_mode="relative", patience=1)
+    assert _drive(stop, [100.0, 91.0, 89.0], key="loss") == 2
+    assert stop.best == 100.0 and stop.best_epoch == 0
+
+
+def test_ema_smoothing_decides_on_the_smoothed_value():
+    # smoothed: 1.0, 0.5*1.2+0.5*1.0=1.1, 0.5*0.7+0.5*1.1=0.9, 0.5*1.0+0.5*0.9=0.95
+    stop = EarlyStopping(smoothing="ema", smoothing_factor=0.5, patience=1)
+    assert _drive(stop, [1.0, 1.2, 0.7, 1.0]) == 2  # 1.1 is no improvement: stop at epoch 1
+    stop = EarlyStopping(smoothing="ema", smoothing_factor=0.5, patience=2)
+    # then 1.125, 1.2625: two epochs without improvement after epoch 2
+    assert _drive(stop, [1.0, 1.2, 0.7, 1.0, 1.3, 1.4]) == 5
+    assert math.isclose(stop.best, 0.9) and stop.best_epoch == 2
+
+
+def test_window_smoothing():
+    stop = EarlyStopping(monitor="val_accuracy", smoothing="window", smoothing_window=2, patience=1)
+    # window means: 0.5, 0.55, 0.65, 0.6 -> stop at epoch 3 (accuracy: mode max)
+    assert _drive(stop, [0.5, 0.6, 0.7, 0.5], key="val_accuracy") == 4
+    assert math.isclose(stop.best, 0.65) and stop.best_epoch == 2
+
+
+def test_nan_is_never_best_and_stops_with_the_best_weights_restored():
+    model = _model()
+    snapshots = {}
+
+    def set_weights(model, epoch):
+        weights = [np.full(w.shape, float(epoch), "float32") for w in model.get_weights()]
+        model.set_weights(weights)
+        snapshots[epoch] = weights
+
+    stop = EarlyStopping(patience=5, restore_best_weights=True)
+    assert _drive(stop, [3.0, 2.0, 1.0, float("nan"), 0.5], model=model, on_epoch=set_weights) == 4
+    assert stop.best == 1.0 and stop.best_epoch == 2 and "nan" in stop.stop_reason
+    for w, expected in zip(model.get_weights(), snapshots[2]):
+        np.testing.assert_array_equal(w, expected)
+    # without stopping, a NaN epoch (here the first) is skipped, never taken as best
+    stop = EarlyStopping(patience=1, stop_on_non_finite=False)
+    assert _drive(stop, [float("nan"), 2.0, 1.0, 1.5]) == 4
+    assert stop.best == 1.0 and stop.best_epoch == 2
+
+
+def test_thresholds():
+    stop = EarlyStopping(monitor="val_accuracy", patience=10, stopping_threshold=0.9)
+    assert _drive(stop, [0.5, 0.8, 0.91, 0.95], key="val_accuracy") == 3
+    stop = EarlyStopping(patience=10, divergence_threshold=10.0)
+    assert _drive(stop, [5.0, 4.0, 12.0, 1.0]) == 3 and "divergence" in stop.stop_reason
+
+
+def test_baseline_must_be_beaten():
+    stop = EarlyStopping(patience=2, baseline=0.5, restore_best_weights=True)
+    assert _drive(stop, [0.9, 0.8, 0.4, 0.7, 0.6]) == 2  # nothing beat 0.5 within 2 epochs
+    assert stop.best_epoch is None
+    stop = EarlyStopping(patience=2, baseline=0.5)
+    assert _drive(stop, [0.9, 0.4, 0.45, 0.42]) == 4 and stop.best == 0.4
+
+
+@pytest.mark.parametrize("restore_to", ["memory", "disk"])
+def test_restore_best_weights_after_fit(restore_to):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 3)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+
+    class Record(keras.callbacks.Callback):
+        weights = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights[epoch] = self.model.get_weights()
+
+    model = _model()
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", jit_compile=True)  # noisy: overshoots
+    stop = EarlyStopping(monitor="loss", patience=3, restore_best_weights=True, restore_to=restore_to)
+    record = Record()
+    history = model.fit(x, y, epochs=12, batch_size=64, callbacks=[record, stop], verbose=0)
+    best = int(np.argmin(history.history["loss"]))
+    assert stop.best_epoch == best
+    for w, expected in zip(model.get_weights(), record.weights[best]):
+        np.testing.assert_array_equal(w, expected)
+
+
+def test_one_instance_serves_several_fits():
+    stop = EarlyStopping(patience=1)
+    _drive(stop, [1.0, 2.0, 3.0])
+    assert stop.stopped_epoch == 1
+    assert _drive(stop, [5.0, 4.0, 3.0, 2.0]) == 4 and stop.best == 2.0
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, at_epoch):
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at_epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(64, 3)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    xv, yv = rng.normal(size=(32, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+
+    def run(tag, interrupt_at=None):
+        keras.utils.set_random_seed(3)
+        model = _model()
+        model.compile(optimizer=keras.optimizers.SGD(0.3), loss="mse", jit_compile=True)
+        stop = EarlyStopping(patience=3, smoothing="ema", restore_best_weights=True, state_dir=str(tmp_path / tag / "stop"))
+        callbacks = [keras.callbacks.BackupAndRestore(str(tmp_path / tag / "backup")), stop]
+        if interrupt_at is not None:
+            callbacks.append(_Interrupt(interrupt_at))
+        model.fit(x, y, validation_data=(xv, yv), epochs=30, batch_size=16, shuffle=False, callbacks=callbacks, verbose=0)
+        return model, stop
+
+    reference, ref_stop = run("uninterrupted")
+    assert ref_stop.stopped_epoch > 2, "the scenario must stop after the interruption point"
+    with pytest.raises(KeyboardInterrupt):
+        run("interrupted", interrupt_at=2)
+    model, stop = run("interrupted")  # a fresh process would do the same: new model, new callbacks
+    assert stop.resumed
+    assert (stop.best_epoch, stop.stopped_epoch, stop.best) == (ref_stop.best_epoch, ref_stop.stopped_epoch, ref_stop.best)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "interrupted" / "stop" / "early_stopping_state.json").exists()  # cleaned up at the end
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [({"patience": -1}, "patience"), ({"mode": "up"}, "mode"), ({"min_delta": -0.1}, "min_delta"),
+     ({"min_delta_mode": "percent"}, "min_delta_mode"), ({"smoothing": "median"}, "smoothing"),
+     ({"smoothing_factor": 0.0}, "smoothing_factor"), ({"restore_to": "gpu"}, "restore_to"),
+     ({"baseline": float("nan")}, "baseline"), ({"monitor": ""}, "monitor")],
+)
+def test_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=f"{name}="):
+        EarlyStopping(**kwargs)
