@@ -2,5 +2,8 @@
 
 from kerasboost.callbacks.early_stopping import EarlyStopping
 from kerasboost.callbacks.gradient_statistics import GradientStatistics
+from kerasboost.callbacks.learning_rate_finder import LearningRateFinder
+from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
+from kerasboost.callbacks.time_stopping import TimeStopping
 
-__all__ = ["EarlyStopping", "GradientStatistics"]
+__all__ = ["EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "TimeStopping"]

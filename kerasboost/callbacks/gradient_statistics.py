@@ -232,26 +232,34 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def _updated(self, step, grads, before, after, buffer, steps, count):
         """The new (buffer, steps, count): this step's statistics written if it is recorded."""
-        rows = []
-        for g, w_old, w_new in zip(grads, before, after):
-            w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
-            g = ops.zeros(ops.shape(w_old), "float32") if g is None else ops.cast(g, "float32")
-            finite = ops.isfinite(g)
-            g0 = ops.where(finite, g, 0.0)
-            rows.append(
-                ops.stack(
-                    [
-                        ops.sqrt(ops.sum(ops.square(g0))),
-                        ops.max(ops.abs(g0)),
-                        ops.sum(ops.cast(g == 0, "float32")),
-                        ops.sum(ops.cast(ops.logical_not(finite), "float32")),
-                        ops.sqrt(ops.sum(ops.square(w_new - w_old))),
-                        ops.sqrt(ops.sum(ops.square(w_old))),
-                    ]
-                )
-            )
-        stats = ops.stack(rows)
         record = ops.equal(ops.mod(step, self.every_n_steps), 0)
+
+        def statistics():
+            rows = []
+            for g, w_old, w_new in zip(grads, before, after):
+                w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
+                g = ops.zeros(ops.shape(w_old), "float32") if g is None else ops.cast(g, "float32")
+                finite = ops.isfinite(g)
+                g0 = ops.where(finite, g, 0.0)
+                rows.append(
+                    ops.stack(
+                        [
+                            ops.sqrt(ops.sum(ops.square(g0))),
+                            ops.max(ops.abs(g0)),
+                            ops.sum(ops.cast(g == 0, "float32")),
+                            ops.sum(ops.cast(ops.logical_not(finite), "float32")),
+                            ops.sqrt(ops.sum(ops.square(w_new - w_old))),
+                            ops.sqrt(ops.sum(ops.square(w_old))),
+                        ]
+                    )
+                )
+            stats = ops.stack(rows)
+            return stats
+
+        if self.every_n_steps == 1:
+            stats = statistics()
+        else:  # computed only on the recorded steps
+            stats = ops.cond(record, statistics, lambda: ops.zeros((len(before), len(FIELDS)), "float32"))
         slot = ops.cast(ops.mod(count, buffer.shape[0]), "int32")
         new_buffer = ops.slice_update(buffer, (slot, 0, 0), ops.expand_dims(ops.cast(stats, buffer.dtype), 0))
         new_steps = ops.slice_update(steps, (slot,), ops.reshape(ops.cast(step, steps.dtype), (1,)))

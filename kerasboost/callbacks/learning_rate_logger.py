@@ -1,0 +1,48 @@
+"""Put the optimizer's current learning rate into the logs, whatever the optimizer holds."""
+
+from __future__ import annotations
+
+import keras
+
+from kerasboost.api_export import kerasboost_export
+
+
+def current_learning_rate(optimizer) -> float:
+    """The learning rate the optimizer applies at its current step (float, schedule or wrapper)."""
+    inner = getattr(optimizer, "inner_optimizer", None)  # LossScaleOptimizer
+    optimizer = inner if inner is not None else optimizer
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+@kerasboost_export("kerasboost.callbacks.LearningRateLogger", register=False)
+class LearningRateLogger(keras.callbacks.Callback):
+    """Add `learning_rate` to `logs` (and so to `History`) at the end of every epoch.
+
+    Keras 3 puts `learning_rate` in the logs only when `LearningRateScheduler`
+    or `ReduceLROnPlateau` set it. This callback records the value the
+    optimizer applies at the end of each epoch for any optimizer: a float
+    rate, a `LearningRateSchedule` (evaluated at the current step), a
+    kerasboost wrapper or a `LossScaleOptimizer`.
+
+    Example:
+
+    ```python
+    >>> import keras, numpy as np, kerasboost
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), batch_size=4, epochs=2, verbose=0,
+    ...                     callbacks=[kerasboost.callbacks.LearningRateLogger()])
+    >>> [round(v, 4) for v in history.history["learning_rate"]]   # after steps 1 and 2
+    [0.05, 0.025]
+
+    ```
+
+    References:
+        - Smith, 2017, "Cyclical Learning Rates for Training Neural Networks",
+          https://arxiv.org/abs/1506.01186 (reading the loss against the learning rate)
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
