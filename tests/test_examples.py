@@ -16,7 +16,8 @@ def _load(path):
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_quick(path, capsys):
+def test_example_runs_quick(path, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples write their figures to the working directory
     assert _load(path).main(["--quick"]) is not None
     assert capsys.readouterr().out.strip()
 

@@ -19,20 +19,11 @@ def suggestions(learning_rates, losses) -> dict[str, float]:
     result = {"minimum/10": float(lrs[int(np.argmin(losses))] / 10)}
     slope = np.gradient(losses, np.log(lrs))
     result["steep"] = float(lrs[int(np.argmin(slope))])
-    # valley: the longest strictly decreasing subsequence of the curve; a point a little past
-    # the middle of it (half-way through its middle third)
-    n = len(losses)
-    length, previous = np.ones(n, int), np.full(n, -1)
-    for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and length[j] + 1 > length[i]:
-                length[i], previous[i] = length[j] + 1, j
-    end = int(np.argmax(length))
-    start = end
-    while previous[start] >= 0:
-        start = int(previous[start])
-    third = (end - start) / 3
-    result["valley"] = float(lrs[start + int(third) + int(third / 2)])
+    # valley: the rate at which the loss has made half of its descent, from the start of the
+    # sweep to its minimum (inside the steep part of the curve, before the minimum)
+    lowest = int(np.argmin(losses))
+    half = losses[0] - 0.5 * (losses[0] - losses[lowest])
+    result["valley"] = float(lrs[int(np.argmax(losses[: lowest + 1] <= half))])
     return result
 
 
@@ -52,9 +43,11 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     Results: `learning_rates`, `losses` (raw) and `smoothed_losses`;
     `suggestions()` returns `minimum/10` (a tenth of the rate at the lowest
-    loss), `steep` (the steepest descent in log-lr) and `valley` (in the
-    longest decreasing stretch of the curve); `plot()` draws the curve with
-    them. Then train with, e.g., `OneCycle(maximal_learning_rate=valley)`.
+    loss), `steep` (the steepest descent in log-lr) and `valley` (the rate at
+    which the loss has made half of its descent from the start of the sweep
+    to its minimum; fastai's "valley" is defined differently, by the longest
+    decreasing stretch, which plateau noise can drag to small rates);
+    `plot()` draws the curve with them. Then train with, e.g., `OneCycle(maximal_learning_rate=valley)`.
     The optimizer must hold a float learning rate (compile a copy of your
     optimizer without its schedule for the test).
 

@@ -78,9 +78,8 @@ def test_suggestions_on_a_constructed_curve():
     found = suggestions(lrs, losses)
     assert found["minimum/10"] == pytest.approx(lrs[7] / 10)
     assert found["steep"] == pytest.approx(lrs[4])  # the largest drop per log-lr
-    # longest strictly decreasing subsequence: indices 0, 2..7 (5.0, 4.9, 4.0, 2.0, 1.0, 0.8, 0.7);
-    # its length in index is 7, a third is 2.33: 0 + int(2.33) + int(1.17) = 3
-    assert found["valley"] == pytest.approx(lrs[3])
+    # half of the descent from 5.0 to 0.7 is 2.85: first reached at index 4 (2.0)
+    assert found["valley"] == pytest.approx(lrs[4])
 
 
 def test_finder_rejects_schedules_and_bad_arguments():
