@@ -4,6 +4,7 @@ from kerasboost.callbacks.early_stopping import EarlyStopping
 from kerasboost.callbacks.gradient_statistics import GradientStatistics
 from kerasboost.callbacks.learning_rate_finder import LearningRateFinder
 from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
+from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
 
-__all__ = ["EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "TimeStopping"]
+__all__ = ["EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "StochasticWeightAveraging", "TimeStopping"]
