@@ -24,8 +24,8 @@ def refresh_batch_norm(model: keras.Model, x: Any, batch_size: int = 128) -> int
         return 0
     momenta = [l.momentum for l in layers]
     for layer in layers:
-        layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
-        layer.moving_variance.assign(keras.ops.zeros_like(layer.moving_variance))
+        layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, "float32"))
+        layer.moving_variance.assign(np.zeros(layer.moving_variance.shape, "float32"))
     try:
         for k, start in enumerate(range(0, len(x), batch_size)):
             for layer in layers:
