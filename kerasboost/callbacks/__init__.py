@@ -1,5 +1,6 @@
 """kerasboost.callbacks: callbacks for `model.fit` (more arrive with their issues; see the CHANGELOG)."""
 
+from kerasboost.callbacks.activation_statistics import ActivationStatistics
 from kerasboost.callbacks.early_stopping import EarlyStopping
 from kerasboost.callbacks.gradient_statistics import GradientStatistics
 from kerasboost.callbacks.learning_rate_finder import LearningRateFinder
@@ -7,4 +8,4 @@ from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
 from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
 
-__all__ = ["EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "StochasticWeightAveraging", "TimeStopping"]
+__all__ = ["ActivationStatistics", "EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "StochasticWeightAveraging", "TimeStopping"]
