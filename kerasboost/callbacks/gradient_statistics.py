@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -150,12 +151,17 @@ class GradientStatistics(keras.callbacks.Callback):
         if not optimizer.built:
             optimizer.build(variables)
         self._variables = variables
-        self._layers = sorted({_layer_of(v) for v in variables}, key=[_layer_of(v) for v in variables].index)
-        self._layer_index = np.array([self._layers.index(_layer_of(v)) for v in variables])
+        names = [_layer_of(v) for v in variables]
+        self._layers = list(dict.fromkeys(names))  # first-appearance order: input side first
+        layer_index = np.array([self._layers.index(n) for n in names])
+        # variables grouped by layer (stable), and where each group starts: per-layer reductions
+        self._order = np.argsort(layer_index, kind="stable")
+        grouped = layer_index[self._order]
+        self._starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
         self._sizes = np.array([max(1, int(np.prod(v.shape))) for v in variables], "float64")
         slots = self.read_every_n_steps // self.every_n_steps + 1
         scope = getattr(model, "distribute_strategy", None)
-        with scope.scope() if scope is not None else _null():
+        with scope.scope() if scope is not None else contextlib.nullcontext():
             self._buffer = optimizer.add_variable((slots, len(variables), len(FIELDS)), initializer="zeros", name="kb_grad_stats")
             self._steps = optimizer.add_variable((slots,), initializer="zeros", name="kb_grad_stats_step")
             self._count = optimizer.add_variable((), initializer="zeros", name="kb_grad_stats_count", dtype="int32")
@@ -314,7 +320,7 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def _add_record(self, step: int, stats: np.ndarray):
         n_layers = len(self._layers)
-        by_layer = lambda values, op=np.add: op.reduceat(values[np.argsort(self._layer_index, kind="stable")], self._starts)  # noqa: E731
+        by_layer = lambda values, op=np.add: op.reduceat(values[self._order], self._starts)  # noqa: E731
         g2 = by_layer(stats[:, _G_NORM] ** 2)
         dw2 = by_layer(stats[:, _DW_NORM] ** 2)
         w2 = by_layer(stats[:, _W_NORM] ** 2)
@@ -375,9 +381,6 @@ class GradientStatistics(keras.callbacks.Callback):
                 raise ValueError(f"`log_dir` needs TensorFlow for TensorBoard summaries. Received: log_dir={self.log_dir!r}") from e
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
         self._install()
-        order = np.argsort(self._layer_index, kind="stable")
-        sorted_index = self._layer_index[order]
-        self._starts = np.flatnonzero(np.r_[True, sorted_index[1:] != sorted_index[:-1]])
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -470,11 +473,3 @@ def _remove(variables: list, items: list) -> list:
             removed.append((i, variables[i]))
             del variables[i]
     return removed[::-1]
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        return False

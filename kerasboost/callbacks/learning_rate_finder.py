@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.optimizers.wrapper import without_loss_scaling
 from kerasboost.utils.validation import check_number, fail
 
 
@@ -97,9 +98,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         return self.min_lr * (self.max_lr / self.min_lr) ** (k / (self.num_steps - 1))
 
     def _optimizer(self):
-        optimizer = self.model.optimizer
-        inner = getattr(optimizer, "inner_optimizer", None)
-        target = inner if inner is not None else optimizer
+        target = without_loss_scaling(self.model.optimizer)
         if isinstance(target._learning_rate, keras.optimizers.schedules.LearningRateSchedule) or not hasattr(target._learning_rate, "assign"):
             raise ValueError(
                 "LearningRateFinder needs an optimizer with a float learning rate (compile a copy of "
@@ -164,14 +163,9 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     def plot(self, path: str | None = None, ax=None):
         """The smoothed loss against the learning rate (log scale), with the suggestions."""
-        import matplotlib
+        from kerasboost.diagnostics._figure import figure_and_axes
 
-        if ax is None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig = ax.figure if ax is not None else plt.figure(figsize=(7, 4))
-        ax = ax if ax is not None else fig.add_subplot(1, 1, 1)
+        fig, ax = figure_and_axes(ax, (7, 4))
         ax.plot(self.learning_rates, self.smoothed_losses, color="tab:blue")
         for (name, lr), colour in zip(self.suggestions().items(), ("tab:green", "tab:orange", "tab:red")):
             ax.axvline(lr, color=colour, linestyle="--", label=f"{name}: {lr:.2e}")

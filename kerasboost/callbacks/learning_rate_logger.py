@@ -5,13 +5,12 @@ from __future__ import annotations
 import keras
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.optimizers.wrapper import without_loss_scaling
 
 
 def current_learning_rate(optimizer) -> float:
     """The learning rate the optimizer applies at its current step (float, schedule or wrapper)."""
-    inner = getattr(optimizer, "inner_optimizer", None)  # LossScaleOptimizer
-    optimizer = inner if inner is not None else optimizer
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    return float(keras.ops.convert_to_numpy(without_loss_scaling(optimizer).learning_rate))
 
 
 @kerasboost_export("kerasboost.callbacks.LearningRateLogger", register=False)

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics._figure import figure_and_axes
 
 
 @kerasboost_export("kerasboost.diagnostics.plot_gradient_flow", register=False)
@@ -43,14 +44,9 @@ def plot_gradient_flow(records: Sequence[dict], layers: Sequence[str], path: str
         - Glorot & Bengio, 2010, "Understanding the difficulty of training deep
           feedforward neural networks", AISTATS
     """
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
+    fig, ax = figure_and_axes(ax, (7, 4))
     import matplotlib.pyplot as plt
 
-    fig = ax.figure if ax is not None else plt.figure(figsize=(7, 4))
-    ax = ax if ax is not None else fig.add_subplot(1, 1, 1)
     steps = np.array([r["step"] for r in records])
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(1, len(layers))))
     for colour, layer in zip(colours, layers):

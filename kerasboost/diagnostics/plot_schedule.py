@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics._figure import figure_and_axes
 from kerasboost.utils.validation import check_number, fail
 
 
@@ -74,15 +75,7 @@ def plot_schedule(
 
     ```
     """
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3))
-    else:
-        fig = ax.figure
+    fig, ax = figure_and_axes(ax, (5, 3))
     values = schedule_values(schedule, steps)
     x = np.arange(int(steps)) if isinstance(steps, (int, np.integer)) else np.asarray(steps)
     ax.plot(x, values, label=label or type(schedule).__name__)

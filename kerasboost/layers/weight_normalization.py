@@ -149,7 +149,6 @@ class WeightNormalization(keras.layers.Wrapper):
     def _data_init(self, linear, channel_axis, g, bias, g_offset, bias_offset):
         """Once: offsets that make `g_eff = 1/std(t)` and `b_eff = -mean(t)/std(t)` on this batch."""
         axes = tuple(a for a in range(len(linear.shape)) if a != channel_axis)
-
         mean, variance = ops.moments(ops.cast(linear, "float32"), axes=axes)
         scale = ops.rsqrt(variance + self.epsilon)
         initial = (scale - ops.cast(g, "float32"), -mean * scale - ops.cast(bias, "float32"))

@@ -155,6 +155,12 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         return cls(**config)
 
 
+def without_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer a `LossScaleOptimizer` wraps (the one holding the learning rate), else `optimizer`."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    return inner if inner is not None else optimizer
+
+
 def all_finite(grads) -> Any:
     """A boolean scalar: every gradient entry is finite."""
     checks = [ops.all(ops.isfinite(g)) for g in grads if g is not None]
