@@ -118,6 +118,11 @@ CASES = [
         ],
     ),
     ContractCase(
+        schedules.Scaled,
+        lambda: {"schedule": schedules.StepDecay(0.01, drop_every=2), "factor": 0.5},
+        invalid=[({"factor": -0.5}, "factor"), ({"factor": float("nan")}, "factor"), ({"schedule": "cosine"}, "schedule")],
+    ),
+    ContractCase(
         schedules.SequentialSchedule,
         lambda: {
             "schedules": [

@@ -5,7 +5,9 @@ from kerasboost.callbacks.early_stopping import EarlyStopping
 from kerasboost.callbacks.gradient_statistics import GradientStatistics
 from kerasboost.callbacks.learning_rate_finder import LearningRateFinder
 from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
+from kerasboost.callbacks.learning_rate_warmup import LearningRateWarmup
+from kerasboost.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
 
-__all__ = ["ActivationStatistics", "EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "StochasticWeightAveraging", "TimeStopping"]
+__all__ = ["ActivationStatistics", "EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "LearningRateWarmup", "ReduceLROnPlateau", "StochasticWeightAveraging", "TimeStopping"]

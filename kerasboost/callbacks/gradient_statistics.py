@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -14,6 +13,7 @@ import numpy as np
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables
 from kerasboost.utils.validation import check_number, fail
 
 # per variable, per recorded step
@@ -160,12 +160,15 @@ class GradientStatistics(keras.callbacks.Callback):
         self._starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
         self._sizes = np.array([max(1, int(np.prod(v.shape))) for v in variables], "float64")
         slots = self.read_every_n_steps // self.every_n_steps + 1
-        scope = getattr(model, "distribute_strategy", None)
-        with scope.scope() if scope is not None else contextlib.nullcontext():
-            self._buffer = optimizer.add_variable((slots, len(variables), len(FIELDS)), initializer="zeros", name="kb_grad_stats")
-            self._steps = optimizer.add_variable((slots,), initializer="zeros", name="kb_grad_stats_step")
-            self._count = optimizer.add_variable((), initializer="zeros", name="kb_grad_stats_count", dtype="int32")
-        added = [self._buffer, self._steps, self._count]
+        self._buffer, self._steps, self._count = added = add_hidden_variables(
+            model,
+            optimizer,
+            [
+                dict(shape=(slots, len(variables), len(FIELDS)), initializer="zeros", name="kb_grad_stats"),
+                dict(shape=(slots,), initializer="zeros", name="kb_grad_stats_step"),
+                dict(shape=(), initializer="zeros", name="kb_grad_stats_count", dtype="int32"),
+            ],
+        )
         callback = self
         if keras.backend.backend() == "jax":
             # JAX's trainer calls `stateless_apply` (LossScaleOptimizer overrides it without
@@ -210,23 +213,6 @@ class GradientStatistics(keras.callbacks.Callback):
             optimizer.apply = apply
             patched = ("apply",)
 
-        original_save, original_load = optimizer.save_own_variables, optimizer.load_own_variables
-
-        def without_stats(method):
-            def wrapped(store):
-                # hide the buffers: saved optimizer state must not depend on this callback
-                # (in place: Keras's tracker holds this very list)
-                removed = _remove(optimizer._variables, added)
-                try:
-                    return method(store)
-                finally:
-                    for i, v in removed:
-                        optimizer._variables.insert(i, v)
-
-            return wrapped
-
-        optimizer.save_own_variables = without_stats(original_save)
-        optimizer.load_own_variables = without_stats(original_load)
         self._installed = (optimizer, added, patched)
         model.make_train_function(force=True)
 
@@ -279,9 +265,9 @@ class GradientStatistics(keras.callbacks.Callback):
         if self._installed is None:
             return
         optimizer, added, patched = self._installed
-        for name in patched + ("save_own_variables", "load_own_variables"):
+        for name in patched:
             optimizer.__dict__.pop(name, None)
-        _remove(optimizer._variables, added)
+        remove_hidden_variables(self.model, optimizer, added)
         self._installed = None
         self.model.make_train_function(force=True)
 
@@ -463,13 +449,3 @@ class GradientStatistics(keras.callbacks.Callback):
 
         return plot_gradient_flow(self.records, self.layers, path=path, ax=ax)
 
-
-def _remove(variables: list, items: list) -> list:
-    """Remove `items` from `variables` in place, by identity (no `==` on variables); return
-    `(index, item)` pairs in ascending order, for re-insertion."""
-    removed = []
-    for i in reversed(range(len(variables))):
-        if any(variables[i] is item for item in items):
-            removed.append((i, variables[i]))
-            del variables[i]
-    return removed[::-1]

@@ -165,3 +165,16 @@ def all_finite(grads) -> Any:
     """A boolean scalar: every gradient entry is finite."""
     checks = [ops.all(ops.isfinite(g)) for g in grads if g is not None]
     return ops.all(ops.stack(checks)) if checks else ops.convert_to_tensor(True)
+
+
+def optimizer_chain(optimizer: keras.optimizers.Optimizer) -> list:
+    """`optimizer` and every optimizer it wraps, outermost first (through `LossScaleOptimizer`
+    and kerasboost wrappers); the last one holds the learning rate and the iteration count."""
+    chain = [optimizer]
+    while True:
+        inner = getattr(chain[-1], "inner_optimizer", None)
+        if inner is None and isinstance(chain[-1], OptimizerWrapper):
+            inner = chain[-1].optimizer
+        if inner is None:
+            return chain
+        chain.append(inner)

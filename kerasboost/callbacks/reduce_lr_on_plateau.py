@@ -1,0 +1,217 @@
+"""Reduce the learning rate when a metric stops improving, for float rates and schedules alike."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+
+import keras
+import numpy as np
+
+from kerasboost.api_export import kerasboost_export
+from kerasboost.callbacks._learning_rate_control import LearningRateControl, is_float_rate
+from kerasboost.optimizers.wrapper import optimizer_chain
+from kerasboost.schedules.scaled import Scaled
+from kerasboost.utils.validation import check_choice, check_number, fail
+
+_STATE = "reduce_lr_on_plateau.json"
+
+
+@kerasboost_export("kerasboost.callbacks.ReduceLROnPlateau", register=False)
+class ReduceLROnPlateau(keras.callbacks.Callback):
+    """Multiply the learning rate by `factor` after `patience` epochs without improvement.
+
+    What Keras's `ReduceLROnPlateau` does, for every optimizer: Keras's raises
+    `TypeError` when the optimizer holds a `LearningRateSchedule`. Here:
+
+    - a float rate is reduced in place (`rate <- max(rate * factor, min_lr)`),
+      as Keras does; it is saved with the optimizer;
+    - a schedule keeps its shape and is multiplied, inside the compiled step, by
+      a scale that each reduction multiplies by `factor` (never bringing the
+      current rate below `min_lr`). When training ends the scale is folded into
+      the optimizer as `kerasboost.schedules.Scaled(schedule, scale)`, so a
+      saved model and a later `fit` continue at the reduced level.
+
+    `learning_rate` (the rate applied at the end of the epoch, after any
+    reduction) is added to the logs. With `state_dir`, `wait`, `best`, the
+    cooldown and the schedule's scale survive an interrupted run resumed with
+    `BackupAndRestore` (a float rate is restored with the optimizer).
+
+    Args:
+        monitor: the logs key to watch. Defaults to `"val_loss"`.
+        factor: float in (0, 1), the multiplier of each reduction. Defaults to 0.1.
+        patience: int >= 0, epochs without improvement before a reduction. Defaults to 10.
+        mode: `"auto"` (max for accuracy-like names, else min), `"min"` or `"max"`.
+        min_delta: float >= 0, the least change that counts as improvement. Defaults to 1e-4.
+        min_delta_mode: `"absolute"` (default) or `"relative"` (a fraction of the best value).
+        cooldown: int >= 0, epochs after a reduction before counting again. Defaults to 0.
+        min_lr: float >= 0, the floor of the learning rate. Defaults to 0.0.
+        state_dir: optional folder for the resumable state (removed when training ends).
+        verbose: 0 or 1 (print each reduction).
+
+    Example:
+
+    ```python
+    >>> import keras, numpy as np, kerasboost
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=1000)
+    >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    >>> reduce = kerasboost.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=1, mode="max")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[reduce])
+    >>> model.optimizer.get_config()["learning_rate"]["registered_name"], reduce.scale   # loss fell: "max" never improves
+    ('kerasboost>Scaled', 0.25)
+
+    ```
+
+    References:
+        - He et al., 2016, "Deep Residual Learning for Image Recognition",
+          https://arxiv.org/abs/1512.03385 (divide the rate by 10 when the error plateaus)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        min_delta_mode: str = "absolute",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        state_dir: str | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise fail("monitor", "a non-empty logs key", monitor)
+        self.monitor = monitor
+        self.factor = check_number("factor", factor, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        self.patience = check_number("patience", patience, low=0, integer=True)
+        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
+        self.min_delta = check_number("min_delta", min_delta, low=0.0)
+        self.min_delta_mode = check_choice("min_delta_mode", min_delta_mode, ("absolute", "relative"))
+        self.cooldown = check_number("cooldown", cooldown, low=0, integer=True)
+        self.min_lr = check_number("min_lr", min_lr, low=0.0)
+        if state_dir is not None and not isinstance(state_dir, (str, os.PathLike)):
+            raise fail("state_dir", "None or a folder name", state_dir)
+        self.state_dir = None if state_dir is None else os.fspath(state_dir)
+        if verbose not in (0, 1, True, False):
+            raise fail("verbose", "0 or 1", verbose)
+        self.verbose = int(verbose)
+        self._control = None
+        self._reset()
+
+    def _reset(self):
+        self.wait = 0
+        self.best = None
+        self.cooldown_counter = 0
+        self.scale = 1.0
+        self.reductions: list[tuple[int, float]] = []
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        direction = self.mode
+        if direction == "auto":
+            direction = "max" if any(k in self.monitor.lower() for k in ("acc", "auc", "precision", "recall", "f1")) else "min"
+        margin = self.min_delta * abs(self.best) if self.min_delta_mode == "relative" else self.min_delta
+        return value < self.best - margin if direction == "min" else value > self.best + margin
+
+    # ------------------------------------------------------------------ state
+
+    def _state_file(self) -> str:
+        return os.path.join(self.state_dir, _STATE)
+
+    def _save_state(self):
+        if self.state_dir is None:
+            return
+        os.makedirs(self.state_dir, exist_ok=True)
+        state = {"wait": self.wait, "best": self.best, "cooldown_counter": self.cooldown_counter, "scale": self.scale}
+        with open(self._state_file() + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.replace(self._state_file() + ".tmp", self._state_file())
+
+    def _load_state(self) -> bool:
+        if self.state_dir is None or not os.path.exists(self._state_file()):
+            return False
+        with open(self._state_file()) as f:
+            state = json.load(f)
+        self.wait, self.best = state["wait"], state["best"]
+        self.cooldown_counter, self.scale = state["cooldown_counter"], state["scale"]
+        return True
+
+    # ------------------------------------------------------------------ hooks
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self.resumed = self._load_state()
+        if not is_float_rate(self.model.optimizer):
+            self._control = LearningRateControl.acquire(self.model, self)
+            self._control.scale.assign(self.scale)
+
+    def _current(self) -> float:
+        return float(keras.ops.convert_to_numpy(optimizer_chain(self.model.optimizer)[-1].learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"ReduceLROnPlateau: `{self.monitor}` is not in the logs (available: {sorted(logs)}).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        elif math.isfinite(float(value)):
+            self._update(epoch, float(value))
+        logs["learning_rate"] = self._current()
+        self._save_state()
+
+    def _update(self, epoch: int, value: float):
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._better(value):
+            self.best, self.wait = value, 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        optimizer = optimizer_chain(self.model.optimizer)[-1]
+        old = self._current()
+        if self._control is None:
+            base = float(keras.ops.convert_to_numpy(optimizer._learning_rate))
+            if base <= np.float32(self.min_lr):
+                return
+            optimizer.learning_rate = max(base * self.factor, self.min_lr)
+        else:
+            base = self._control.base_learning_rate()
+            if base * self.scale <= np.float32(self.min_lr):
+                return
+            floor = self.min_lr / base if base > 0 else 0.0
+            self.scale = min(self.scale, max(self.scale * self.factor, floor))
+            self._control.scale.assign(self.scale)
+        new = self._current()
+        self.reductions.append((epoch, new))
+        self.cooldown_counter, self.wait = self.cooldown, 0
+        if self.verbose:
+            print(f"ReduceLROnPlateau: epoch {epoch + 1}: learning rate {old:.4g} -> {new:.4g}.")
+
+    def on_train_end(self, logs=None):
+        if self._control is not None:
+            if self.scale != 1.0:
+                optimizer = self._control.optimizer
+                schedule = optimizer._learning_rate
+                if isinstance(schedule, Scaled):
+                    schedule = Scaled(schedule.schedule, schedule.factor * self.scale)
+                else:
+                    schedule = Scaled(schedule, self.scale)
+                optimizer._learning_rate = schedule
+                self._control.scale.assign(1.0)
+            self._control.release(self)
+            self._control = None
+        if self.state_dir is not None and os.path.exists(self._state_file()):
+            os.remove(self._state_file())
