@@ -9,18 +9,22 @@ __version__ = "0.1.0"
 
 from kerasboost import callbacks  # noqa: E402
 from kerasboost import diagnostics  # noqa: E402
+from kerasboost import ensemble  # noqa: E402
 from kerasboost import initializers  # noqa: E402
 from kerasboost import layers  # noqa: E402
 from kerasboost import optimizers  # noqa: E402
 from kerasboost import schedules  # noqa: E402
+from kerasboost import transfer  # noqa: E402
 from kerasboost import tuning  # noqa: E402
 
 __all__ = [
     "callbacks",
     "diagnostics",
+    "ensemble",
     "initializers",
     "layers",
     "optimizers",
     "schedules",
+    "transfer",
     "tuning",
 ]

@@ -8,7 +8,7 @@ import keras
 import pytest
 
 import kerasboost
-from kerasboost import initializers, layers, optimizers, schedules
+from kerasboost import ensemble, initializers, layers, optimizers, schedules
 from kerasboost.testing import ContractCase, check_exports, check_saving
 from kerasboost.testing.contract import PER_CASE_CHECKS
 
@@ -185,6 +185,20 @@ CASES += [
 _SGD = {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9}, "module": "keras.optimizers"}
 
 
+def _two_branch_average(obj):
+    inputs = keras.Input((6,))
+    branches = [keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(8, activation="tanh")(inputs)) for _ in range(2)]
+    return keras.Model(inputs, obj(branches), name="contract_EnsembleAverage")
+
+
+CASES += [
+    ContractCase(ensemble.EnsembleAverage, {"weights": [2.0, 1.0], "mode": "mean"}, model=_two_branch_average,
+                 invalid=[({"weights": [-1.0, 1.0]}, "weights"), ({"weights": [0.0, 0.0]}, "weights"), ({"mode": "median"}, "mode")]),
+    ContractCase(ensemble.EnsembleAverage, {"mode": "geometric"}, model=_two_branch_average, id="EnsembleAverage[geometric]",
+                 invalid=[({"mode": None}, "mode"), ({"weights": [1.0, float("inf")]}, "weights")]),
+]
+
+
 def _wrapper_invalid(extra=()):
     return [({"optimizer": "not_an_optimizer"}, "optimizer"), ({"optimizer": 3}, "optimizer"), ({"clipnorm": 1.0}, "clipnorm")] + list(extra)
 
@@ -205,6 +219,11 @@ CASES += [
         optimizers.LARS,
         {"learning_rate": 0.5, "weight_decay_rate": 1e-3, "trust_coefficient": 0.01, "nesterov": True},
         invalid=[({"momentum": 1.0}, "momentum"), ({"trust_coefficient": 0.0}, "trust_coefficient"), ({"weight_decay_rate": -1.0}, "weight_decay_rate"), ({"nesterov": "no"}, "nesterov")],
+    ),
+    ContractCase(
+        optimizers.LayerwiseLearningRate,
+        lambda: {"optimizer": keras.optimizers.Adam(0.01), "scales": {"no_such_layer": 1.0}, "default_scale": 0.5},
+        invalid=_wrapper_invalid([({"scales": {"dense": -1.0}}, "scales"), ({"scales": ["dense"]}, "scales"), ({"default_scale": float("nan")}, "default_scale")]),
     ),
     ContractCase(
         optimizers.Lookahead,

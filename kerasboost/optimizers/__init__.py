@@ -9,6 +9,7 @@ from kerasboost.optimizers.adaptive_gradient_clipping import AdaptiveGradientCli
 from kerasboost.optimizers.gradient_centralization import GradientCentralization
 from kerasboost.optimizers.gradient_noise import GradientNoise
 from kerasboost.optimizers.lars import LARS
+from kerasboost.optimizers.layerwise_learning_rate import LayerwiseLearningRate
 from kerasboost.optimizers.lookahead import Lookahead
 from kerasboost.optimizers.rectified_adam import RectifiedAdam
 from kerasboost.optimizers.sam import SAM
@@ -21,6 +22,7 @@ __all__ = [
     "AdaptiveGradientClipping",
     "GradientCentralization",
     "GradientNoise",
+    "LayerwiseLearningRate",
     "Lookahead",
     "RectifiedAdam",
     "SAM",
