@@ -1,3 +1,31 @@
-"""kerasboost.tuning (components arrive with their issues; see the CHANGELOG)."""
+"""kerasboost.tuning: keras-tuner search spaces, ready HyperModels, results and distributed search."""
 
-__all__: list[str] = []
+from kerasboost.tuning.distributed import DistributedSearchError, run_distributed_search
+from kerasboost.tuning.hypermodels import ConvNetHyperModel, MLPHyperModel, trial_seed
+from kerasboost.tuning.results import plot_trials, trials_dataframe
+from kerasboost.tuning.search_space import (
+    hp_clipping,
+    hp_dropout,
+    hp_initializer,
+    hp_learning_rate,
+    hp_normalization,
+    hp_optimizer,
+    hp_regularizer,
+    hp_schedule,
+)
+
+__all__ = [
+    "ConvNetHyperModel",
+    "MLPHyperModel",
+    "hp_clipping",
+    "hp_dropout",
+    "hp_initializer",
+    "hp_learning_rate",
+    "hp_normalization",
+    "hp_optimizer",
+    "hp_regularizer",
+    "hp_schedule",
+    "plot_trials",
+    "run_distributed_search",
+    "trials_dataframe",
+]

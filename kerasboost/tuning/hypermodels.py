@@ -1,0 +1,348 @@
+"""Ready keras-tuner HyperModels covering the usual hyperparameters of MLPs and small ConvNets."""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from typing import Any, Sequence
+
+import keras
+import keras_tuner
+
+from kerasboost.api_export import kerasboost_export
+from kerasboost.tuning.search_space import (
+    OPTIMIZERS,
+    SCHEDULES,
+    _choices,
+    hp_clipping,
+    hp_dropout,
+    hp_initializer,
+    hp_learning_rate,
+    hp_normalization,
+    hp_optimizer,
+    hp_regularizer,
+    hp_schedule,
+    total_steps,
+)
+from kerasboost.utils.validation import check_bool, check_choice, check_number, fail
+
+ACTIVATIONS = ("relu", "tanh", "gelu", "selu", "elu", "sigmoid")
+
+
+def trial_seed(hp, base_seed: int) -> int:
+    """The seed of a trial: `base_seed` plus a hash of its hyperparameter values.
+
+    A configuration always trains from the same initialization and data
+    order, whichever worker runs it and in whatever order (Hyperband's
+    brackets re-train a configuration with more epochs from the same seed).
+    """
+    text = json.dumps(sorted((k, repr(v)) for k, v in hp.values.items()))
+    return (int(base_seed) + zlib.crc32(text.encode())) % (2**31 - 1)
+
+
+class _HyperModel(keras_tuner.HyperModel):
+    """The shared part: head, loss, compile, batch size, seed, early stopping, failures."""
+
+    def __init__(
+        self,
+        num_classes: int | None,
+        output_units: int | None,
+        task: str,
+        activations: Sequence[str],
+        optimizers: Sequence[str],
+        schedules: Sequence[str],
+        batch_sizes: Sequence[int],
+        epochs: int,
+        num_samples: int | None,
+        seed: int,
+        early_stopping: bool,
+        patience: int,
+        name: str | None,
+    ):
+        super().__init__(name=name, tunable=True)
+        self.task = check_choice("task", task, ("classification", "regression"))
+        if self.task == "classification":
+            self.num_classes = check_number("num_classes", num_classes, low=2, integer=True)
+            self.output_units = None
+        else:
+            self.num_classes = None
+            self.output_units = check_number("output_units", output_units, low=1, integer=True)
+        self.activations = _choices("activations", activations, ACTIVATIONS)
+        self.optimizers = _choices("optimizers", optimizers, OPTIMIZERS)
+        self.schedules = _choices("schedules", schedules, SCHEDULES)
+        if not isinstance(batch_sizes, (list, tuple)) or not batch_sizes:
+            raise fail("batch_sizes", "a non-empty list of ints >= 1", batch_sizes)
+        self.batch_sizes = [check_number("batch_sizes", b, low=1, integer=True) for b in batch_sizes]
+        self.epochs = check_number("epochs", epochs, low=1, integer=True)
+        self.num_samples = check_number("num_samples", num_samples, low=1, integer=True, allow_none=True)
+        if self.num_samples is None and self.schedules != ["constant"]:
+            raise fail("num_samples", 'the number of training samples (step-based schedules need it), or schedules=["constant"]', num_samples)
+        self.seed = check_number("seed", seed, integer=True)
+        self.early_stopping = check_bool("early_stopping", early_stopping)
+        self.patience = check_number("patience", patience, low=0, integer=True)
+
+    # ------------------------------------------------------------------ keras-tuner hooks
+
+    def declare_hyperparameters(self, hp):
+        # declared before the first trial, so every oracle (Bayesian, grid, the chief) sees it
+        hp.Choice("batch_size", self.batch_sizes)
+
+    def build(self, hp):
+        keras.utils.set_random_seed(trial_seed(hp, self.seed))
+        try:
+            model = self.body(hp)
+            self._compile(hp, model)
+        except ValueError as e:
+            raise keras_tuner.errors.FailedTrialError(f"this configuration cannot be built: {e}") from e
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        from kerasboost.callbacks import EarlyStopping
+
+        kwargs["batch_size"] = hp.get("batch_size")
+        kwargs.setdefault("epochs", self.epochs)
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if self.early_stopping and not any(isinstance(c, (EarlyStopping, keras.callbacks.EarlyStopping)) for c in callbacks):
+            validation = kwargs.get("validation_data") is not None or kwargs.get("validation_split")
+            callbacks.append(EarlyStopping("val_loss" if validation else "loss", patience=self.patience, restore_best_weights=True))
+        history = model.fit(*args, callbacks=callbacks, **kwargs)
+        for key, values in history.history.items():
+            if "loss" in key and not all(math.isfinite(v) for v in values):
+                raise keras_tuner.errors.FailedTrialError(f"`{key}` became non-finite ({values}); the configuration diverged.")
+        return history
+
+    # ------------------------------------------------------------------ pieces
+
+    def activation(self, hp) -> str:
+        return hp.Choice("activation", self.activations)
+
+    def head(self, x):
+        if self.task == "classification":
+            return keras.layers.Dense(self.num_classes, name="head")(x)
+        return keras.layers.Dense(self.output_units, name="head")(x)
+
+    def _compile(self, hp, model):
+        rate = hp_learning_rate(hp, 1e-4, 1e-1)
+        steps = total_steps(self.num_samples, hp.get("batch_size"), self.epochs) if self.num_samples else 1
+        schedule = hp_schedule(hp, rate, steps=steps, choices=self.schedules)
+        optimizer = hp_optimizer(hp, schedule, choices=self.optimizers, clipping=hp_clipping(hp))
+        if self.task == "classification":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            metrics = ["accuracy"]
+        else:
+            loss, metrics = "mse", ["mae"]
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=True)
+
+    def body(self, hp) -> keras.Model:
+        raise NotImplementedError
+
+
+@kerasboost_export("kerasboost.tuning.MLPHyperModel", register=False)
+class MLPHyperModel(_HyperModel):
+    """A fully connected network with every usual hyperparameter searchable.
+
+    Searched: number of hidden layers (`num_layers`, 1 to `max_layers`),
+    units per layer (`units`), `activation`, the initializer matched to it
+    (`hp_initializer`), normalization (none / batch / layer), dropout rate,
+    weight regularization (none / L1 / L2 / elastic net, strengths
+    conditional), optimizer (with SGD momentum and AdamW weight decay
+    conditional), learning rate (log scale), schedule (its length from
+    `num_samples`, the batch size and `epochs`), gradient clipping and batch
+    size (declared before the first trial; applied in `fit`).
+
+    Each trial seeds Keras from `seed` and its hyperparameter values
+    (`trial_seed`), adds kerasboost's `EarlyStopping` (on `val_loss` when there
+    is validation data; best weights restored) unless one is given, compiles
+    with `jit_compile=True`, and reports a non-finite loss or a configuration
+    that cannot be built as keras-tuner's `FailedTrialError` (the search goes
+    on; keras-tuner stops after `max_consecutive_failed_trials`).
+
+    Args:
+        input_shape: the shape of one sample (flattened if not 1-D).
+        num_classes: int >= 2 for `task="classification"` (logits head,
+            sparse categorical cross-entropy, accuracy).
+        output_units: int >= 1 for `task="regression"` (linear head, MSE).
+        task: `"classification"` (default) or `"regression"`.
+        max_layers: int >= 1. Defaults to 4.
+        units: choices of units per layer. Defaults to (32, 64, 128, 256).
+        activations: choices from `"relu"`, `"tanh"`, `"gelu"`, `"selu"`, `"elu"`, `"sigmoid"`.
+        normalizations: choices from `"none"`, `"batch"`, `"layer"`.
+        optimizers: choices of `hp_optimizer`. Defaults to SGD, RMSprop, Adam, AdamW.
+        schedules: choices of `hp_schedule`. Defaults to constant, cosine, one-cycle.
+        batch_sizes: choices. Defaults to (32, 64, 128).
+        epochs: int >= 1, epochs per trial unless `search(epochs=...)`. Defaults to 20.
+        num_samples: training samples (needed by step-based schedules).
+        seed: int, the base seed. Defaults to 0.
+        early_stopping: bool. Defaults to True.
+        patience: int >= 0 for the early stopping. Defaults to 5.
+        name: optional name.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> hypermodel = kerasboost.tuning.MLPHyperModel((64,), num_classes=10, num_samples=1000)
+    >>> hp = keras_tuner.HyperParameters()
+    >>> hypermodel.declare_hyperparameters(hp)
+    >>> model = hypermodel.build(hp)
+    >>> model.output_shape, model.jit_compile
+    ((None, 10), True)
+
+    ```
+
+    References:
+        - Bergstra & Bengio, 2012, "Random Search for Hyper-Parameter
+          Optimization", https://jmlr.org/papers/v13/bergstra12a.html
+        - Li et al., 2018, "Hyperband: A Novel Bandit-Based Approach to
+          Hyperparameter Optimization", https://arxiv.org/abs/1603.06560
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_classes: int | None = None,
+        output_units: int | None = None,
+        task: str = "classification",
+        max_layers: int = 4,
+        units: Sequence[int] = (32, 64, 128, 256),
+        activations: Sequence[str] = ("relu", "tanh", "gelu", "selu"),
+        normalizations: Sequence[str] = ("none", "batch", "layer"),
+        optimizers: Sequence[str] = ("sgd", "rmsprop", "adam", "adamw"),
+        schedules: Sequence[str] = ("constant", "cosine", "one_cycle"),
+        batch_sizes: Sequence[int] = (32, 64, 128),
+        epochs: int = 20,
+        num_samples: int | None = None,
+        seed: int = 0,
+        early_stopping: bool = True,
+        patience: int = 5,
+        name: str | None = None,
+    ):
+        super().__init__(num_classes, output_units, task, activations, optimizers, schedules, batch_sizes, epochs, num_samples, seed, early_stopping, patience, name)
+        self.input_shape = _shape("input_shape", input_shape)
+        self.max_layers = check_number("max_layers", max_layers, low=1, integer=True)
+        if not isinstance(units, (list, tuple)) or not units:
+            raise fail("units", "a non-empty list of ints >= 1", units)
+        self.units = [check_number("units", u, low=1, integer=True) for u in units]
+        self.normalizations = _choices("normalizations", normalizations, ("none", "batch", "layer"))
+
+    def body(self, hp) -> keras.Model:
+        inputs = keras.Input(self.input_shape)
+        x = keras.layers.Flatten()(inputs) if len(self.input_shape) > 1 else inputs
+        activation = self.activation(hp)
+        units = hp.Choice("units", self.units)
+        rate = hp_dropout(hp, 0.0, 0.5)
+        for i in range(hp.Int("num_layers", 1, self.max_layers)):
+            x = keras.layers.Dense(units, kernel_initializer=hp_initializer(hp, activation), kernel_regularizer=hp_regularizer(hp), name=f"dense_{i}")(x)
+            norm = hp_normalization(hp, self.normalizations)
+            if norm is not None:
+                x = norm(x)
+            x = keras.layers.Activation(activation)(x)
+            if rate > 0:
+                x = keras.layers.Dropout(rate)(x)
+        return keras.Model(inputs, self.head(x), name="mlp")
+
+
+@kerasboost_export("kerasboost.tuning.ConvNetHyperModel", register=False)
+class ConvNetHyperModel(_HyperModel):
+    """A small VGG-style ConvNet for images with every usual hyperparameter searchable.
+
+    Blocks of two 3x3 convolutions (`filters` doubling per block), each
+    followed by the searched normalization (none / batch / group / instance)
+    and activation, then 2x2 max pooling while the feature map is larger than
+    2x2; global average pooling, dropout and the head. The rest is as in
+    `MLPHyperModel`: initializer matched to the activation, regularization,
+    optimizer, learning rate, schedule, clipping, batch size, per-trial seed,
+    early stopping and failed trials.
+
+    Args:
+        input_shape: `(height, width, channels)`.
+        num_classes: int >= 2 (classification).
+        output_units: int >= 1 for `task="regression"`.
+        task: `"classification"` (default) or `"regression"`.
+        max_blocks: int >= 1. Defaults to 3.
+        filters: choices of the first block's filters. Defaults to (16, 32, 64).
+        activations: choices from `"relu"`, `"tanh"`, `"gelu"`, `"selu"`, `"elu"`, `"sigmoid"`.
+        normalizations: choices from `"none"`, `"batch"`, `"group"`, `"instance"`.
+        optimizers: choices of `hp_optimizer`.
+        schedules: choices of `hp_schedule`.
+        batch_sizes: choices. Defaults to (32, 64, 128).
+        epochs: int >= 1. Defaults to 20.
+        num_samples: training samples (needed by step-based schedules).
+        seed: int, the base seed. Defaults to 0.
+        early_stopping: bool. Defaults to True.
+        patience: int >= 0. Defaults to 5.
+        name: optional name.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> hypermodel = kerasboost.tuning.ConvNetHyperModel((8, 8, 1), num_classes=10, schedules=["constant"])
+    >>> hp = keras_tuner.HyperParameters()
+    >>> hypermodel.declare_hyperparameters(hp)
+    >>> hypermodel.build(hp).output_shape
+    (None, 10)
+
+    ```
+
+    References:
+        - Simonyan & Zisserman, 2015, "Very Deep Convolutional Networks for
+          Large-Scale Image Recognition", https://arxiv.org/abs/1409.1556
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_classes: int | None = None,
+        output_units: int | None = None,
+        task: str = "classification",
+        max_blocks: int = 3,
+        filters: Sequence[int] = (16, 32, 64),
+        activations: Sequence[str] = ("relu", "gelu", "selu"),
+        normalizations: Sequence[str] = ("none", "batch", "group", "instance"),
+        optimizers: Sequence[str] = ("sgd", "adam", "adamw"),
+        schedules: Sequence[str] = ("constant", "cosine", "one_cycle"),
+        batch_sizes: Sequence[int] = (32, 64, 128),
+        epochs: int = 20,
+        num_samples: int | None = None,
+        seed: int = 0,
+        early_stopping: bool = True,
+        patience: int = 5,
+        name: str | None = None,
+    ):
+        super().__init__(num_classes, output_units, task, activations, optimizers, schedules, batch_sizes, epochs, num_samples, seed, early_stopping, patience, name)
+        self.input_shape = _shape("input_shape", input_shape)
+        if len(self.input_shape) != 3:
+            raise fail("input_shape", "(height, width, channels)", input_shape)
+        self.max_blocks = check_number("max_blocks", max_blocks, low=1, integer=True)
+        if not isinstance(filters, (list, tuple)) or not filters:
+            raise fail("filters", "a non-empty list of ints >= 1", filters)
+        self.filters = [check_number("filters", f, low=4, integer=True) for f in filters]
+        self.normalizations = _choices("normalizations", normalizations, ("none", "batch", "group", "instance"))
+
+    def body(self, hp) -> keras.Model:
+        inputs = keras.Input(self.input_shape)
+        activation = self.activation(hp)
+        filters = hp.Choice("filters", self.filters)
+        x = inputs
+        for block in range(hp.Int("num_blocks", 1, self.max_blocks)):
+            for _ in range(2):
+                x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", kernel_initializer=hp_initializer(hp, activation), kernel_regularizer=hp_regularizer(hp))(x)
+                norm = hp_normalization(hp, self.normalizations, groups=4)
+                if norm is not None:
+                    x = norm(x)
+                x = keras.layers.Activation(activation)(x)
+            if x.shape[1] > 2 and x.shape[2] > 2:
+                x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        rate = hp_dropout(hp, 0.0, 0.5)
+        if rate > 0:
+            x = keras.layers.Dropout(rate)(x)
+        return keras.Model(inputs, self.head(x), name="convnet")
+
+
+def _shape(name: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise fail(name, "a non-empty tuple of ints >= 1", value)
+    return tuple(check_number(name, v, low=1, integer=True) for v in value)

@@ -1,0 +1,137 @@
+"""A keras-tuner search's trials as a pandas DataFrame and as plots."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from kerasboost.api_export import kerasboost_export
+from kerasboost.utils.validation import fail
+
+
+def _oracle(tuner):
+    oracle = getattr(tuner, "oracle", tuner)
+    if not hasattr(oracle, "trials") or not hasattr(oracle, "objective"):
+        raise fail("tuner", "a keras-tuner Tuner (or its oracle)", type(tuner).__name__)
+    return oracle
+
+
+@kerasboost_export("kerasboost.tuning.trials_dataframe", register=False)
+def trials_dataframe(tuner):
+    """One row per trial: id, status, score, best step, each hyperparameter and each metric's best value.
+
+    keras-tuner keeps trials in its oracle (and in the project directory, so
+    a tuner re-created with `overwrite=False` sees a finished or distributed
+    search). Hyperparameters a trial did not use (inactive conditional ones)
+    are missing values. Rows are sorted by trial id.
+
+    Args:
+        tuner: a keras-tuner tuner or oracle.
+
+    Returns:
+        A `pandas.DataFrame` with columns `trial_id`, `status`, `score`,
+        `best_step`, `hp/<name>` per hyperparameter and `metric/<name>`.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    >>> list(kerasboost.tuning.trials_dataframe(oracle).columns)
+    ['trial_id', 'status', 'score', 'best_step']
+
+    ```
+    """
+    import pandas as pd
+
+    oracle = _oracle(tuner)
+    rows = []
+    for trial_id in sorted(oracle.trials):
+        trial = oracle.trials[trial_id]
+        row = {"trial_id": trial_id, "status": str(getattr(trial.status, "value", trial.status)), "score": trial.score, "best_step": trial.best_step}
+        hps = trial.hyperparameters
+        for hp in hps.space:
+            row[f"hp/{hp.name}"] = hps.values[hp.name] if hps.is_active(hp) and hp.name in hps.values else None
+        for name, history in trial.metrics.metrics.items():
+            row[f"metric/{name}"] = trial.metrics.get_best_value(name) if history.get_history() else None
+        rows.append(row)
+    columns = ["trial_id", "status", "score", "best_step"]
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    return frame
+
+
+@kerasboost_export("kerasboost.tuning.plot_trials", register=False)
+def plot_trials(tuner, path: str | None = None, max_hyperparameters: int = 8):
+    """The objective per trial (with the best so far), and against each hyperparameter.
+
+    Numeric hyperparameters are scatter plots (log x-axis when the values
+    span more than two decades); categorical ones are the values per choice.
+    Failed trials are left out.
+
+    Args:
+        tuner: a keras-tuner tuner or oracle.
+        path: optional PNG path to save the figure to.
+        max_hyperparameters: int >= 1, panels for at most this many
+            hyperparameters (in declaration order). Defaults to 8.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    >>> len(kerasboost.tuning.plot_trials(oracle).axes)
+    1
+
+    ```
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if isinstance(max_hyperparameters, bool) or not isinstance(max_hyperparameters, numbers.Integral) or max_hyperparameters < 1:
+        raise fail("max_hyperparameters", "an int >= 1", max_hyperparameters)
+    oracle = _oracle(tuner)
+    frame = trials_dataframe(oracle)
+    if len(frame):
+        frame = frame[frame["score"].notna()]
+    hp_columns = [c for c in frame.columns if c.startswith("hp/") and frame[c].notna().any()][:max_hyperparameters]
+    panels = 1 + len(hp_columns)
+    cols = min(3, panels)
+    rows = math.ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[panels:]:
+        fig.delaxes(ax)
+    direction = getattr(oracle.objective, "direction", "min")
+    name = getattr(oracle.objective, "name", "objective")
+    ax = axes[0]
+    scores = frame["score"].to_numpy(dtype=float) if len(frame) else np.array([])
+    ax.plot(np.arange(len(scores)), scores, "o", label="trial")
+    if len(scores):
+        best = np.minimum.accumulate(scores) if direction == "min" else np.maximum.accumulate(scores)
+        ax.plot(np.arange(len(scores)), best, "-", label="best so far")
+        ax.legend()
+    ax.set(xlabel="trial", ylabel=name, title="objective per trial")
+    for ax, column in zip(axes[1:], hp_columns):
+        values = frame[column]
+        kept = values.notna()
+        x, y = values[kept], frame["score"][kept].to_numpy(dtype=float)
+        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in x):
+            xs = x.to_numpy(dtype=float)
+            ax.plot(xs, y, "o")
+            if xs.min() > 0 and xs.max() / xs.min() > 100:
+                ax.set_xscale("log")
+        else:
+            labels = sorted({str(v) for v in x})
+            ax.plot([labels.index(str(v)) for v in x], y, "o")
+            ax.set_xticks(range(len(labels)), labels, rotation=30)
+        ax.set(xlabel=column[3:], ylabel=name)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig

@@ -1,0 +1,124 @@
+"""MLPHyperModel / ConvNetHyperModel with each keras-tuner tuner; results as a DataFrame and a plot."""
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from kerasboost.callbacks import EarlyStopping
+from kerasboost.tuning import ConvNetHyperModel, MLPHyperModel, plot_trials, trial_seed, trials_dataframe
+
+
+def _digits(n=400, image=False):
+    x, y = load_digits(return_X_y=True)
+    x = (x[:n] / 16.0).astype("float32")
+    if image:
+        x = x.reshape(-1, 8, 8, 1)
+    return x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4 :], y[n * 3 // 4 :n]
+
+
+def _small_mlp(**kwargs):
+    return MLPHyperModel(
+        (64,), num_classes=10, max_layers=2, units=[16, 32], activations=["relu", "tanh"],
+        optimizers=["adam", "sgd"], schedules=["constant", "one_cycle"], batch_sizes=[32, 64],
+        epochs=2, num_samples=300, **kwargs,
+    )
+
+
+TUNERS = {
+    "random": lambda hm, d: keras_tuner.RandomSearch(hm, objective="val_accuracy", max_trials=3, directory=d, seed=0),
+    "grid": lambda hm, d: keras_tuner.GridSearch(hm, objective="val_accuracy", max_trials=3, directory=d),
+    "bayesian": lambda hm, d: keras_tuner.BayesianOptimization(hm, objective="val_accuracy", max_trials=3, num_initial_points=2, directory=d, seed=0),
+    "hyperband": lambda hm, d: keras_tuner.Hyperband(hm, objective="val_accuracy", max_epochs=2, factor=2, hyperband_iterations=1, directory=d, seed=0),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TUNERS))
+def test_each_tuner_completes_a_search_on_digits(kind, tmp_path):
+    x, y, xv, yv = _digits()
+    tuner = TUNERS[kind](_small_mlp(), str(tmp_path))
+    assert "batch_size" in [p.name for p in tuner.oracle.get_space().space]  # declared before any trial
+    tuner.search(x, y, validation_data=(xv, yv), verbose=0)
+    frame = trials_dataframe(tuner)
+    assert len(frame) >= 3 and set(frame["status"]) == {"COMPLETED"}
+    assert frame["score"].between(0, 1).all() and "hp/batch_size" in frame and "metric/val_accuracy" in frame
+    assert "hp/epochs" not in frame  # never a hyperparameter (Hyperband owns epochs)
+    best = tuner.get_best_models(1)[0]
+    accuracy = float(np.mean(np.argmax(best.predict(xv, verbose=0), -1) == yv))
+    assert accuracy == pytest.approx(frame["score"].max(), abs=1e-6)
+    fig = plot_trials(tuner, path=str(tmp_path / "trials.png"))
+    assert (tmp_path / "trials.png").stat().st_size > 0 and len(fig.axes) >= 3
+
+
+def test_convnet_hypermodel_searches_every_normalization(tmp_path):
+    x, y, xv, yv = _digits(image=True)
+    hypermodel = ConvNetHyperModel((8, 8, 1), num_classes=10, max_blocks=2, filters=[8], optimizers=["adam"], schedules=["constant"], batch_sizes=[64], epochs=1)
+    tuner = keras_tuner.GridSearch(hypermodel, objective="val_accuracy", max_trials=4, directory=str(tmp_path))
+    tuner.search(x, y, validation_data=(xv, yv), verbose=0)
+    frame = trials_dataframe(tuner)
+    assert set(frame["status"]) == {"COMPLETED"} and len(frame) == 4
+
+
+def test_fit_applies_the_batch_size_early_stopping_and_the_trial_seed():
+    x, y, xv, yv = _digits()
+    hypermodel = _small_mlp(patience=1)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    hp.values["batch_size"] = 64
+    hypermodel.build(hp)  # declares the rest (a tuner's trial has every value before building)
+    first, again = hypermodel.build(hp), hypermodel.build(hp)
+    for a, b in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same values, same seed, same initialization
+    other = hp.copy()
+    other.values["units"] = 32 if hp.get("units") == 16 else 16
+    assert trial_seed(other, 0) != trial_seed(hp, 0) and trial_seed(hp, 1) != trial_seed(hp, 0)
+    captured = {}
+    original = first.fit
+
+    def spy(*args, **kwargs):
+        captured.update(kwargs)
+        return original(*args, **kwargs)
+
+    first.fit = spy
+    history = hypermodel.fit(hp, first, x, y, validation_data=(xv, yv), verbose=0)
+    assert captured["batch_size"] == 64 and captured["epochs"] == 2
+    stoppers = [c for c in captured["callbacks"] if isinstance(c, EarlyStopping)]
+    assert len(stoppers) == 1 and stoppers[0].monitor == "val_loss" and stoppers[0].restore_best_weights
+    assert len(history.history["loss"]) <= 2
+
+
+def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_path):
+    x, y, xv, yv = _digits()
+    hypermodel = _small_mlp()
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    model = hypermodel.build(hp)
+    poisoned = x.copy()
+    poisoned[5, 3] = np.nan  # one bad sample: the loss and then the weights go NaN
+    with pytest.raises(keras_tuner.errors.FailedTrialError, match="non-finite"):
+        hypermodel.fit(hp, model, poisoned, y, validation_data=(xv, yv), epochs=2, verbose=0)
+
+    # every trial diverges on the poisoned data: keras-tuner stops after 3 failed trials in a row
+    tuner = keras_tuner.RandomSearch(_small_mlp(), objective="val_accuracy", max_trials=6, directory=str(tmp_path))
+    with pytest.raises(RuntimeError, match="consecutive failures"):
+        tuner.search(poisoned, y, validation_data=(xv, yv), verbose=0)
+    assert set(trials_dataframe(tuner)["status"]) == {"FAILED"}
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"num_classes": 1}, "num_classes"),
+    ({"task": "ranking", "num_classes": 3}, "task"),
+    ({"task": "regression"}, "output_units"),
+    ({"num_classes": 3, "activations": []}, "activations"),
+    ({"num_classes": 3, "optimizers": ["adam", "nadam"]}, "optimizers"),
+    ({"num_classes": 3, "batch_sizes": []}, "batch_sizes"),
+    ({"num_classes": 3, "schedules": ["cosine"]}, "num_samples"),
+    ({"num_classes": 3, "max_layers": 0}, "max_layers"),
+    ({"num_classes": 3, "units": [0]}, "units"),
+])
+def test_bad_arguments_name_themselves(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        MLPHyperModel((4,), **{"num_samples": 100, **kwargs} if name != "num_samples" else kwargs)
+    with pytest.raises(ValueError, match="input_shape"):
+        ConvNetHyperModel((8, 8), num_classes=3, schedules=["constant"])
