@@ -441,6 +441,7 @@ def saving_results(tmp_path_factory):
     return check_saving(CASES, str(tmp_path_factory.mktemp("saving")))
 
 
+@pytest.mark.xdist_group("contract_saving")  # one worker computes the module fixture (one fresh process)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_contract_saving(case, saving_results):
     message = saving_results[case.name]

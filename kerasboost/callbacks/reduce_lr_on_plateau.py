@@ -206,10 +206,16 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                 optimizer = self._control.optimizer
                 schedule = optimizer._learning_rate
                 if isinstance(schedule, Scaled):
-                    schedule = Scaled(schedule.schedule, schedule.factor * self.scale)
+                    optimizer._learning_rate = Scaled(schedule.schedule, schedule.factor * self.scale)
+                elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+                    optimizer._learning_rate = Scaled(schedule, self.scale)
                 else:
-                    schedule = Scaled(schedule, self.scale)
-                optimizer._learning_rate = schedule
+                    warnings.warn(
+                        f"ReduceLROnPlateau: the optimizer's learning rate is a plain callable, which cannot "
+                        f"carry the reduction (x{self.scale:.4g}) past this fit; use a LearningRateSchedule.",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
                 self._control.scale.assign(1.0)
             self._control.release(self)
             self._control = None

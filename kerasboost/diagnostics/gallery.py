@@ -26,6 +26,7 @@ def gallery_schedules() -> dict:
         "LinearDecay": schedules.LinearDecay(1e-2, decay_steps=800, end_learning_rate=1e-3),
         "WarmupStableDecay 1-sqrt": schedules.WarmupStableDecay(1e-2, STEPS, warmup_steps=100, decay_fraction=0.2, decay_shape="1-sqrt"),
         "CosineRestarts": schedules.CosineRestarts(1e-2, 150, cycle_multiplier=1.5, cycle_decay=0.7, warmup_steps=20, max_cycles=4),
+        "Scaled(CosineDecay, 0.5)": schedules.Scaled(cosine, 0.5),
         "SequentialSchedule": schedules.SequentialSchedule(
             [schedules.Warmup(1e-2, 100), 1e-2, schedules.LinearDecay(1e-2, 300)], boundaries=[100, 700]
         ),
