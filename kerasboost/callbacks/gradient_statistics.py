@@ -14,6 +14,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables
+from kerasboost.utils.distribute import cross_replica_sum
 from kerasboost.utils.validation import check_number, fail
 
 # per variable, per recorded step
@@ -203,6 +204,7 @@ class GradientStatistics(keras.callbacks.Callback):
                 before = [ops.copy(v.value) for v in tvs]
                 scale = getattr(optimizer, "dynamic_scale", None)
                 unscaled = callback._unscaled(grads, None if scale is None else ops.copy(scale.value))
+                unscaled, _ = cross_replica_sum(unscaled)  # tf.distribute: the whole batch's gradient
                 result = original_apply(grads, trainable_variables)
                 after = [ops.convert_to_tensor(v) for v in tvs]
                 current = [ops.convert_to_tensor(v) for v in added]

@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.utils.distribute import cross_replica_sum, replica_count
 from kerasboost.utils.validation import check_bool, check_number, fail
 
 _SUPPORTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
@@ -149,7 +150,15 @@ class WeightNormalization(keras.layers.Wrapper):
     def _data_init(self, linear, channel_axis, g, bias, g_offset, bias_offset):
         """Once: offsets that make `g_eff = 1/std(t)` and `b_eff = -mean(t)/std(t)` on this batch."""
         axes = tuple(a for a in range(len(linear.shape)) if a != channel_axis)
-        mean, variance = ops.moments(ops.cast(linear, "float32"), axes=axes)
+        values = ops.cast(linear, "float32")
+        if replica_count() > 1:
+            # tf.distribute: the moments of the whole batch, not of this replica's share
+            count = ops.cast(ops.size(values) // ops.shape(values)[channel_axis], "float32")
+            (count, total, squares), _ = cross_replica_sum([count, ops.sum(values, axis=axes), ops.sum(ops.square(values), axis=axes)])
+            mean = total / count
+            variance = ops.maximum(squares / count - ops.square(mean), 0.0)
+        else:
+            mean, variance = ops.moments(values, axes=axes)
         scale = ops.rsqrt(variance + self.epsilon)
         initial = (scale - ops.cast(g, "float32"), -mean * scale - ops.cast(bias, "float32"))
         initial = [ops.stop_gradient(ops.cast(o, g.dtype)) for o in initial]

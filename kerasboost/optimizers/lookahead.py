@@ -66,7 +66,7 @@ class Lookahead(OptimizerWrapper):
         for fast in variables:
             slow = self._slow_weights[self._get_variable_index(fast)]
             slow.assign(ops.where(first, fast.value, slow.value))
-        self.optimizer.apply(grads, variables)
+        self.apply_inner(grads, variables)
         sync = ops.equal(self.optimizer.iterations % self.sync_period, 0)
         for fast in variables:
             slow = self._slow_weights[self._get_variable_index(fast)]

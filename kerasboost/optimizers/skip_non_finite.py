@@ -57,7 +57,7 @@ class SkipNonFinite(OptimizerWrapper):
         state = list(variables) + self.optimizer.variables
         before = [ops.copy(v.value) for v in state]  # snapshots, not references
         safe = [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads]
-        self.optimizer.apply(safe, variables)
+        self.apply_inner(safe, variables)
         for variable, old in zip(state, before):
             variable.assign(ops.where(finite, variable.value, old))
         self.skipped_steps.assign_add(ops.cast(ops.logical_not(finite), self.skipped_steps.dtype))

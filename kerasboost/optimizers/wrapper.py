@@ -8,6 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost.utils.distribute import cross_replica_sum
 from kerasboost.utils.validation import fail
 
 _BASE_ARGUMENTS = (
@@ -125,12 +126,24 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
                 with keras.name_scope(self.name, caller=self):
                     self.build(trainable_variables)
                 self.built = True
+        # under tf.distribute, the wrapper sees the gradient of the whole batch, as on one device:
+        # a nonlinear transform (clipping, noise, a finiteness test) of per-replica partial sums
+        # would differ from the single-device step, and replicas could disagree
+        grads, self._replicas = cross_replica_sum(grads)
         with keras.name_scope(self.name, caller=self):
             self.apply_wrapped(grads, trainable_variables)
 
+    def apply_inner(self, grads, variables) -> None:
+        """Apply the inner optimizer to (whole-batch) gradients; under tf.distribute each replica
+        passes its share, which the inner optimizer's own all-reduce sums back."""
+        replicas = getattr(self, "_replicas", 1)
+        if replicas > 1:
+            grads = [None if g is None else g / replicas for g in grads]
+        self.optimizer.apply(grads, variables)
+
     def apply_wrapped(self, grads, variables) -> None:
         """Transform the gradients, apply the inner optimizer, then `after_apply`."""
-        self.optimizer.apply(self.transform_gradients(grads, variables), variables)
+        self.apply_inner(self.transform_gradients(grads, variables), variables)
         self.after_apply(variables)
 
     def transform_gradients(self, grads, variables) -> list:
