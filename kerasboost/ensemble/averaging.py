@@ -92,7 +92,7 @@ def _shape(model) -> tuple:
 
 
 @kerasboost_export("kerasboost.ensemble.average_models", register=False)
-def average_models(models, weights=None, mode: str = "mean", name: str = "ensemble") -> keras.Model:
+def average_models(models: list, weights: list | None = None, mode: str = "mean", name: str = "ensemble") -> keras.Model:
     """One functional model whose output averages the members' outputs.
 
     The members become nested models of the result (the result shares their

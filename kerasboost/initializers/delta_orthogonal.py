@@ -6,7 +6,7 @@ import keras
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.initializers._kernels import at_centre_tap
-from kerasboost.utils.validation import check_number, fail
+from kerasboost.utils.validation import check_number, check_seed, fail
 
 
 @kerasboost_export("kerasboost.initializers.DeltaOrthogonal")
@@ -51,7 +51,7 @@ class DeltaOrthogonal(keras.initializers.Initializer):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         self.gain = check_number("gain", gain, low=0.0, low_inclusive=False)
-        self.seed = check_number("seed", seed, integer=True, allow_none=True)
+        self.seed = check_seed("seed", seed)
         self._orthogonal = keras.initializers.Orthogonal(gain=self.gain, seed=seed)
 
     def __call__(self, shape, dtype=None):

@@ -7,7 +7,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.initializers._kernels import at_centre_tap
-from kerasboost.utils.validation import check_bool, check_number, fail
+from kerasboost.utils.validation import check_bool, check_number, check_seed, fail
 
 
 @kerasboost_export("kerasboost.initializers.LooksLinear")
@@ -64,7 +64,7 @@ class LooksLinear(keras.initializers.Initializer):
     def __init__(self, input_mirrored: bool = True, gain: float = 1.0, seed: int | None = None):
         self.input_mirrored = check_bool("input_mirrored", input_mirrored)
         self.gain = check_number("gain", gain, low=0.0, low_inclusive=False)
-        self.seed = check_number("seed", seed, integer=True, allow_none=True)
+        self.seed = check_seed("seed", seed)
         self._orthogonal = keras.initializers.Orthogonal(gain=self.gain, seed=seed)
 
     def __call__(self, shape, dtype=None):

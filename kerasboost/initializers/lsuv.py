@@ -11,7 +11,7 @@ import numpy as np
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.models import probe_model
-from kerasboost.utils.validation import check_bool, check_number, fail
+from kerasboost.utils.validation import check_bool, check_number, check_seed, fail
 
 
 @dataclasses.dataclass
@@ -110,7 +110,7 @@ def lsuv(
     tol = check_number("tol", tol, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     max_iter = check_number("max_iter", max_iter, low=1, integer=True)
     orthogonal = check_bool("orthogonal", orthogonal)
-    seed = check_number("seed", seed, integer=True, allow_none=True)
+    seed = check_seed("seed", seed)
     if not model.built or not model.inputs:
         raise fail("model", "a built model with known inputs (call it or give it an Input)", model.name)
     x_batch = np.asarray(keras.ops.convert_to_numpy(x_batch))

@@ -6,7 +6,7 @@ import keras
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.initializers.variance_for import activation_gain, check_activation
-from kerasboost.utils.validation import check_number
+from kerasboost.utils.validation import check_number, check_seed
 
 
 @kerasboost_export("kerasboost.initializers.OrthogonalFor")
@@ -44,8 +44,8 @@ class OrthogonalFor(keras.initializers.Orthogonal):
 
     def __init__(self, activation: str = "linear", negative_slope: float | None = None, seed: int | None = None):
         self.activation = check_activation(activation)
-        self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, allow_none=True)
-        check_number("seed", seed, integer=True, allow_none=True)
+        self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, high=1e6, allow_none=True)
+        check_seed("seed", seed)
         super().__init__(gain=activation_gain(self.activation, self.negative_slope), seed=seed)
 
     def get_config(self) -> dict:

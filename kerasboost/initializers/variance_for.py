@@ -8,7 +8,7 @@ import keras
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.initializers.calculate_gain import activation_name, calculate_gain
-from kerasboost.utils.validation import check_choice, check_number, fail
+from kerasboost.utils.validation import check_choice, check_number, check_seed, fail
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
@@ -95,10 +95,10 @@ class VarianceFor(keras.initializers.VarianceScaling):
         seed: int | None = None,
     ):
         self.activation = check_activation(activation)
-        self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, allow_none=True)
+        self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, high=1e6, allow_none=True)
         check_choice("mode", mode, MODES)
         check_choice("distribution", distribution, DISTRIBUTIONS)
-        check_number("seed", seed, integer=True, allow_none=True)
+        check_seed("seed", seed)
         gain = activation_gain(self.activation, self.negative_slope)
         super().__init__(scale=gain**2, mode=mode, distribution=distribution, seed=seed)
 

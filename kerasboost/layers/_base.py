@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from kerasboost.utils import random
-from kerasboost.utils.validation import check_number, fail
+from kerasboost.utils.validation import check_number, check_seed, fail
 
 
 class RandomLayer(keras.layers.Layer):
@@ -21,7 +21,7 @@ class RandomLayer(keras.layers.Layer):
 
     def __init__(self, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.seed = check_number("seed", seed, integer=True, allow_none=True)
+        self.seed = check_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
 
@@ -112,3 +112,23 @@ def check_time_input(layer: keras.layers.Layer, input_shape, min_rank: int = 2) 
             f"a shape (batch, time, ...) of rank >= {min_rank} with a known time length for {layer.name}",
             tuple(input_shape),
         )
+
+
+_CONV_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias")
+
+
+def init_conv(init, layer, args: tuple, kwargs: dict) -> None:
+    """Run Keras's convolution `__init__` (`init`) for a kerasboost subclass: `filters` and
+    `padding` are checked first, and what Keras raises from deeper down on a bad argument
+    (TypeError, AttributeError) becomes a ValueError listing the arguments received."""
+    given = {**dict(zip(_CONV_ARGS, args)), **kwargs}
+    if "filters" in given:
+        check_number("filters", given["filters"], low=1, integer=True)
+    padding = given.get("padding", "valid")
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise fail("padding", "'valid' or 'same'", padding)
+    try:
+        init(*args, **kwargs)
+    except (TypeError, AttributeError, ValueError) as e:
+        received = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        raise ValueError(f"Invalid arguments for {type(layer).__name__}: {e}. Received: {received}") from e

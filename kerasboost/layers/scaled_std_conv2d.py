@@ -8,7 +8,8 @@ import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.utils.validation import check_number
+from kerasboost.layers._base import init_conv
+from kerasboost.utils.validation import check_number, fail
 
 
 @kerasboost_export("kerasboost.layers.ScaledStdConv2D")
@@ -54,10 +55,13 @@ class ScaledStdConv2D(keras.layers.Conv2D):
     """
 
     def __init__(self, *args: Any, gamma: float = 1.0, epsilon: float = 1e-4, gain_initializer: Any = "ones", **kwargs: Any):
-        super().__init__(*args, **kwargs)
+        init_conv(super().__init__, self, args, kwargs)
         self.gamma = check_number("gamma", gamma, low=0.0, low_inclusive=False)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
-        self.gain_initializer = keras.initializers.get(gain_initializer)
+        try:
+            self.gain_initializer = keras.initializers.get(gain_initializer)
+        except (ValueError, TypeError) as e:
+            raise fail("gain_initializer", "a Keras initializer, its name or its config", gain_initializer) from e
 
     def build(self, input_shape):
         super().build(input_shape)

@@ -46,8 +46,14 @@ class TLU(keras.layers.Layer):
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise fail("axis", "an int", axis)
         self.axis = axis
-        self.tau_initializer = keras.initializers.get(tau_initializer)
-        self.tau_regularizer = keras.regularizers.get(tau_regularizer)
+        try:
+            self.tau_initializer = keras.initializers.get(tau_initializer)
+        except (ValueError, TypeError) as e:
+            raise fail("tau_initializer", "a Keras initializer, its name or its config", tau_initializer) from e
+        try:
+            self.tau_regularizer = keras.regularizers.get(tau_regularizer)
+        except (ValueError, TypeError) as e:
+            raise fail("tau_regularizer", "None, a Keras regularizer, its name or its config", tau_regularizer) from e
         self.supports_masking = True
 
     def build(self, input_shape):

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.layers._base import init_conv
 from kerasboost.utils.validation import check_number
 
 
@@ -52,7 +53,7 @@ class WSConv2D(keras.layers.Conv2D):
     """
 
     def __init__(self, *args: Any, epsilon: float = 1e-5, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+        init_conv(super().__init__, self, args, kwargs)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
 
     def standardized_kernel(self, kernel=None):

@@ -10,7 +10,7 @@ from keras import ops
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers.wrapper import OptimizerWrapper
 from kerasboost.utils import random
-from kerasboost.utils.validation import check_number
+from kerasboost.utils.validation import check_number, check_seed
 
 
 @kerasboost_export("kerasboost.optimizers.GradientNoise")
@@ -52,7 +52,7 @@ class GradientNoise(OptimizerWrapper):
         super().__init__(optimizer, name=name, **kwargs)
         self.eta = check_number("eta", eta, low=0.0)
         self.gamma = check_number("gamma", gamma, low=0.0)
-        self.seed = check_number("seed", seed, integer=True, allow_none=True)
+        self.seed = check_seed("seed", seed)
 
     def build_own(self, var_list):
         with keras.name_scope(self.name, caller=self):

@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.optimizers._base import slots
+from kerasboost.optimizers._base import check_learning_rate, slots
 from kerasboost.utils.validation import check_bool, check_number
 
 
@@ -65,7 +65,7 @@ class LARS(keras.optimizers.Optimizer):
         exclude_vectors: bool = True,
         **kwargs: Any,
     ):
-        super().__init__(learning_rate=learning_rate, **kwargs)
+        super().__init__(learning_rate=check_learning_rate(learning_rate), **kwargs)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_inclusive=False)
         self.weight_decay_rate = check_number("weight_decay_rate", weight_decay_rate, low=0.0)
         self.trust_coefficient = check_number(

@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.optimizers._base import slots
+from kerasboost.optimizers._base import check_learning_rate, slots
 from kerasboost.utils.validation import check_number
 
 
@@ -69,7 +69,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         sma_threshold: float = 5.0,
         **kwargs: Any,
     ):
-        super().__init__(learning_rate=learning_rate, **kwargs)
+        super().__init__(learning_rate=check_learning_rate(learning_rate), **kwargs)
         self.beta_1 = check_number("beta_1", beta_1, low=0.0, high=1.0, high_inclusive=False)
         self.beta_2 = check_number(
             "beta_2", beta_2, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False

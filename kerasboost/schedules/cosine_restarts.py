@@ -75,9 +75,9 @@ class CosineRestarts(Schedule):
         self.cycle_decay = check_number(
             "cycle_decay", cycle_decay, low=0.0, high=1.0, low_inclusive=False
         )
-        self.min_learning_rate = check_number(
-            "min_learning_rate", min_learning_rate, low=0.0, high=self.initial_learning_rate
-        )
+        self.min_learning_rate = check_number("min_learning_rate", min_learning_rate, low=0.0)
+        if self.min_learning_rate > self.initial_learning_rate:
+            raise fail("min_learning_rate", f"a number in [0, initial_learning_rate={self.initial_learning_rate}]", min_learning_rate)
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=0, integer=True)
         if self.warmup_steps >= self.first_cycle_steps:
             raise fail(

@@ -6,7 +6,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.schedules._base import Schedule, as_step
-from kerasboost.utils.validation import check_number
+from kerasboost.utils.validation import check_number, fail
 
 
 @kerasboost_export("kerasboost.schedules.StepDecay")
@@ -52,9 +52,9 @@ class StepDecay(Schedule):
         )
         self.drop_every = check_number("drop_every", drop_every, low=1, integer=True)
         self.factor = check_number("factor", factor, low=0.0, high=1.0, low_inclusive=False)
-        self.min_learning_rate = check_number(
-            "min_learning_rate", min_learning_rate, low=0.0, high=self.initial_learning_rate
-        )
+        self.min_learning_rate = check_number("min_learning_rate", min_learning_rate, low=0.0)
+        if self.min_learning_rate > self.initial_learning_rate:
+            raise fail("min_learning_rate", f"a number in [0, initial_learning_rate={self.initial_learning_rate}]", min_learning_rate)
 
     def __call__(self, step):
         drops = ops.floor(as_step(step) / self.drop_every)

@@ -19,7 +19,7 @@ def _is_container(layer) -> bool:
 
 
 @kerasboost_export("kerasboost.transfer.leaf_layers", register=False)
-def leaf_layers(model) -> list:
+def leaf_layers(model: keras.Model) -> list:
     """The layers of `model` in order, nested models opened (input layers left out).
 
     Args:
@@ -115,7 +115,7 @@ class TrainableSummary:
 
 
 @kerasboost_export("kerasboost.transfer.trainable_summary", register=False)
-def trainable_summary(model) -> TrainableSummary:
+def trainable_summary(model: keras.Model) -> TrainableSummary:
     """Which leaf layers train, and how many parameters are trainable and frozen.
 
     Args:
@@ -153,7 +153,7 @@ def trainable_summary(model) -> TrainableSummary:
 
 
 @kerasboost_export("kerasboost.transfer.freeze", register=False)
-def freeze(model, until=None) -> TrainableSummary:
+def freeze(model: keras.Model, until: str | int | None = None) -> TrainableSummary:
     """Freeze the layers from the input up to and including `until` (all when None).
 
     Layers after `until` keep their flags. A frozen `BatchNormalization`
@@ -188,7 +188,7 @@ def freeze(model, until=None) -> TrainableSummary:
 
 
 @kerasboost_export("kerasboost.transfer.unfreeze", register=False)
-def unfreeze(model, start=None, keep_batch_norm_frozen: bool = True) -> TrainableSummary:
+def unfreeze(model: keras.Model, start: str | int | None = None, keep_batch_norm_frozen: bool = True) -> TrainableSummary:
     """Unfreeze the layers from `start` to the output (all when None).
 
     By default `BatchNormalization` layers stay frozen, so they keep running

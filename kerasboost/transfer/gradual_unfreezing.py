@@ -83,7 +83,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
           Classification", https://arxiv.org/abs/1801.06146
     """
 
-    def __init__(self, blocks=None, every_n_epochs: int = 1, keep_batch_norm_frozen: bool = True, verbose: int = 0):
+    def __init__(self, blocks: list | None = None, every_n_epochs: int = 1, keep_batch_norm_frozen: bool = True, verbose: int = 0):
         super().__init__()
         if blocks is not None and (not isinstance(blocks, (list, tuple)) or not blocks):
             raise fail("blocks", "None or a non-empty list of layer names or indices", blocks)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import keras
+
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers.layerwise_learning_rate import LayerwiseLearningRate
 from kerasboost.optimizers.wrapper import as_optimizer
@@ -10,7 +14,7 @@ from kerasboost.utils.validation import check_number, fail
 
 
 @kerasboost_export("kerasboost.transfer.layerwise_lr_decay", register=False)
-def layerwise_lr_decay(model, optimizer, decay: float, groups: list | None = None) -> LayerwiseLearningRate:
+def layerwise_lr_decay(model: keras.Model, optimizer: Any, decay: float, groups: list | None = None) -> LayerwiseLearningRate:
     """An optimizer giving each layer group the learning rate times `decay ** depth_from_top`.
 
     The group nearest the output has depth 0 (full rate), the one before it

@@ -25,7 +25,7 @@ from kerasboost.tuning.search_space import (
     hp_schedule,
     total_steps,
 )
-from kerasboost.utils.validation import check_bool, check_choice, check_number, fail
+from kerasboost.utils.validation import check_bool, check_choice, check_number, check_seed, fail
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "selu", "elu", "sigmoid")
 
@@ -78,7 +78,7 @@ class _HyperModel(keras_tuner.HyperModel):
         self.num_samples = check_number("num_samples", num_samples, low=1, integer=True, allow_none=True)
         if self.num_samples is None and self.schedules != ["constant"]:
             raise fail("num_samples", 'the number of training samples (step-based schedules need it), or schedules=["constant"]', num_samples)
-        self.seed = check_number("seed", seed, integer=True)
+        self.seed = check_seed("seed", seed, allow_none=False)
         self.early_stopping = check_bool("early_stopping", early_stopping)
         self.patience = check_number("patience", patience, low=0, integer=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.validation import fail
@@ -17,7 +18,7 @@ def _oracle(tuner):
 
 
 @kerasboost_export("kerasboost.tuning.trials_dataframe", register=False)
-def trials_dataframe(tuner):
+def trials_dataframe(tuner: Any) -> Any:
     """One row per trial: id, status, score, best step, each hyperparameter and each metric's best value.
 
     keras-tuner keeps trials in its oracle (and in the project directory, so
@@ -61,7 +62,7 @@ def trials_dataframe(tuner):
 
 
 @kerasboost_export("kerasboost.tuning.plot_trials", register=False)
-def plot_trials(tuner, path: str | None = None, max_hyperparameters: int = 8):
+def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 8) -> Any:
     """The objective per trial (with the best so far), and against each hyperparameter.
 
     Numeric hyperparameters are scatter plots (log x-axis when the values

@@ -133,7 +133,7 @@ def hp_dropout(hp: Any = 0.0, min_value: float = 0.0, max_value: float = 0.5, st
 
 
 @kerasboost_export("kerasboost.tuning.hp_initializer", register=False)
-def hp_initializer(hp: Any = "matched", activation: str = "relu", choices: Sequence[str] = INITIALIZERS, seed: int | None = None, name: str = "initializer"):
+def hp_initializer(hp: Any = "matched", activation: str = "relu", choices: Sequence[str] = INITIALIZERS, seed: int | None = None, name: str = "initializer") -> keras.initializers.Initializer:
     """A kernel initializer, matched to `activation` where the name says so.
 
     `"matched"` is `kerasboost.initializers.VarianceFor(activation)` (the
@@ -177,7 +177,7 @@ def hp_initializer(hp: Any = "matched", activation: str = "relu", choices: Seque
 
 
 @kerasboost_export("kerasboost.tuning.hp_regularizer", register=False)
-def hp_regularizer(hp: Any = "none", choices: Sequence[str] = REGULARIZERS, min_value: float = 1e-6, max_value: float = 1e-2, name: str = "regularizer"):
+def hp_regularizer(hp: Any = "none", choices: Sequence[str] = REGULARIZERS, min_value: float = 1e-6, max_value: float = 1e-2, name: str = "regularizer") -> keras.regularizers.Regularizer | None:
     """A weight regularizer: none, L1, L2 or elastic net (L1 + L2), strengths on a log scale.
 
     The strengths (`l1`, `l2`) are declared only under the choices that use
@@ -230,7 +230,7 @@ def hp_regularizer(hp: Any = "none", choices: Sequence[str] = REGULARIZERS, min_
 
 
 @kerasboost_export("kerasboost.tuning.hp_normalization", register=False)
-def hp_normalization(hp: Any = "none", choices: Sequence[str] = ("none", "batch", "layer"), groups: int = 4, name: str = "normalization"):
+def hp_normalization(hp: Any = "none", choices: Sequence[str] = ("none", "batch", "layer"), groups: int = 4, name: str = "normalization") -> keras.layers.Layer | None:
     """A new normalization layer (call it once per place it goes), or None.
 
     `"batch"`: `BatchNormalization`; `"layer"`: `LayerNormalization`;
@@ -436,7 +436,7 @@ def hp_schedule(
     epochs: int | None = None,
     choices: Sequence[str] = SCHEDULES,
     name: str = "schedule",
-):
+) -> Any:
     """A learning-rate schedule whose length is the run's number of steps.
 
     Give `steps`, or `num_samples`, `batch_size` and `epochs` (steps =

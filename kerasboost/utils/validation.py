@@ -82,6 +82,14 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+SEED_MAX = 2**32 - 1  # JAX keeps seeds as uint32; TensorFlow accepts this range too
+
+
+def check_seed(name: str, value: Any, allow_none: bool = True) -> int | None:
+    """Check a random seed: an int in [0, 2**32 - 1] (or None)."""
+    return check_number(name, value, low=0, high=SEED_MAX, integer=True, allow_none=allow_none)
+
+
 def check_bool(name: str, value: Any) -> bool:
     """Check that `value` is a `bool` (Python or NumPy)."""
     if not isinstance(value, bool) and type(value).__name__ != "bool_":

@@ -10,7 +10,7 @@ from kerasboost.callbacks import EarlyStopping
 from kerasboost.tuning import ConvNetHyperModel, MLPHyperModel, plot_trials, trial_seed, trials_dataframe
 
 
-def _digits(n=400, image=False):
+def _digits(n=320, image=False):
     x, y = load_digits(return_X_y=True)
     x = (x[:n] / 16.0).astype("float32")
     if image:
@@ -22,7 +22,7 @@ def _small_mlp(**kwargs):
     return MLPHyperModel(
         (64,), num_classes=10, max_layers=2, units=[16, 32], activations=["relu", "tanh"],
         optimizers=["adam", "sgd"], schedules=["constant", "one_cycle"], batch_sizes=[32, 64],
-        epochs=2, num_samples=300, **kwargs,
+        epochs=1, num_samples=240, **kwargs,
     )
 
 
@@ -82,7 +82,7 @@ def test_fit_applies_the_batch_size_early_stopping_and_the_trial_seed():
 
     first.fit = spy
     history = hypermodel.fit(hp, first, x, y, validation_data=(xv, yv), verbose=0)
-    assert captured["batch_size"] == 64 and captured["epochs"] == 2
+    assert captured["batch_size"] == 64 and captured["epochs"] == 1
     stoppers = [c for c in captured["callbacks"] if isinstance(c, EarlyStopping)]
     assert len(stoppers) == 1 and stoppers[0].monitor == "val_loss" and stoppers[0].restore_best_weights
     assert len(history.history["loss"]) <= 2
