@@ -10,7 +10,7 @@ import numpy as np
 
 from kerasboost.utils.validation import fail
 
-_FLOAT32 = np.finfo("float32")
+_TINY, _HUGE = float(np.finfo("float32").tiny), float(np.finfo("float32").max)
 
 
 def slots(optimizer: keras.optimizers.Optimizer, variables, name: str, initializer="zeros") -> list:
@@ -23,10 +23,10 @@ def check_learning_rate(value: Any) -> Any:
     keeps it in a float32 variable: 1e-300 would become 0, 1e39 infinity)."""
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) or callable(value):
         return value
-    allowed = f"0 or a finite number in [{float(_FLOAT32.tiny):.4g}, {float(_FLOAT32.max):.4g}], or a LearningRateSchedule"
+    allowed = f"0 or a finite number in [{_TINY:.4g}, {_HUGE:.4g}], or a LearningRateSchedule"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail("learning_rate", allowed, value)
     value = float(value)
-    if not (value == 0.0 or _FLOAT32.tiny <= value <= _FLOAT32.max):
+    if not (value == 0.0 or _TINY <= value <= _HUGE):
         raise fail("learning_rate", allowed, value)
     return value

@@ -62,7 +62,7 @@ CASES = {
     "ScaledStdConv2D": (image_model(lambda: layers.ScaledStdConv2D(4, 3)), SGD, list),
     # callbacks
     "GradientStatistics": (dense_model(), SGD, lambda: [callbacks.GradientStatistics(read_every_n_steps=2)]),
-    "EarlyStopping": (dense_model(), SGD, lambda: [callbacks.EarlyStopping("loss", patience=1, restore_best_weights=True)]),
+    "EarlyStopping": (dense_model(), SGD, lambda: [callbacks.EarlyStopping("loss", patience=0, mode="max", restore_best_weights=True)]),
     "LearningRateWarmup": (dense_model(), SGD, lambda: [callbacks.LearningRateWarmup(4)]),
     "ReduceLROnPlateau": (dense_model(), lambda: keras.optimizers.SGD(schedules.OneCycle(0.1, total_steps=8)), lambda: [callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, mode="max")]),
     "StochasticWeightAveraging": (dense_model(), SGD, lambda: [callbacks.StochasticWeightAveraging(start_epoch=0)]),
@@ -79,7 +79,7 @@ def train(name, strategy):
         model.compile(optimizer(), "mse", jit_compile=False)
     x = XI if len(model.inputs[0].shape) == 4 else X
     cbs = make_callbacks()
-    history = model.fit(x, Y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=cbs)
+    history = model.fit(x, Y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=cbs)
     extra = []
     for c in cbs:
         if isinstance(c, callbacks.GradientStatistics):

@@ -22,8 +22,8 @@ def test_mirrored_strategy_matches_one_device(tmp_path):
     results = json.loads(out.read_text())
     errors = {name: r["error"] for name, r in results.items() if "error" in r}
     assert not errors, errors
-    # weights after 2 epochs, the loss per epoch and the recorded gradient norms
+    # weights after an epoch (4 steps), the loss and the recorded gradient norms
     far = {name: r["max_diff"] for name, r in results.items() if not r["max_diff"] <= 1e-5}
     assert not far, far
-    assert results["GradientStatistics"]["records"] == 8
+    assert results["GradientStatistics"]["records"] == 4  # one epoch of 4 steps
     assert len(results) >= 23

@@ -16,9 +16,9 @@ from sklearn.datasets import load_digits  # noqa: E402
 import kerasboost  # noqa: E402
 
 TUNERS = {
-    "random": lambda hm, **kw: keras_tuner.RandomSearch(hm, max_trials=4, **kw),
-    "grid": lambda hm, **kw: keras_tuner.GridSearch(hm, max_trials=4, **kw),
-    "bayesian": lambda hm, **kw: keras_tuner.BayesianOptimization(hm, max_trials=4, num_initial_points=2, **kw),
+    "random": lambda hm, **kw: keras_tuner.RandomSearch(hm, max_trials=3, **kw),
+    "grid": lambda hm, **kw: keras_tuner.GridSearch(hm, max_trials=3, **kw),
+    "bayesian": lambda hm, **kw: keras_tuner.BayesianOptimization(hm, max_trials=3, num_initial_points=2, **kw),
     "hyperband": lambda hm, **kw: keras_tuner.Hyperband(hm, max_epochs=2, factor=2, hyperband_iterations=1, **kw),
 }
 

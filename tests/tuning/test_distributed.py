@@ -23,11 +23,11 @@ def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
     assert {"tuner0", "tuner1"} <= set(ran), f"each worker runs at least one trial: {sorted(ran)}"
     assert "chief" not in ran
     # the chief's oracle state, reloaded from the shared directory
-    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=4)
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=3)
     oracle._set_project_dir(str(tmp_path), "search")
     oracle.reload()
     frame = trials_dataframe(oracle)
-    assert len(frame) >= 3 and set(frame["status"]) == {"COMPLETED"}, frame[["trial_id", "status"]]
+    assert len(frame) >= 2 and set(frame["status"]) == {"COMPLETED"}, frame[["trial_id", "status"]]
     best = oracle.get_best_trials(1)
     assert best and best[0].score is not None and 0.0 <= best[0].score <= 1.0
 
