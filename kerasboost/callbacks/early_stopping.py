@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.callbacks._monitor import direction, improved, write_state
 from kerasboost.utils.validation import check_bool, check_choice, check_number, fail
 
 _STATE = "early_stopping_state.json"
@@ -154,16 +155,10 @@ class EarlyStopping(keras.callbacks.Callback):
         self._has_best_file = False
 
     def _direction(self) -> str:
-        if self.mode != "auto":
-            return self.mode
-        name = self.monitor.lower()
-        return "max" if any(k in name for k in ("acc", "auc", "precision", "recall", "f1")) else "min"
+        return direction(self.monitor, self.mode)
 
     def _better(self, value: float, reference: float | None, delta: float) -> bool:
-        if reference is None:
-            return True
-        margin = delta * abs(reference) if self.min_delta_mode == "relative" else delta
-        return value < reference - margin if self._direction() == "min" else value > reference + margin
+        return improved(value, reference, delta, self.min_delta_mode, self._direction())
 
     def _smooth(self, value: float) -> float:
         if self.smoothing == "ema":
@@ -207,7 +202,6 @@ class EarlyStopping(keras.callbacks.Callback):
     def _save_state(self, epoch: int):
         if self.state_dir is None:
             return
-        os.makedirs(self.state_dir, exist_ok=True)
         state = {
             "epoch": epoch,
             "wait": self.wait,
@@ -217,10 +211,7 @@ class EarlyStopping(keras.callbacks.Callback):
             "window": list(self._window),
             "has_best_file": self._has_best_file,
         }
-        tmp = self._state_path(_STATE + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-        os.replace(tmp, self._state_path(_STATE))  # atomic: a kill leaves the old or the new state
+        write_state(self._state_path(_STATE), state)
 
     def _load_state(self) -> bool:
         if self.state_dir is None or not os.path.exists(self._state_path(_STATE)):

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.callbacks._monitor import direction, improved, write_state
 from kerasboost.callbacks._learning_rate_control import LearningRateControl, is_float_rate
 from kerasboost.optimizers.wrapper import optimizer_chain
 from kerasboost.schedules.scaled import Scaled
@@ -111,13 +112,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         self.reductions: list[tuple[int, float]] = []
 
     def _better(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        direction = self.mode
-        if direction == "auto":
-            direction = "max" if any(k in self.monitor.lower() for k in ("acc", "auc", "precision", "recall", "f1")) else "min"
-        margin = self.min_delta * abs(self.best) if self.min_delta_mode == "relative" else self.min_delta
-        return value < self.best - margin if direction == "min" else value > self.best + margin
+        return improved(value, self.best, self.min_delta, self.min_delta_mode, direction(self.monitor, self.mode))
 
     # ------------------------------------------------------------------ state
 
@@ -127,11 +122,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     def _save_state(self):
         if self.state_dir is None:
             return
-        os.makedirs(self.state_dir, exist_ok=True)
         state = {"wait": self.wait, "best": self.best, "cooldown_counter": self.cooldown_counter, "scale": self.scale}
-        with open(self._state_file() + ".tmp", "w") as f:
-            json.dump(state, f)
-        os.replace(self._state_file() + ".tmp", self._state_file())
+        write_state(self._state_file(), state)
 
     def _load_state(self) -> bool:
         if self.state_dir is None or not os.path.exists(self._state_file()):
