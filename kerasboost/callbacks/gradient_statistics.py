@@ -37,6 +37,61 @@ REMEDIES = {
 }
 
 
+_LANES = 8
+
+
+def _lanes(x) -> list:
+    """`x` flattened into an `(n // 8, 8)` block and, if `n % 8`, a `(1, n % 8)` tail.
+
+    Reductions of the block over its first axis then over the 8 lanes are 2-3x faster than
+    one flat reduction on XLA's CPU backend (the first is vectorized, 8 float32 lanes per
+    AVX register; measured for a 215k-parameter MLP: 275 us vs 700 us for the six
+    statistics); elsewhere the reshape is free.
+    """
+    flat = ops.reshape(x, (-1,))
+    n = int(flat.shape[0])
+    body = n - n % _LANES
+    parts = [ops.reshape(flat[:body], (-1, _LANES))] if body else []
+    if n % _LANES:
+        parts.append(ops.reshape(flat[body:], (1, -1)))
+    return parts
+
+
+def _total(parts, fn, reduce=ops.sum):
+    """`reduce` of `fn(x)` over every element of `parts` (see `_lanes`)."""
+    values = [reduce(reduce(fn(p), axis=0)) for p in parts]
+    if not values:
+        return ops.zeros((), "float32")
+    out = values[0]
+    for v in values[1:]:
+        out = ops.maximum(out, v) if reduce is ops.max else out + v
+    return out
+
+
+def _variable_statistics(g, w_old, w_new, guard: bool):
+    """The FIELDS of one variable. `guard=False` assumes a finite gradient (nonfinite = 0)."""
+    w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
+    if g is None:
+        g = ops.zeros(ops.shape(w_old), "float32")
+    gs, old, delta = _lanes(ops.cast(g, "float32")), _lanes(w_old), _lanes(w_new - w_old)
+    if guard:
+        finite = lambda x: ops.where(ops.isfinite(x), x, 0.0)  # noqa: E731
+        nonfinite = _total(gs, lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"))
+    else:
+        finite = lambda x: x  # noqa: E731
+        nonfinite = ops.zeros((), "float32")
+    return ops.stack(
+        [
+            ops.sqrt(_total(gs, lambda x: ops.square(finite(x)))),
+            _total(gs, lambda x: ops.abs(finite(x)), reduce=ops.max),
+            _total(gs, lambda x: ops.cast(ops.equal(x, 0), "float32")),
+            nonfinite,
+            ops.sqrt(_total(delta, ops.square)),
+            ops.sqrt(_total(old, ops.square)),
+        ]
+    )
+
+
 def _layer_of(variable) -> str:
     """The layer a variable belongs to: its path without the last component."""
     path = getattr(variable, "path", variable.name)
@@ -229,26 +284,14 @@ class GradientStatistics(keras.callbacks.Callback):
         record = ops.equal(ops.mod(step, self.every_n_steps), 0)
 
         def statistics():
-            rows = []
-            for g, w_old, w_new in zip(grads, before, after):
-                w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
-                g = ops.zeros(ops.shape(w_old), "float32") if g is None else ops.cast(g, "float32")
-                finite = ops.isfinite(g)
-                g0 = ops.where(finite, g, 0.0)
-                rows.append(
-                    ops.stack(
-                        [
-                            ops.sqrt(ops.sum(ops.square(g0))),
-                            ops.max(ops.abs(g0)),
-                            ops.sum(ops.cast(g == 0, "float32")),
-                            ops.sum(ops.cast(ops.logical_not(finite), "float32")),
-                            ops.sqrt(ops.sum(ops.square(w_new - w_old))),
-                            ops.sqrt(ops.sum(ops.square(w_old))),
-                        ]
-                    )
-                )
-            stats = ops.stack(rows)
-            return stats
+            # the common case reads each array once per statistic; a non-finite gradient norm
+            # (NaN/Inf in some gradient) recomputes every row with NaN/Inf masked and counted
+            fast = ops.stack([_variable_statistics(g, a, b, guard=False) for g, a, b in zip(grads, before, after)])
+            return ops.cond(
+                ops.all(ops.isfinite(fast[:, _G_NORM])),
+                lambda: fast,
+                lambda: ops.stack([_variable_statistics(g, a, b, guard=True) for g, a, b in zip(grads, before, after)]),
+            )
 
         if self.every_n_steps == 1:
             stats = statistics()
