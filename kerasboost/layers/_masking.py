@@ -27,6 +27,8 @@ class BandMasking(RandomLayer):
         size = input_shape[self.AXIS]
         if size is None or self.max_width > size:
             raise fail("max_width", f"at most the {self.AXIS_NAME} size {size} of the input", self.max_width)
+        if self.num_masks > size:  # the masks' memory grows with num_masks; more bands than steps add nothing
+            raise fail("num_masks", f"at most the {self.AXIS_NAME} size {size} of the input", self.num_masks)
         self.built = True
 
     def augment(self, inputs):

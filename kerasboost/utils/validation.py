@@ -32,6 +32,9 @@ def _interval(low, high, low_inclusive, high_inclusive) -> str:
     return ""
 
 
+INT32_MAX = 2**31 - 1
+
+
 def check_number(
     name: str,
     value: Any,
@@ -47,9 +50,14 @@ def check_number(
 
     Returns the value as a Python `int` (when `integer=True`) or `float`, or
     `None` when `allow_none` and the value is `None`. Booleans are rejected.
+    Integers without an explicit `high` must fit in int32 (`<= 2**31 - 1`): they
+    meet step counters inside the compiled step, and JAX's default integers are
+    32-bit.
     """
     if value is None and allow_none:
         return None
+    if integer and high is None:
+        high = INT32_MAX
     kind = "an integer" if integer else "a finite number"
     interval = _interval(low, high, low_inclusive, high_inclusive)
     allowed = f"{kind} {interval}".strip()

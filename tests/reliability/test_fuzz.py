@@ -5,8 +5,13 @@ NaN, infinities, huge integers, strings, None, booleans or lists. The object mus
 built — holding exactly the values it was given (nothing silently clamped) and surviving a
 config round trip — or raise `ValueError` naming one of the replaced arguments. Any other
 exception is a failure. 200 configs per object (`HYPOTHESIS_PROFILE=thorough`: 1000).
+
+Of the accepted configs, the most extreme ones (most replaced values at 0, below 1e-6 or above
+1e6 in magnitude) then train one XLA step in the contract's tiny model: 2 per object in CI, 10
+with `thorough`. Every config's compile costs about a second on a 2-core CPU, hence the sample.
 """
 
+import dataclasses
 import math
 import os
 
@@ -15,11 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kerasboost.testing.contract import _train
 from tests.test_contract import CASES, IDS
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+XLA_STEPS = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 2
 
 VALUES = st.one_of(
     st.sampled_from([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 1e-300, -1e300, 1e300, 0.5, -1.0, 2.0]),
@@ -44,6 +51,17 @@ def _same(a, b):
     return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and not isinstance(a, bool) and isinstance(b, (int, float)) and not isinstance(b, bool) and a == b)
 
 
+# Keras's own build-time message for a convolution kernel larger than its input
+SHAPE_ERRORS = {"kernel_size": ("kernel shape=",)}
+
+
+def _extremeness(replaced):
+    return sum(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and (v == 0 or not 1e-6 <= abs(v) <= 1e6)
+        for v in replaced.values()
+    )
+
+
 def _round_trip(obj):
     config = obj.get_config()
     again = type(obj).from_config(config)
@@ -57,6 +75,7 @@ FUZZABLE = [c for c in CASES if _scalar_keys(c.config())]
 @pytest.mark.parametrize("case", FUZZABLE, ids=[c.name for c in FUZZABLE])
 def test_fuzzed_arguments_build_exactly_or_fail_with_a_named_value_error(case):
     keys = _scalar_keys(case.config())
+    accepted = []  # (-extremeness, draw order, replaced values)
 
     @given(st.data())
     def check(data):
@@ -79,5 +98,15 @@ def test_fuzzed_arguments_build_exactly_or_fail_with_a_named_value_error(case):
                 assert _same(saved[k], v) or math.isclose(float(saved[k]), float(v), rel_tol=1e-7), (
                     f"{case.name}: {k}={v!r} was accepted but saved as {saved[k]!r}"
                 )
+        accepted.append((-_extremeness(replaced), len(accepted), replaced))
 
     check()
+    for _, _, replaced in sorted(accepted, key=lambda a: a[:2])[:XLA_STEPS]:
+        try:  # an accepted config trains: one compiled (XLA) fit of the contract's tiny model
+            _train(dataclasses.replace(case, kwargs=lambda replaced=replaced: {**case.config(), **replaced}), jit_compile=True)
+        except ValueError as e:  # checks against the input's shape happen at build: they must name the argument
+            message = str(e)
+            named = [k for k in replaced if f"`{k}`" in message or any(m in message for m in SHAPE_ERRORS.get(k, ()))]
+            assert named, f"{case.name}({replaced}) failed at build with a ValueError naming none of them: {message}"
+        except Exception as e:  # noqa: BLE001
+            pytest.fail(f"{case.name}({replaced}) was accepted but one XLA training step raised {type(e).__name__}: {e}")
