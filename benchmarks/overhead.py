@@ -8,8 +8,13 @@ reported with the ratio component / baseline.
     python benchmarks/overhead.py                       # about 5 minutes on 2 cores
     python benchmarks/overhead.py --repeats 3 --steps 20 --only Lookahead
 
-Targets (issue: benchmarks): <= 1.03x for schedules and optimizer wrappers; layers within
-1.05x of the nearest built-in; GradientStatistics (recording every step) <= 1.05x.
+Targets (issue: benchmarks): <= 1.03x for schedules, optimizer wrappers and callbacks; layers
+within 1.05x of the nearest built-in; GradientStatistics (recording every step, reading every
+100) <= 1.05x. Most pairs use an MLP (4 x 256, batch 256): per parameter it does the least work
+of common models, so costs proportional to the parameter count (optimizer wrappers,
+GradientStatistics) show at their largest. Convolution layers and a second GradientStatistics
+pair use a small CNN (16x16x3 images, batch 64), where each parameter is reused at every
+position.
 Step time is measured inside each epoch, from the end of batch `--skip` to the end of the last
 batch, so that one-off costs of a `fit` call (tracing, XLA compilation, callback set-up) are
 not counted. Works on every backend (KERAS_BACKEND=jax for the GPU run).
@@ -30,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kerasboost import callbacks, layers, optimizers, schedules  # noqa: E402
+from kerasboost import callbacks, layers, optimizers, schedules, transfer  # noqa: E402
 
 
 def adam(lr=1e-3):
@@ -57,6 +62,7 @@ PAIRS = {
     "RectifiedAdam vs Adam": (adam, lambda: optimizers.RectifiedAdam(1e-3)),
     "AdaBelief vs Adam": (adam, lambda: optimizers.AdaBelief(1e-3)),
     "LARS vs SGD": (sgd, lambda: optimizers.LARS(1e-2)),
+    "LayerwiseLearningRate(Adam)": (adam, lambda model: transfer.layerwise_lr_decay(model, adam(), 0.8)),
 }
 
 # name -> (baseline, component): a layer inserted after the first hidden layer, or callbacks
@@ -69,8 +75,21 @@ LAYER_PAIRS = {
     "SkipInit": (lambda: keras.layers.Identity(), lambda: layers.SkipInit(alpha=1.0)),
 }
 CALLBACK_PAIRS = {
-    "GradientStatistics(every step, read every 25)": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=25, layer_logs=False)],
+    "GradientStatistics(every step, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)],
+    "GradientStatistics(every 10 steps, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=10, read_every_n_steps=100)],
     "EarlyStopping": lambda: [callbacks.EarlyStopping(monitor="loss", patience=1000, smoothing="ema")],
+    "LearningRateWarmup": lambda: [callbacks.LearningRateWarmup(10_000)],
+    "ReduceLROnPlateau": lambda: [callbacks.ReduceLROnPlateau(monitor="loss", patience=1000)],
+    "LearningRateLogger": lambda: [callbacks.LearningRateLogger()],
+    "TimeStopping": lambda: [callbacks.TimeStopping(3600)],
+}
+
+# name -> (baseline, component) on the CNN: {"conv": conv factory, "insert": layer after the first conv, "callbacks": ...}
+CNN_PAIRS = {
+    "WSConv2D vs Conv2D (CNN)": ({}, {"conv": lambda f, s: layers.WSConv2D(f, 3, strides=s, padding="same")}),
+    "ScaledStdConv2D vs Conv2D (CNN)": ({}, {"conv": lambda f, s: layers.ScaledStdConv2D(f, 3, strides=s, padding="same")}),
+    "DropBlock2D vs SpatialDropout2D (CNN)": ({"insert": lambda: keras.layers.SpatialDropout2D(0.1)}, {"insert": lambda: layers.DropBlock2D(0.1, 3, seed=0)}),
+    "GradientStatistics(every step, read every 100) (CNN)": ({}, {"callbacks": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)]}),
 }
 
 
@@ -102,6 +121,19 @@ class _Timer(keras.callbacks.Callback):
         return (self.marks[-1] - self.marks[0]) / (len(self.marks) - 1)
 
 
+def build_cnn(conv=None, insert=None, image=16, classes=10):
+    keras.utils.set_random_seed(0)
+    conv = conv or (lambda f, s: keras.layers.Conv2D(f, 3, strides=s, padding="same"))
+    inputs = keras.Input((image, image, 3))
+    x = keras.layers.ReLU()(conv(32, 1)(inputs))
+    if insert is not None:
+        x = insert()(x)
+    x = keras.layers.ReLU()(conv(64, 2)(x))
+    x = keras.layers.ReLU()(conv(64, 1)(x))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes)(x))
+
+
 def build(width, depth, features, classes, insert=None):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((features,))
@@ -113,16 +145,27 @@ def build(width, depth, features, classes, insert=None):
     return keras.Model(inputs, keras.layers.Dense(classes)(x))
 
 
-def configurations(width):
-    """name -> {role: (optimizer factory, inserted layer factory or None, callbacks factory)}."""
+def configurations(width, depth=4):
+    """name -> {role: (optimizer factory, model factory, callbacks factory)}."""
     configs = {}
+    mlp = lambda insert=None: lambda: build(width, depth, 64, 10, insert)  # noqa: E731
     for name, (base, comp) in PAIRS.items():
-        configs[name] = {"baseline": (base, None, list), "component": (comp, None, list)}
+        configs[name] = {"baseline": (base, mlp(), list), "component": (comp, mlp(), list)}
     for name, (base, comp) in LAYER_PAIRS.items():
-        configs[name] = {"baseline": (adam, base, list), "component": (adam, comp, list)}
+        configs[name] = {"baseline": (adam, mlp(base), list), "component": (adam, mlp(comp), list)}
     for name, make in CALLBACK_PAIRS.items():
-        configs[name] = {"baseline": (adam, None, list), "component": (adam, None, make)}
+        configs[name] = {"baseline": (adam, mlp(), list), "component": (adam, mlp(), make)}
+    for name, pair in CNN_PAIRS.items():
+        configs[name] = {
+            role: (adam, lambda c=c: build_cnn(c.get("conv"), c.get("insert")), c.get("callbacks", list))
+            for role, c in zip(("baseline", "component"), pair)
+        }
     return configs
+
+
+def _make_optimizer(factory, model):
+    """Optimizer factories take no argument, or the model (for per-layer learning rates)."""
+    return factory(model) if factory.__code__.co_argcount and factory.__code__.co_varnames[0] == "model" else factory()
 
 
 def main(argv=None):
@@ -137,22 +180,27 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/overhead")
     args = parser.parse_args(argv)
 
-    configs = configurations(args.width)
+    configs = configurations(args.width, args.depth)
     names = [n for n in configs if not args.only or any(o in n for o in args.only)]
     rng = np.random.default_rng(0)
     n = args.steps * args.batch_size
-    x = rng.normal(size=(n, 64)).astype("float32")
-    y = rng.integers(0, 10, size=n)
+    data = {  # per model kind: (x, y, batch size)
+        "mlp": (rng.normal(size=(n, 64)).astype("float32"), rng.integers(0, 10, size=n), args.batch_size),
+        "cnn": (rng.normal(size=(args.steps * 64, 16, 16, 3)).astype("float32"), rng.integers(0, 10, size=args.steps * 64), 64),
+    }
+    kind = {name: "cnn" if name in CNN_PAIRS else "mlp" for name in names}
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     models = {}
     timer = _Timer(args.skip)
     for name in names:
-        for role, (optimizer, insert, make_callbacks) in configs[name].items():
-            model = build(args.width, args.depth, 64, 10, insert)
-            model.compile(optimizer(), loss, jit_compile=True)
-            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # compile + warm up
-            models[(name, role)] = (model, make_callbacks())
+        x, y, batch_size = data[kind[name]]
+        for role, (optimizer, make_model, make_callbacks) in configs[name].items():
+            model = make_model()
+            model.compile(_make_optimizer(optimizer, model), loss, jit_compile=True)
+            extra = make_callbacks()
+            model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
+            models[(name, role)] = (model, extra)
 
     # Pairs are timed back to back, in alternating order, and the ratio is the median of the
     # per-repeat ratios: drift of a shared 2-core machine cancels within a pair.
@@ -163,7 +211,8 @@ def main(argv=None):
             roles = ("baseline", "component") if r % 2 == 0 else ("component", "baseline")
             for role in roles:
                 model, extra = models[(name, role)]
-                model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
+                x, y, batch_size = data[kind[name]]
+                model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
                 times[(name, role)].append(timer.seconds_per_step())
             ratios[name].append(times[(name, "component")][-1] / times[(name, "baseline")][-1])
 
@@ -181,7 +230,7 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "model": f"MLP {args.depth}x{args.width} relu, batch {args.batch_size}, {args.steps} steps per epoch (the first {args.skip} not timed), median of {args.repeats} back-to-back pair ratios",
+        "model": f"MLP {args.depth}x{args.width} relu, batch {args.batch_size} (pairs marked CNN: 3 conv layers on 16x16x3, batch 64), {args.steps} steps per epoch (the first {args.skip} not timed), median of {args.repeats} back-to-back pair ratios",
     }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -207,8 +256,10 @@ def main(argv=None):
 def _describe_baseline(name):
     if name in PAIRS:
         return "SGD(momentum)" if PAIRS[name][0] is sgd else "Adam, constant LR"
-    if name in CALLBACK_PAIRS:
+    if name in CALLBACK_PAIRS or name.startswith("GradientStatistics"):
         return "no callback"
+    if name in CNN_PAIRS:
+        return name.split(" vs ")[1].replace(" (CNN)", "") + " (CNN)"
     return {
         "WeightNormalization(Dense)": "Dense",
         "InstanceNormalization": "GroupNormalization(groups=-1)",
