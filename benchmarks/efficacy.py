@@ -42,9 +42,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.join(os.path.dirname(_HERE), "examples")]
 from depth import build as build_plain_mlp  # noqa: E402
 from depth import load_digits_split, load_mnist1d_split  # noqa: E402
+from lr_finder_one_cycle import cnn as mnist1d_cnn  # noqa: E402  (the example's 1-D CNN)
 
 import kerasboost  # noqa: E402
 from kerasboost import callbacks, optimizers, schedules  # noqa: E402
@@ -123,20 +125,6 @@ def experiment_depth(seeds, quick):
 
 
 # ---------------------------------------------------------------------------------- (2) one-cycle
-
-
-def mnist1d_cnn(length, seed):
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input((length, 1)),
-            keras.layers.Conv1D(32, 5, padding="same", activation="relu"),
-            keras.layers.Conv1D(32, 5, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv1D(32, 5, strides=2, padding="same", activation="relu"),
-            keras.layers.GlobalAveragePooling1D(),
-            keras.layers.Dense(10),
-        ]
-    )
 
 
 def _steps_to(history, key, target, steps_per_epoch):

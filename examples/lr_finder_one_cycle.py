@@ -38,8 +38,8 @@ def data(quick):
     return d["x"][..., None].astype("float32"), d["y"], d["x_test"][..., None].astype("float32"), d["y_test"]
 
 
-def cnn(length):
-    keras.utils.set_random_seed(0)
+def cnn(length, seed=0):
+    keras.utils.set_random_seed(seed)
     return keras.Sequential(
         [
             keras.Input((length, 1)),
