@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import check_learning_rate, slots
+from kerasboost.utils.reductions import norm
 from kerasboost.utils.validation import check_bool, check_number
 
 
@@ -90,8 +91,8 @@ class LARS(keras.optimizers.Optimizer):
             update = gradient
             scaled_lr = lr
         else:
-            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
-            g_norm = ops.sqrt(ops.sum(ops.square(gradient)))
+            w_norm = norm(variable)
+            g_norm = norm(gradient)
             denominator = g_norm + self.weight_decay_rate * w_norm + self.epsilon
             trust = ops.where(
                 (w_norm > 0.0) & (g_norm > 0.0),

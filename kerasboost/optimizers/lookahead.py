@@ -8,7 +8,7 @@ from keras import ops
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import slots
-from kerasboost.optimizers.wrapper import OptimizerWrapper
+from kerasboost.optimizers.wrapper import OptimizerWrapper, run_if
 from kerasboost.utils.validation import check_number
 
 
@@ -60,20 +60,24 @@ class Lookahead(OptimizerWrapper):
         self._slow_weights = slots(self, var_list, "slow")
 
     def apply_wrapped(self, grads, variables):
-        # Values, not Variables, inside ops: JAX cannot trace a Variable inside a cond
-        # (LossScaleOptimizer's stateless_apply runs this inside one).
-        first = ops.equal(self.optimizer.iterations, 0)
-        for fast in variables:
-            slow = self._slow_weights[self._get_variable_index(fast)]
-            slow.assign(ops.where(first, fast.value, slow.value))
+        slow_weights = [self._slow_weights[self._get_variable_index(fast)] for fast in variables]
+
+        def start():  # the slow weights start as the weights at the first step
+            for fast, slow in zip(variables, slow_weights):
+                slow.assign(fast.value)
+
+        def synchronize():
+            for fast, slow in zip(variables, slow_weights):
+                # values, not Variables, in ops: JAX cannot trace a Variable inside a cond
+                # (LossScaleOptimizer's stateless_apply runs this inside one)
+                slow_value = slow.value
+                pulled = slow_value + self.slow_step_size * (fast.value - slow_value)
+                slow.assign(pulled)
+                fast.assign(pulled)
+
+        run_if(ops.equal(self.optimizer.iterations, 0), start, slow_weights)
         self.apply_inner(grads, variables)
-        sync = ops.equal(self.optimizer.iterations % self.sync_period, 0)
-        for fast in variables:
-            slow = self._slow_weights[self._get_variable_index(fast)]
-            fast_value, slow_value = fast.value, slow.value
-            pulled = slow_value + self.slow_step_size * (fast_value - slow_value)
-            slow.assign(ops.where(sync, pulled, slow_value))
-            fast.assign(ops.where(sync, pulled, fast_value))
+        run_if(ops.equal(self.optimizer.iterations % self.sync_period, 0), synchronize, [*variables, *slow_weights])
 
     def get_config(self):
         config = super().get_config()

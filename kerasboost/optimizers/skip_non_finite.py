@@ -7,7 +7,7 @@ from typing import Any
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.optimizers.wrapper import OptimizerWrapper, all_finite
+from kerasboost.optimizers.wrapper import OptimizerWrapper, all_finite, cond_skips_work, run_if
 
 
 @kerasboost_export("kerasboost.optimizers.SkipNonFinite")
@@ -23,9 +23,11 @@ class SkipNonFinite(OptimizerWrapper):
     `LossScaleOptimizer` already skips overflowing steps to rescale; this
     wrapper is for every other source of non-finite gradients.)
 
-    Implemented without control flow: the inner step is computed on zeroed
-    gradients and every variable is restored with `where` when the step was
-    not finite, so it traces under XLA and on every backend.
+    On TensorFlow the inner step runs under a `cond` and a skipped step costs
+    only the finiteness test. On JAX (and across `tf.distribute` replicas),
+    which cannot assign variables inside a cond, the inner step runs on zeroed
+    gradients and every variable is restored with `where` when the step was not
+    finite; both trace under XLA.
 
     Args:
         optimizer: the inner optimizer (instance, config or name).
@@ -54,10 +56,7 @@ class SkipNonFinite(OptimizerWrapper):
 
     def apply_wrapped(self, grads, variables):
         finite = all_finite(grads)
-        state = list(variables) + self.optimizer.variables
-        before = [ops.copy(v.value) for v in state]  # snapshots, not references
-        safe = [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads]
-        self.apply_inner(safe, variables)
-        for variable, old in zip(state, before):
-            variable.assign(ops.where(finite, variable.value, old))
+        # where the inner step runs unconditionally (see `run_if`), it must not see a NaN
+        safe = [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads] if not cond_skips_work() else grads
+        run_if(finite, lambda: self.apply_inner(safe, variables), [*variables, *self.optimizer.variables])
         self.skipped_steps.assign_add(ops.cast(ops.logical_not(finite), self.skipped_steps.dtype))

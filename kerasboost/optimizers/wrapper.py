@@ -8,7 +8,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from kerasboost.utils.distribute import cross_replica_sum
+from kerasboost.utils.distribute import cross_replica_sum, replica_count
+from kerasboost.utils.reductions import lanes, total
 from kerasboost.utils.validation import fail
 
 _BASE_ARGUMENTS = (
@@ -175,9 +176,49 @@ def without_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimiz
 
 
 def all_finite(grads) -> Any:
-    """A boolean scalar: every gradient entry is finite."""
-    checks = [ops.all(ops.isfinite(g)) for g in grads if g is not None]
-    return ops.all(ops.stack(checks)) if checks else ops.convert_to_tensor(True)
+    """A boolean scalar: every gradient entry is finite.
+
+    Counts the non-finite entries with vectorized reductions (`kerasboost.utils.reductions`)
+    rather than `ops.all` of the whole tensor, which XLA's CPU backend runs as a scalar loop.
+    """
+    counts = [
+        total(lanes(g), lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"))
+        for g in grads
+        if g is not None
+    ]
+    if not counts:
+        return ops.convert_to_tensor(True)
+    return ops.equal(ops.sum(ops.stack(counts)), 0.0)
+
+
+def cond_skips_work() -> bool:
+    """Whether `run_if` compiles to a cond that skips the update (see there)."""
+    return keras.backend.backend() == "tensorflow" and replica_count() == 1
+
+
+def run_if(pred, update, state) -> None:
+    """Run `update()`, which assigns new values to the variables in `state`, only if the
+    boolean scalar `pred` holds.
+
+    On TensorFlow outside a multi-replica context this is a `cond`: a step where `pred` is
+    false skips the work. JAX traces pure functions (a `lax.cond` cannot assign variables),
+    and `tf.distribute` does not allow a cond in a replica context whose branch may
+    `merge_call` (an optimizer's `apply` does); there `update()` runs every step and every
+    variable of `state` is then set back to its old value where `pred` is false - Keras's JAX
+    optimizer handles gradient accumulation and EMA the same way.
+    """
+    if cond_skips_work():
+
+        def true_fn():
+            update()
+            return ops.convert_to_tensor(True)
+
+        ops.cond(pred, true_fn, lambda: ops.convert_to_tensor(False))
+        return
+    before = [ops.copy(v.value) for v in state]  # snapshots, not references
+    update()
+    for variable, old in zip(state, before):
+        variable.assign(ops.where(pred, variable.value, old))
 
 
 def optimizer_chain(optimizer: keras.optimizers.Optimizer) -> list:

@@ -12,6 +12,19 @@ from kerasboost.optimizers import (
 from kerasboost.schedules import OneCycle
 
 
+@pytest.fixture(params=["cond", "where"])
+def update_path(request, monkeypatch):
+    """Run a test through both of `run_if`'s paths: the cond (TensorFlow) and the `where`
+    restore (JAX, tf.distribute replicas), whatever the backend."""
+    import kerasboost.optimizers.skip_non_finite as skip_module
+    import kerasboost.optimizers.wrapper as wrapper_module
+
+    if request.param == "where":
+        monkeypatch.setattr(wrapper_module, "cond_skips_work", lambda: False)
+        monkeypatch.setattr(skip_module, "cond_skips_work", lambda: False)
+    return request.param
+
+
 def sgd(lr=1.0):
     return keras.optimizers.SGD(learning_rate=lr)
 
@@ -19,7 +32,7 @@ def sgd(lr=1.0):
 # ----------------------------------------------------------------------------- Lookahead
 
 
-def test_lookahead_sync_rule_step_by_step():
+def test_lookahead_sync_rule_step_by_step(update_path):
     a = np.array([1.0, 3.0])
     w0 = np.array([2.0, -1.0])
     optimizer = Lookahead(sgd(0.1), sync_period=3, slow_step_size=0.5)
@@ -125,7 +138,7 @@ def test_gradient_centralization_removes_the_per_unit_mean():
 # ----------------------------------------------------------------------------- SkipNonFinite
 
 
-def test_skip_non_finite_changes_nothing_on_a_bad_step():
+def test_skip_non_finite_changes_nothing_on_a_bad_step(update_path):
     def grads(step):
         g = np.array([0.5, -1.0, 2.0], "float32") * (step + 1)
         return g
@@ -148,7 +161,7 @@ def test_skip_non_finite_changes_nothing_on_a_bad_step():
     assert int(wrapped.iterations) == 5
 
 
-def test_skip_non_finite_in_fit_with_nan_inputs():
+def test_skip_non_finite_in_fit_with_nan_inputs(update_path):
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
     x[8] = np.nan  # one NaN sample spoils the second batch of 8
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
