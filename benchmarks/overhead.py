@@ -3,7 +3,9 @@
 Each pair (baseline, component) trains the same MLP on the same synthetic batch
 stream under `jit_compile=True`; all configurations are timed interleaved in one
 process (repeat r times: one timed epoch of each), and the median step time is
-reported with the ratio component / baseline.
+reported with the ratio component / baseline (the median of the per-repeat pair ratios) and
+the ratio of the two fastest epochs ("best vs best": interference from other work on a shared
+machine only adds time, so the fastest epochs are the least disturbed).
 
     python benchmarks/overhead.py                       # about 5 minutes on 2 cores
     python benchmarks/overhead.py --repeats 3 --steps 20 --only Lookahead
@@ -222,8 +224,10 @@ def main(argv=None):
         comp = statistics.median(times[(name, "component")])
         ratio = statistics.median(ratios[name])
         spread = (min(ratios[name]), max(ratios[name]))
-        rows.append({"component": name, "baseline_ms": 1000 * base, "component_ms": 1000 * comp, "ratio": ratio, "ratio_range": spread})
-        print(f"{name:32s} {1000 * base:8.3f} ms {1000 * comp:8.3f} ms  x{ratio:.3f}", flush=True)
+        # interference on a shared machine only adds time: the fastest epoch of each is the least disturbed
+        best = min(times[(name, "component")]) / min(times[(name, "baseline")])
+        rows.append({"component": name, "baseline_ms": 1000 * base, "component_ms": 1000 * comp, "ratio": ratio, "ratio_range": spread, "ratio_best": best})
+        print(f"{name:32s} {1000 * base:8.3f} ms {1000 * comp:8.3f} ms  x{ratio:.3f} (best vs best x{best:.3f})", flush=True)
 
     meta = {
         "command": "python benchmarks/overhead.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
@@ -238,15 +242,15 @@ def main(argv=None):
     lines = [
         f"`{meta['command']}` — {meta['machine']}, Keras {meta['keras']} ({meta['backend']}, XLA); {meta['model']}.",
         "",
-        "| component | baseline | baseline ms/step | component ms/step | ratio (median) | ratio range |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| component | baseline | baseline ms/step | component ms/step | ratio (median) | ratio range | best vs best |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row, name in zip(rows, names):
         baseline = _describe_baseline(name)
         low, high = row["ratio_range"]
         lines.append(
             f"| {row['component']} | {baseline} | {row['baseline_ms']:.3f} | {row['component_ms']:.3f} "
-            f"| {row['ratio']:.3f} | {low:.2f}-{high:.2f} |"
+            f"| {row['ratio']:.3f} | {low:.2f}-{high:.2f} | {row['ratio_best']:.3f} |"
         )
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")

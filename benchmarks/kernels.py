@@ -1,0 +1,175 @@
+"""Micro-benchmarks of the kernels behind kerasboost's per-step costs, TensorFlow + XLA.
+
+Each kernel is a `tf.function(jit_compile=True)` called alone, on the tensors of the MLP that
+`overhead.py` trains (4 x 256 ReLU on 64 features, 10 classes: 216,586 parameters in 10
+variables). Variants of one kernel are timed interleaved (repeat r times: 100 calls of each),
+and the minimum over repeats is reported: on a shared machine, interference only adds time.
+
+    python benchmarks/kernels.py                 # about 1 minute on 2 cores
+    python benchmarks/kernels.py --only normal
+
+Kernels:
+- `normal`: the Gaussian draws of GradientNoise and the noise layers (`kerasboost.utils.random`)
+  vs TensorFlow's `stateless_normal` with `alg="philox"` and with `alg="auto_select"` (what
+  `keras.random.normal` uses).
+- `statistics`: the six per-variable statistics GradientStatistics computes in the train step,
+  with the vectorized reductions of `kerasboost.utils.reductions` vs flat `ops.sum`/`ops.max`.
+- `optimizers`: one `apply` of each optimizer wrapper (and LARS) vs its inner optimizer (SGD),
+  which is all a wrapper adds to a step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
+
+import kerasboost  # noqa: E402
+from kerasboost import optimizers  # noqa: E402
+from kerasboost.callbacks import gradient_statistics  # noqa: E402
+from kerasboost.utils import random  # noqa: E402
+
+SHAPES = [(64, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
+PARAMETERS = sum(int(np.prod(s)) for s in SHAPES)
+
+
+def _tensors(scale, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(scale=scale, size=s).astype("float32") for s in SHAPES]
+
+
+def normal_kernels(tf):
+    generator = keras.random.SeedGenerator(0)
+    seed = tf.Variable([1, 2], dtype="int32")
+    shape = (PARAMETERS,)
+    return {
+        "kerasboost.utils.random.normal (erfinv of a Philox uniform)": lambda: random.normal(shape, "float32", generator),
+        'tf.random.stateless_normal(alg="philox") (Box-Muller)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="philox"),
+        'tf.random.stateless_normal(alg="auto_select") (keras.random.normal)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="auto_select"),
+    }
+
+
+def _flat_statistics(g, w_old, w_new):
+    """The six statistics with one flat reduction each (the reference for `statistics`)."""
+    return ops.stack(
+        [
+            ops.sqrt(ops.sum(ops.square(g))),
+            ops.max(ops.abs(g)),
+            ops.sum(ops.cast(ops.equal(g, 0), "float32")),
+            ops.zeros(()),
+            ops.sqrt(ops.sum(ops.square(w_new - w_old))),
+            ops.sqrt(ops.sum(ops.square(w_old))),
+        ]
+    )
+
+
+def statistics_kernels(tf):
+    grads = [tf.constant(g) for g in _tensors(0.01, 0)]
+    before = [tf.constant(w) for w in _tensors(0.05, 1)]
+    after = [w - 0.1 * g for w, g in zip(before, grads)]
+
+    def vectorized():
+        g = ops.stack([gradient_statistics._gradient_statistics(x, x.shape, guard=False) for x in grads])
+        u = ops.stack([gradient_statistics._update_statistics(a, b) for a, b in zip(before, after)])
+        return ops.concatenate([g, u], axis=1)
+
+    def flat():
+        return ops.stack([_flat_statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+
+    np.testing.assert_allclose(np.asarray(vectorized()), np.asarray(flat()), rtol=1e-4)
+    return {"vectorized (kerasboost.utils.reductions)": vectorized, "flat ops.sum / ops.max": flat}
+
+
+def optimizer_kernels(tf):
+    grads = [tf.constant(g) for g in _tensors(0.01, 0)]
+    sgd = lambda: keras.optimizers.SGD(0.01, momentum=0.9)  # noqa: E731
+    adam = lambda: keras.optimizers.Adam(1e-3)  # noqa: E731
+    makers = {
+        "SGD(momentum)": sgd,
+        "GradientNoise(SGD)": lambda: optimizers.GradientNoise(sgd(), seed=0),
+        "AdaptiveGradientClipping(SGD)": lambda: optimizers.AdaptiveGradientClipping(sgd()),
+        "GradientCentralization(SGD)": lambda: optimizers.GradientCentralization(sgd()),
+        "LARS": lambda: optimizers.LARS(0.01, momentum=0.9),
+        "Adam": adam,
+        "Lookahead(Adam)": lambda: optimizers.Lookahead(adam()),
+        "SkipNonFinite(Adam)": lambda: optimizers.SkipNonFinite(adam()),
+    }
+    def step(make):  # a closure: tf.function would turn default arguments into inputs
+        variables = [keras.Variable(w) for w in _tensors(0.05, 1)]
+        optimizer = make()
+        optimizer.build(variables)
+        return lambda: optimizer.apply(grads, variables)
+
+    return {name: step(make) for name, make in makers.items()}
+
+
+GROUPS = {"normal": normal_kernels, "statistics": statistics_kernels, "optimizers": optimizer_kernels}
+
+
+def time_group(kernels, repeats, calls):
+    import tensorflow as tf
+
+    compiled = {name: tf.function(fn, jit_compile=True) for name, fn in kernels.items()}
+    for fn in compiled.values():  # compile
+        fn()
+    seconds = {name: [] for name in compiled}
+    for _ in range(repeats):
+        for name, fn in compiled.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                out = fn()
+            tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, out)  # wait for the last call
+            seconds[name].append((time.perf_counter() - start) / calls)
+    return seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--only", nargs="*", choices=list(GROUPS), default=None)
+    parser.add_argument("--out", default="benchmarks/results/kernels")
+    args = parser.parse_args(argv)
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit("kernels.py measures TensorFlow's XLA kernels: run it with KERAS_BACKEND=tensorflow")
+    import tensorflow as tf
+
+    results = {}
+    for group in args.only or GROUPS:
+        seconds = time_group(GROUPS[group](tf), args.repeats, args.calls)
+        results[group] = {name: {"min_us": 1e6 * min(s), "median_us": 1e6 * float(np.median(s))} for name, s in seconds.items()}
+        for name, r in results[group].items():
+            print(f"{group:10s} {name:70s} min {r['min_us']:9.1f} us  median {r['median_us']:9.1f} us", flush=True)
+
+    command = "python benchmarks/kernels.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    lines = [
+        f"`{command.strip()}` — {machine}, Keras {keras.__version__}, TensorFlow {tf.__version__} (XLA), "
+        f"kerasboost {kerasboost.__version__}. One compiled call on the tensors of overhead.py's MLP "
+        f"({PARAMETERS:,} parameters); minimum and median over {args.repeats} repeats of {args.calls} calls.",
+        "",
+        "| kernel | variant | min (us) | median (us) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for group, rows in results.items():
+        for name, r in rows.items():
+            lines.append(f"| {group} | {name} | {r['min_us']:.1f} | {r['median_us']:.1f} |")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump({"command": command.strip(), "machine": machine, "results": results}, f, indent=1)
+    with open(args.out + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
