@@ -170,7 +170,7 @@ def _make_optimizer(factory, model):
     return factory(model) if factory.__code__.co_argcount and factory.__code__.co_varnames[0] == "model" else factory()
 
 
-def main(argv=None):
+def main(argv=None, script="benchmarks/overhead.py"):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=50)
@@ -230,7 +230,7 @@ def main(argv=None):
         print(f"{name:32s} {1000 * base:8.3f} ms {1000 * comp:8.3f} ms  x{ratio:.3f} (best vs best x{best:.3f})", flush=True)
 
     meta = {
-        "command": "python benchmarks/overhead.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
+        "command": f"python {script} " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "keras": keras.__version__,
         "backend": keras.backend.backend(),

@@ -41,3 +41,13 @@ def test_kernels_script_checks_and_times_every_group(benchmark_module, tmp_path)
     assert set(results) == {"normal", "statistics", "optimizers"}
     assert "GradientNoise(SGD)" in results["optimizers"]
     assert all(r["min_us"] > 0 for group in results.values() for r in group.values())
+
+
+def test_ablations_script_times_its_variants(benchmark_module, tmp_path):
+    ablations = benchmark_module("ablations")
+    out = tmp_path / "ablations"
+    only = ["GradientStatistics: update", "Lookahead: inner"]
+    ablations.main(["--repeats", "1", "--steps", "6", "--skip", "2", "--only", *only, "--out", str(out)])
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert {r["component"] for r in data["results"]} == {"GradientStatistics: update statistics", "Lookahead: inner step only"}
+    assert data["meta"]["command"].startswith("python benchmarks/ablations.py")
