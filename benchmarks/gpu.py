@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 
@@ -34,6 +33,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kerasboost import callbacks, layers, optimizers, schedules  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from overhead import summarize, time_pairs  # noqa: E402  (the pair-timing harness both scripts share)
 
 
 def sgd():
@@ -111,6 +113,9 @@ class SyncTimer(keras.callbacks.Callback):
             else:
                 self.seconds = (time.perf_counter() - self.start) / (self.steps - self.skip)
 
+    def seconds_per_step(self):
+        return self.seconds
+
 
 def device_name():
     backend = keras.backend.backend()
@@ -148,25 +153,15 @@ def main(argv=None):
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     timer = SyncTimer(args.skip, args.steps)
 
-    models = {}
+    runs = {}
     for name in names:
         for role, config in zip(("baseline", "component"), PAIRS[name]):
             model = resnet(config, image=args.image)
             model.compile(config["optimizer"](), loss, jit_compile=True)
-            extra = config["callbacks"]()
-            model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
-            models[(name, role)] = (model, extra)
-            print(f"compiled {name} [{role}]", flush=True)
-
-    times = {key: [] for key in models}
-    ratios = {name: [] for name in names}
-    for r in range(args.repeats):
-        for name in names:
-            for role in ("baseline", "component") if r % 2 == 0 else ("component", "baseline"):
-                model, extra = models[(name, role)]
-                model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
-                times[(name, role)].append(timer.seconds)
-            ratios[name].append(times[(name, "component")][-1] / times[(name, "baseline")][-1])
+            runs[(name, role)] = (model, config["callbacks"](), dict(x=x, y=y, batch_size=args.batch_size))
+    log = lambda message: print(message, flush=True)  # noqa: E731
+    times, ratios = time_pairs(runs, names, timer, args.repeats, log=log)
+    rows = summarize(times, ratios, names)
 
     device = device_name()
     command = "KERAS_BACKEND=" + keras.backend.backend() + " python benchmarks/gpu.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -176,14 +171,12 @@ def main(argv=None):
                  f"batch {args.batch_size}, {args.steps} steps per epoch (the first {args.skip} not timed), median of "
                  f"{args.repeats} back-to-back pair ratios",
     }
-    rows = []
     lines = [f"`{command}` — {device}, Keras {meta['keras']} ({meta['backend']}, XLA); {meta['model']}.", "",
-             "| component | baseline ms/step | component ms/step | ratio (median) | ratio range |", "| --- | --- | --- | --- | --- |"]
-    for name in names:
-        base, comp = statistics.median(times[(name, "baseline")]), statistics.median(times[(name, "component")])
-        ratio, low, high = statistics.median(ratios[name]), min(ratios[name]), max(ratios[name])
-        rows.append({"component": name, "baseline_ms": 1000 * base, "component_ms": 1000 * comp, "ratio": ratio, "ratio_range": [low, high]})
-        lines.append(f"| {name} | {1000 * base:.3f} | {1000 * comp:.3f} | {ratio:.3f} | {low:.2f}-{high:.2f} |")
+             "| component | baseline ms/step | component ms/step | ratio (median) | ratio range | best vs best |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        low, high = row["ratio_range"]
+        lines.append(f"| {row['component']} | {row['baseline_ms']:.3f} | {row['component_ms']:.3f} | {row['ratio']:.3f} | {low:.2f}-{high:.2f} | {row['ratio_best']:.3f} |")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "results": rows, "raw_seconds_per_step": {f"{k[0]}|{k[1]}": v for k, v in times.items()}}, f, indent=1)

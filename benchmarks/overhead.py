@@ -170,6 +170,50 @@ def _make_optimizer(factory, model):
     return factory(model) if factory.__code__.co_argcount and factory.__code__.co_varnames[0] == "model" else factory()
 
 
+def time_pairs(runs, names, timer, repeats, log=None):
+    """Warm up, then time every (name, role) of `runs` - {(name, "baseline" | "component"):
+    (compiled model, callbacks, fit data as x=, y=, batch_size=)} - for `repeats` rounds.
+
+    Pairs are timed back to back, in alternating order: drift of a shared machine cancels within
+    a pair. `timer` is a callback with `seconds_per_step()`. Returns ({(name, role): [seconds per
+    step, one per repeat]}, {name: [component / baseline, one per repeat]}).
+    """
+    for key, (model, extra, data) in runs.items():
+        model.fit(**data, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
+        if log:
+            log(f"compiled {key[0]} [{key[1]}]")
+    times = {key: [] for key in runs}
+    ratios = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names:
+            for role in ("baseline", "component") if r % 2 == 0 else ("component", "baseline"):
+                model, extra, data = runs[(name, role)]
+                model.fit(**data, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
+                times[(name, role)].append(timer.seconds_per_step())
+            ratios[name].append(times[(name, "component")][-1] / times[(name, "baseline")][-1])
+    return times, ratios
+
+
+def summarize(times, ratios, names):
+    """Per pair: median step times (ms), the median and range of the per-repeat ratios, and the
+    ratio of the two fastest epochs ("best vs best": interference from other work on a shared
+    machine only adds time, so the fastest epochs are the least disturbed)."""
+    rows = []
+    for name in names:
+        base, comp = times[(name, "baseline")], times[(name, "component")]
+        rows.append(
+            {
+                "component": name,
+                "baseline_ms": 1000 * statistics.median(base),
+                "component_ms": 1000 * statistics.median(comp),
+                "ratio": statistics.median(ratios[name]),
+                "ratio_range": (min(ratios[name]), max(ratios[name])),
+                "ratio_best": min(comp) / min(base),
+            }
+        )
+    return rows
+
+
 def main(argv=None, script="benchmarks/overhead.py"):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -193,41 +237,21 @@ def main(argv=None, script="benchmarks/overhead.py"):
     kind = {name: "cnn" if name in CNN_PAIRS else "mlp" for name in names}
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    models = {}
-    timer = _Timer(args.skip)
+    runs = {}
     for name in names:
         x, y, batch_size = data[kind[name]]
         for role, (optimizer, make_model, make_callbacks) in configs[name].items():
             model = make_model()
             model.compile(_make_optimizer(optimizer, model), loss, jit_compile=True)
-            extra = make_callbacks()
-            model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
-            models[(name, role)] = (model, extra)
-
-    # Pairs are timed back to back, in alternating order, and the ratio is the median of the
-    # per-repeat ratios: drift of a shared 2-core machine cancels within a pair.
-    times = {key: [] for key in models}
-    ratios = {name: [] for name in names}
-    for r in range(args.repeats):
-        for name in names:
-            roles = ("baseline", "component") if r % 2 == 0 else ("component", "baseline")
-            for role in roles:
-                model, extra = models[(name, role)]
-                x, y, batch_size = data[kind[name]]
-                model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
-                times[(name, role)].append(timer.seconds_per_step())
-            ratios[name].append(times[(name, "component")][-1] / times[(name, "baseline")][-1])
-
-    rows = []
-    for name in names:
-        base = statistics.median(times[(name, "baseline")])
-        comp = statistics.median(times[(name, "component")])
-        ratio = statistics.median(ratios[name])
-        spread = (min(ratios[name]), max(ratios[name]))
-        # interference on a shared machine only adds time: the fastest epoch of each is the least disturbed
-        best = min(times[(name, "component")]) / min(times[(name, "baseline")])
-        rows.append({"component": name, "baseline_ms": 1000 * base, "component_ms": 1000 * comp, "ratio": ratio, "ratio_range": spread, "ratio_best": best})
-        print(f"{name:32s} {1000 * base:8.3f} ms {1000 * comp:8.3f} ms  x{ratio:.3f} (best vs best x{best:.3f})", flush=True)
+            runs[(name, role)] = (model, make_callbacks(), dict(x=x, y=y, batch_size=batch_size))
+    times, ratios = time_pairs(runs, names, _Timer(args.skip), args.repeats)
+    rows = summarize(times, ratios, names)
+    for row in rows:
+        print(
+            f"{row['component']:32s} {row['baseline_ms']:8.3f} ms {row['component_ms']:8.3f} ms  "
+            f"x{row['ratio']:.3f} (best vs best x{row['ratio_best']:.3f})",
+            flush=True,
+        )
 
     meta = {
         "command": f"python {script} " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),

@@ -51,3 +51,13 @@ def test_ablations_script_times_its_variants(benchmark_module, tmp_path):
     data = json.loads(out.with_suffix(".json").read_text())
     assert {r["component"] for r in data["results"]} == {"GradientStatistics: update statistics", "Lookahead: inner step only"}
     assert data["meta"]["command"].startswith("python benchmarks/ablations.py")
+
+
+def test_gpu_script_runs_its_quick_path(benchmark_module, tmp_path):
+    gpu = benchmark_module("gpu")
+    out = tmp_path / "gpu"
+    rows = gpu.main(["--quick", "--only", "GradientStatistics", "--out", str(out)])
+    assert [r["component"] for r in rows] == ["GradientStatistics(every step, read every 100)"]
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["meta"]["backend"] == keras.backend.backend()
+    assert "best vs best" in out.with_suffix(".md").read_text()
