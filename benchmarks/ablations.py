@@ -35,24 +35,21 @@ from kerasboost.optimizers.wrapper import run_if  # noqa: E402
 
 
 def _statistics_callback(gradient, update, guard_cond=True):
-    """A GradientStatistics recording every step that computes only the named statistics."""
+    """A GradientStatistics recording every step whose rows hold only the named statistics (zeros
+    elsewhere); the rest of the callback - buffers, recording, reading - is the real one."""
 
     class Ablated(callbacks.GradientStatistics):
-        def _updated(self, step, grads, before, after, buffer, steps, count):
-            if gradient and update and guard_cond:
-                return super()._updated(step, grads, before, after, buffer, steps, count)
-            n = len(before)
-            rows = ops.zeros((n, gs._DW_NORM), "float32")
-            if gradient:
-                rows = ops.stack([gs._gradient_statistics(g, ops.shape(w), guard=False) for g, w in zip(grads, before)])
-            columns = ops.zeros((n, len(gs.FIELDS) - gs._DW_NORM), "float32")
-            if update:
-                columns = ops.stack([gs._update_statistics(a, b) for a, b in zip(before, after)])
-            stats = ops.concatenate([rows, columns], axis=1)
-            slot = ops.cast(ops.mod(count, buffer.shape[0]), "int32")
-            new_buffer = ops.slice_update(buffer, (slot, 0, 0), ops.expand_dims(stats, 0))
-            new_steps = ops.slice_update(steps, (slot,), ops.reshape(ops.cast(step, steps.dtype), (1,)))
-            return new_buffer, new_steps, count + 1
+        def _gradient_rows(self, grads, shapes, record):
+            if not gradient:
+                return ops.zeros((len(shapes), gs._DW_NORM), "float32")
+            if not guard_cond:
+                return ops.stack([gs._gradient_statistics(g, s, guard=False) for g, s in zip(grads, shapes)])
+            return super()._gradient_rows(grads, shapes, record)
+
+        def _update_rows(self, before, after):
+            if not update:
+                return ops.zeros((len(before), len(gs.FIELDS) - gs._DW_NORM), "float32")
+            return super()._update_rows(before, after)
 
     return lambda: [Ablated(every_n_steps=1, read_every_n_steps=100)]
 
@@ -60,15 +57,12 @@ def _statistics_callback(gradient, update, guard_cond=True):
 class LookaheadNoStart(optimizers.Lookahead):
     def apply_wrapped(self, grads, variables):
         slow_weights = [self._slow_weights[self._get_variable_index(fast)] for fast in variables]
-
-        def synchronize():
-            for fast, slow in zip(variables, slow_weights):
-                pulled = slow.value + self.slow_step_size * (fast.value - slow.value)
-                slow.assign(pulled)
-                fast.assign(pulled)
-
         self.apply_inner(grads, variables)
-        run_if(ops.equal(self.optimizer.iterations % self.sync_period, 0), synchronize, [*variables, *slow_weights])
+        run_if(
+            ops.equal(self.optimizer.iterations % self.sync_period, 0),
+            lambda: self._synchronize(variables, slow_weights),
+            [*variables, *slow_weights],
+        )
 
 
 class LookaheadInnerOnly(optimizers.Lookahead):

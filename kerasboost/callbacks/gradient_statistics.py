@@ -254,11 +254,9 @@ class GradientStatistics(keras.callbacks.Callback):
             return list(grads)
         return [None if g is None else g / ops.cast(scale, g.dtype) for g in grads]
 
-    def _updated(self, step, grads, before, after, buffer, steps, count):
-        """The new (buffer, steps, count): this step's statistics written if it is recorded."""
-        record = ops.equal(ops.mod(step, self.every_n_steps), 0)
-
-        shapes = [ops.shape(w) for w in before]
+    def _gradient_rows(self, grads, shapes, record):
+        """`(variables, 4)`: grad_norm, grad_max, zeros, nonfinite of each gradient (zeros on a
+        step that is not recorded)."""
 
         def gradient_statistics():
             # the common case reads each gradient once per statistic; a non-finite gradient norm
@@ -271,14 +269,24 @@ class GradientStatistics(keras.callbacks.Callback):
             )
 
         if self.every_n_steps == 1:
-            gradient = gradient_statistics()
-        else:  # computed only on the recorded steps
-            gradient = ops.cond(record, gradient_statistics, lambda: ops.zeros((len(before), _DW_NORM), "float32"))
-        # The update statistics stay outside any `cond`: a branch that reads the pre-update weights
-        # makes XLA keep a full copy of them every step (measured on CPU with both under the
-        # `cond`: every_n_steps=10 cost 1.14x step time, more than recording every step).
-        update = ops.stack([_update_statistics(a, b) for a, b in zip(before, after)])
-        stats = ops.concatenate([gradient, update], axis=1)
+            return gradient_statistics()
+        # computed only on the recorded steps
+        return ops.cond(record, gradient_statistics, lambda: ops.zeros((len(shapes), _DW_NORM), "float32"))
+
+    def _update_rows(self, before, after):
+        """`(variables, 2)`: update_norm, weight_norm of each variable.
+
+        Never inside a `cond`: a branch that reads the pre-update weights makes XLA keep a full
+        copy of them every step (measured on CPU with both under the `cond`: every_n_steps=10 cost
+        1.14x step time, more than recording every step).
+        """
+        return ops.stack([_update_statistics(a, b) for a, b in zip(before, after)])
+
+    def _updated(self, step, grads, before, after, buffer, steps, count):
+        """The new (buffer, steps, count): this step's statistics written if it is recorded."""
+        record = ops.equal(ops.mod(step, self.every_n_steps), 0)
+        gradient = self._gradient_rows(grads, [ops.shape(w) for w in before], record)
+        stats = ops.concatenate([gradient, self._update_rows(before, after)], axis=1)
         slot = ops.cast(ops.mod(count, buffer.shape[0]), "int32")
         new_buffer = ops.slice_update(buffer, (slot, 0, 0), ops.expand_dims(ops.cast(stats, buffer.dtype), 0))
         new_steps = ops.slice_update(steps, (slot,), ops.reshape(ops.cast(step, steps.dtype), (1,)))

@@ -61,23 +61,29 @@ class Lookahead(OptimizerWrapper):
 
     def apply_wrapped(self, grads, variables):
         slow_weights = [self._slow_weights[self._get_variable_index(fast)] for fast in variables]
-
-        def start():  # the slow weights start as the weights at the first step
-            for fast, slow in zip(variables, slow_weights):
-                slow.assign(fast.value)
-
-        def synchronize():
-            for fast, slow in zip(variables, slow_weights):
-                # values, not Variables, in ops: JAX cannot trace a Variable inside a cond
-                # (LossScaleOptimizer's stateless_apply runs this inside one)
-                slow_value = slow.value
-                pulled = slow_value + self.slow_step_size * (fast.value - slow_value)
-                slow.assign(pulled)
-                fast.assign(pulled)
-
-        run_if(ops.equal(self.optimizer.iterations, 0), start, slow_weights)
+        run_if(ops.equal(self.optimizer.iterations, 0), lambda: self._start(variables, slow_weights), slow_weights)
         self.apply_inner(grads, variables)
-        run_if(ops.equal(self.optimizer.iterations % self.sync_period, 0), synchronize, [*variables, *slow_weights])
+        run_if(
+            ops.equal(self.optimizer.iterations % self.sync_period, 0),
+            lambda: self._synchronize(variables, slow_weights),
+            [*variables, *slow_weights],
+        )
+
+    @staticmethod
+    def _start(variables, slow_weights):
+        """The slow weights start as the weights at the first step."""
+        for fast, slow in zip(variables, slow_weights):
+            slow.assign(fast.value)
+
+    def _synchronize(self, variables, slow_weights):
+        """slow <- slow + alpha * (fast - slow); fast <- slow."""
+        for fast, slow in zip(variables, slow_weights):
+            # values, not Variables, in ops: JAX cannot trace a Variable inside a cond
+            # (LossScaleOptimizer's stateless_apply runs this inside one)
+            slow_value = slow.value
+            pulled = slow_value + self.slow_step_size * (fast.value - slow_value)
+            slow.assign(pulled)
+            fast.assign(pulled)
 
     def get_config(self):
         config = super().get_config()
