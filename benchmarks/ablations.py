@@ -7,10 +7,10 @@ harness (interleaved pairs, median of per-repeat ratios and best vs best):
     GradientStatistics variants (recording every step, reading every 100):
       no statistics       the callback's plumbing only: the patched `apply`, the pre-update weights
                           carried through the step, the buffers
-      update statistics   + the update and weight norms (no gradient statistics)
+      update statistics   + the update and weight norms alone (no gradient statistics)
       gradient statistics + the three gradient statistics (no update and weight norms)
-      no NaN/Inf cond     every statistic, the gradient ones computed unguarded without the `cond`
-                          that recomputes them with NaN/Inf masked
+      no NaN/Inf cond     every statistic in the one pass per variable, without the `cond` that
+                          recomputes the gradient ones with NaN/Inf masked
     Lookahead variants (sync_period 6):
       no first-step cond  the slow weights are not initialized at step 0
       inner step only     no slow weights at all (the wrapper's own overhead)
@@ -39,17 +39,18 @@ def _statistics_callback(gradient, update, guard_cond=True):
     elsewhere); the rest of the callback - buffers, recording, reading - is the real one."""
 
     class Ablated(callbacks.GradientStatistics):
-        def _gradient_rows(self, grads, shapes, record):
-            if not gradient:
-                return ops.zeros((len(shapes), gs._DW_NORM), "float32")
-            if not guard_cond:
-                return ops.stack([gs._gradient_statistics(g, s, guard=False) for g, s in zip(grads, shapes)])
-            return super()._gradient_rows(grads, shapes, record)
-
-        def _update_rows(self, before, after):
-            if not update:
-                return ops.zeros((len(before), len(gs.FIELDS) - gs._DW_NORM), "float32")
-            return super()._update_rows(before, after)
+        def _rows(self, grads, before, after, record):
+            if gradient and update:
+                if guard_cond:
+                    return super()._rows(grads, before, after, record)
+                return ops.stack([gs._statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+            columns = [
+                self._gradient_rows(grads, [ops.shape(w) for w in before], record)
+                if gradient
+                else ops.zeros((len(before), gs._DW_NORM), "float32"),
+                self._update_rows(before, after) if update else ops.zeros((len(before), len(gs.FIELDS) - gs._DW_NORM), "float32"),
+            ]
+            return ops.concatenate(columns, axis=1)
 
     return lambda: [Ablated(every_n_steps=1, read_every_n_steps=100)]
 

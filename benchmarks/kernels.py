@@ -12,8 +12,12 @@ Kernels:
 - `normal`: the Gaussian draws of GradientNoise and the noise layers (`kerasboost.utils.random`)
   vs TensorFlow's `stateless_normal` with `alg="philox"` and with `alg="auto_select"` (what
   `keras.random.normal` uses).
+- `reductions`: `sum(g ** 2)` of one tensor (65,536 and 4,194,304 entries) by
+  `kerasboost.utils.reductions` (slices combined elementwise, then reduced) vs a flat `ops.sum`
+  and vs an `(n / 8, 8)` block reduced over its first axis (the form used before).
 - `statistics`: the six per-variable statistics GradientStatistics computes in the train step,
-  with the vectorized reductions of `kerasboost.utils.reductions` vs flat `ops.sum`/`ops.max`.
+  with `kerasboost.utils.reductions.totals` (all six in one pass over each variable's gradient
+  and weights, or the gradient's and the update's apart) vs flat `ops.sum`/`ops.max`.
 - `optimizers`: one `apply` of each optimizer wrapper (and LARS) vs its inner optimizer (SGD),
   which is all a wrapper adds to a step.
 """
@@ -36,7 +40,7 @@ from keras import ops  # noqa: E402
 import kerasboost  # noqa: E402
 from kerasboost import optimizers  # noqa: E402
 from kerasboost.callbacks import gradient_statistics  # noqa: E402
-from kerasboost.utils import random  # noqa: E402
+from kerasboost.utils import random, reductions  # noqa: E402
 
 SHAPES = [(64, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
 PARAMETERS = sum(int(np.prod(s)) for s in SHAPES)
@@ -72,12 +76,38 @@ def _flat_statistics(g, w_old, w_new):
     )
 
 
+def reduction_kernels(tf):
+    kernels = {}
+    for n in (65_536, 4_194_304):
+        g = tf.constant(np.random.default_rng(0).normal(size=n).astype("float32"))
+        reference = float(np.sum(g.numpy().astype("float64") ** 2))
+        variants = {
+            "kerasboost.utils.reductions.squared_norm": lambda g=g: reductions.squared_norm(g),
+            "flat ops.sum": lambda g=g: ops.sum(ops.square(g)),
+            "(n / 8, 8) block, axis 0 first": lambda g=g: ops.sum(ops.sum(ops.square(ops.reshape(g, (-1, 8))), axis=0)),
+        }
+        for name, fn in variants.items():
+            np.testing.assert_allclose(float(fn()), reference, rtol=1e-4)
+            kernels[f"sum(g ** 2), {n:,} entries: {name}"] = _closure(fn)
+    one = tf.constant(1.0)
+    kernels["an empty compiled call (the floor every kernel here includes)"] = lambda: one + 1.0
+    return kernels
+
+
+def _closure(fn):
+    """tf.function turns a lambda's default arguments into inputs: bind them in a closure."""
+    return lambda: fn()
+
+
 def statistics_kernels(tf):
     grads = [tf.constant(g) for g in _tensors(0.01, 0)]
     before = [tf.constant(w) for w in _tensors(0.05, 1)]
     after = [w - 0.1 * g for w, g in zip(before, grads)]
 
-    def vectorized():
+    def one_pass():
+        return ops.stack([gradient_statistics._statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+
+    def apart():
         g = ops.stack([gradient_statistics._gradient_statistics(x, x.shape, guard=False) for x in grads])
         u = ops.stack([gradient_statistics._update_statistics(a, b) for a, b in zip(before, after)])
         return ops.concatenate([g, u], axis=1)
@@ -85,8 +115,13 @@ def statistics_kernels(tf):
     def flat():
         return ops.stack([_flat_statistics(g, a, b) for g, a, b in zip(grads, before, after)])
 
-    np.testing.assert_allclose(np.asarray(vectorized()), np.asarray(flat()), rtol=1e-4)
-    return {"vectorized (kerasboost.utils.reductions)": vectorized, "flat ops.sum / ops.max": flat}
+    for fn in (one_pass, apart):
+        np.testing.assert_allclose(np.asarray(fn()), np.asarray(flat()), rtol=1e-4)
+    return {
+        "one pass per variable (every_n_steps=1)": one_pass,
+        "gradient and update statistics apart (every_n_steps>1)": apart,
+        "flat ops.sum / ops.max": flat,
+    }
 
 
 def optimizer_kernels(tf):
@@ -112,7 +147,7 @@ def optimizer_kernels(tf):
     return {name: step(make) for name, make in makers.items()}
 
 
-GROUPS = {"normal": normal_kernels, "statistics": statistics_kernels, "optimizers": optimizer_kernels}
+GROUPS = {"normal": normal_kernels, "reductions": reduction_kernels, "statistics": statistics_kernels, "optimizers": optimizer_kernels}
 
 
 def time_group(kernels, repeats, calls):

@@ -17,6 +17,8 @@ of common models, so costs proportional to the parameter count (optimizer wrappe
 GradientStatistics) show at their largest. Convolution layers and a second GradientStatistics
 pair use a small CNN (16x16x3 images, batch 64), where each parameter is reused at every
 position.
+The "A/A control" pair trains the baseline on both sides: its distance from 1.0 is the noise
+of the machine at that moment, the resolution of every other ratio in the same run.
 Step time is measured inside each epoch, from the end of batch `--skip` to the end of the last
 batch, so that one-off costs of a `fit` call (tracing, XLA compilation, callback set-up) are
 not counted. Works on every backend (KERAS_BACKEND=jax for the GPU run).
@@ -77,6 +79,8 @@ LAYER_PAIRS = {
     "SkipInit": (lambda: keras.layers.Identity(), lambda: layers.SkipInit(alpha=1.0)),
 }
 CALLBACK_PAIRS = {
+    # the same configuration on both sides: how far from 1.0 the machine's noise alone moves a ratio
+    "A/A control (no callback on either side)": list,
     "GradientStatistics(every step, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)],
     "GradientStatistics(every 10 steps, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=10, read_every_n_steps=100)],
     "EarlyStopping": lambda: [callbacks.EarlyStopping(monitor="loss", patience=1000, smoothing="ema")],

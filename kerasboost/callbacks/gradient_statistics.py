@@ -15,7 +15,7 @@ from keras import ops
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables
 from kerasboost.utils.distribute import cross_replica_sum
-from kerasboost.utils.reductions import lanes, norm, total
+from kerasboost.utils.reductions import totals
 from kerasboost.utils.validation import check_number, fail
 
 # per variable, per recorded step
@@ -38,33 +38,61 @@ REMEDIES = {
 }
 
 
+def _square(g, *_):
+    return ops.square(g)
+
+
+def _is_zero(g, *_):
+    return ops.cast(ops.equal(g, 0), "float32")
+
+
+def _abs(g, *_):
+    return ops.abs(g)
+
+
+def _float32(g, shape):
+    return ops.zeros(shape, "float32") if g is None else ops.cast(g, "float32")
+
+
 def _gradient_statistics(g, shape, guard: bool):
     """grad_norm, grad_max, zeros, nonfinite of one gradient (`None`: zeros of `shape`).
 
     `guard=False` assumes a finite gradient (nonfinite = 0); `True` masks and counts NaN/Inf.
     """
-    g = ops.zeros(shape, "float32") if g is None else ops.cast(g, "float32")
-    gs = lanes(g)
-    if guard:
-        finite = lambda x: ops.where(ops.isfinite(x), x, 0.0)  # noqa: E731
-        nonfinite = total(gs, lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"))
-    else:
-        finite = lambda x: x  # noqa: E731
-        nonfinite = ops.zeros((), "float32")
-    return ops.stack(
-        [
-            ops.sqrt(total(gs, lambda x: ops.square(finite(x)))),
-            total(gs, lambda x: ops.abs(finite(x)), reduce=ops.max),
-            total(gs, lambda x: ops.cast(ops.equal(x, 0), "float32")),
-            nonfinite,
-        ]
+    g = _float32(g, shape)
+    if not guard:
+        norm2, zeros, top = ops.unstack(totals([g], sums=(_square, _is_zero), maxima=(_abs,)))
+        return ops.stack([ops.sqrt(norm2), top, zeros, ops.zeros((), "float32")])
+    finite = lambda x: ops.where(ops.isfinite(x), x, 0.0)  # noqa: E731
+    norm2, zeros, nonfinite, top = ops.unstack(
+        totals(
+            [g],
+            sums=(lambda x: ops.square(finite(x)), _is_zero, lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32")),
+            maxima=(lambda x: ops.abs(finite(x)),),
+        )
     )
+    return ops.stack([ops.sqrt(norm2), top, zeros, nonfinite])
 
 
 def _update_statistics(w_old, w_new):
     """update_norm ||w_new - w_old|| and weight_norm ||w_old|| of one variable."""
     w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
-    return ops.stack([norm(w_new - w_old), norm(w_old)])
+    return ops.sqrt(totals([w_old, w_new], sums=(lambda a, b: ops.square(b - a), lambda a, b: ops.square(a))))
+
+
+def _statistics(g, w_old, w_new):
+    """All six statistics of one variable (the gradient assumed finite: nonfinite = 0), reading
+    the gradient and both weights once."""
+    g = _float32(g, ops.shape(w_old))
+    w_old, w_new = ops.cast(w_old, "float32"), ops.cast(w_new, "float32")
+    norm2, zeros, update2, weight2, top = ops.unstack(
+        totals(
+            [g, w_old, w_new],
+            sums=(_square, _is_zero, lambda g, a, b: ops.square(b - a), lambda g, a, b: ops.square(a)),
+            maxima=(_abs,),
+        )
+    )
+    return ops.stack([ops.sqrt(norm2), top, zeros, ops.zeros((), "float32"), ops.sqrt(update2), ops.sqrt(weight2)])
 
 
 def _layer_of(variable) -> str:
@@ -254,19 +282,31 @@ class GradientStatistics(keras.callbacks.Callback):
             return list(grads)
         return [None if g is None else g / ops.cast(scale, g.dtype) for g in grads]
 
+    def _rows(self, grads, before, after, record):
+        """`(variables, 6)`: this step's statistics, `FIELDS` in order (zeros in the gradient
+        columns on a step that is not recorded)."""
+        if self.every_n_steps > 1:
+            shapes = [ops.shape(w) for w in before]
+            return ops.concatenate([self._gradient_rows(grads, shapes, record), self._update_rows(before, after)], axis=1)
+        # one pass over each variable's gradient and weights; a non-finite gradient norm (NaN/Inf
+        # in some gradient) recomputes the gradient columns with NaN/Inf masked and counted
+        fast = ops.stack([_statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+        return ops.cond(
+            ops.all(ops.isfinite(fast[:, _G_NORM])),
+            lambda: fast,
+            lambda: ops.concatenate([self._guarded_rows(grads, [ops.shape(w) for w in before]), fast[:, _DW_NORM:]], axis=1),
+        )
+
+    def _guarded_rows(self, grads, shapes):
+        return ops.stack([_gradient_statistics(g, s, guard=True) for g, s in zip(grads, shapes)])
+
     def _gradient_rows(self, grads, shapes, record):
         """`(variables, 4)`: grad_norm, grad_max, zeros, nonfinite of each gradient (zeros on a
         step that is not recorded)."""
 
         def gradient_statistics():
-            # the common case reads each gradient once per statistic; a non-finite gradient norm
-            # (NaN/Inf in some gradient) recomputes every row with NaN/Inf masked and counted
             fast = ops.stack([_gradient_statistics(g, s, guard=False) for g, s in zip(grads, shapes)])
-            return ops.cond(
-                ops.all(ops.isfinite(fast[:, _G_NORM])),
-                lambda: fast,
-                lambda: ops.stack([_gradient_statistics(g, s, guard=True) for g, s in zip(grads, shapes)]),
-            )
+            return ops.cond(ops.all(ops.isfinite(fast[:, _G_NORM])), lambda: fast, lambda: self._guarded_rows(grads, shapes))
 
         if self.every_n_steps == 1:
             return gradient_statistics()
@@ -285,8 +325,7 @@ class GradientStatistics(keras.callbacks.Callback):
     def _updated(self, step, grads, before, after, buffer, steps, count):
         """The new (buffer, steps, count): this step's statistics written if it is recorded."""
         record = ops.equal(ops.mod(step, self.every_n_steps), 0)
-        gradient = self._gradient_rows(grads, [ops.shape(w) for w in before], record)
-        stats = ops.concatenate([gradient, self._update_rows(before, after)], axis=1)
+        stats = self._rows(grads, before, after, record)
         slot = ops.cast(ops.mod(count, buffer.shape[0]), "int32")
         new_buffer = ops.slice_update(buffer, (slot, 0, 0), ops.expand_dims(ops.cast(stats, buffer.dtype), 0))
         new_steps = ops.slice_update(steps, (slot,), ops.reshape(ops.cast(step, steps.dtype), (1,)))

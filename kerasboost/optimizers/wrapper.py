@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from kerasboost.utils.distribute import cross_replica_sum, replica_count
-from kerasboost.utils.reductions import lanes, total
+from kerasboost.utils.reductions import totals
 from kerasboost.utils.validation import fail
 
 _BASE_ARGUMENTS = (
@@ -178,11 +178,11 @@ def without_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimiz
 def all_finite(grads) -> Any:
     """A boolean scalar: every gradient entry is finite.
 
-    Counts the non-finite entries with vectorized reductions (`kerasboost.utils.reductions`)
-    rather than `ops.all` of the whole tensor, which XLA's CPU backend runs as a scalar loop.
+    Counts the non-finite entries with `kerasboost.utils.reductions` rather than `ops.all` of
+    the whole tensor, which XLA's CPU backend runs as a slow chain of reduce-windows.
     """
     counts = [
-        total(lanes(g), lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"))
+        totals([g], sums=(lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"),))[0]
         for g in grads
         if g is not None
     ]

@@ -64,6 +64,39 @@ def test_sgd_update_over_learning_rate_equals_the_recorded_norm_and_a_direct_gra
         np.testing.assert_allclose(first[f"update_ratio/{layer}"] * w_norm / lr, first[f"grad_norm/{layer}"], rtol=1e-4)
 
 
+@pytest.mark.parametrize("every_n_steps", [1, 2])  # one pass per variable / gradient and update rows apart
+def test_every_statistic_of_variables_cut_into_slices_matches_numpy(every_n_steps):
+    # variables of 9 * 13 = 117, 13 * 70 = 910 and 70 entries: cut into 8 slices and a tail inside
+    # the step (kerasboost.utils.reductions); dead ReLU units make exact zeros in the gradient
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(8, 9)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((9,)), keras.layers.Dense(13, activation="relu", name="h0"), keras.layers.Dense(70, activation="relu", name="h1"), keras.layers.Dense(1, name="out")]
+    )
+    bias = np.zeros(70, "float32")
+    bias[::3] = -100.0  # 24 units never active
+    model.get_layer("h1").bias.assign(bias)
+    initial = model.get_weights()
+    lr = 0.05
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse", jit_compile=True)
+    stats = GradientStatistics(every_n_steps=every_n_steps, read_every_n_steps=2)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, callbacks=[stats], verbose=0)
+    first = stats.records[0]
+    reference = keras.Sequential([keras.Input((9,)), *(keras.layers.Dense(l.units, activation=l.activation) for l in model.layers)])
+    reference.set_weights(initial)
+    grads = _direct_gradients(reference, keras.losses.MeanSquaredError(), x, y)
+    for i, layer in enumerate(stats.layers):
+        g = np.concatenate([grads[2 * i].ravel(), grads[2 * i + 1].ravel()]).astype("float64")
+        w = np.concatenate([initial[2 * i].ravel(), initial[2 * i + 1].ravel()]).astype("float64")
+        np.testing.assert_allclose(first[f"grad_norm/{layer}"], np.linalg.norm(g), rtol=1e-5)
+        np.testing.assert_allclose(first[f"grad_max/{layer}"], np.abs(g).max(), rtol=1e-6)
+        assert first[f"zero_fraction/{layer}"] == pytest.approx(np.mean(g == 0), abs=1e-12)
+        np.testing.assert_allclose(first[f"update_ratio/{layer}"], lr * np.linalg.norm(g) / np.linalg.norm(w), rtol=1e-4)
+        assert first[f"nonfinite/{layer}"] == 0
+    assert first[f"zero_fraction/{stats.layers[1]}"] >= 24 * 14 / 980  # the dead units' kernel rows and biases
+
+
 def _direct_gradients(model, loss_fn, x, y):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
