@@ -38,7 +38,7 @@ def test_kernels_script_checks_and_times_every_group(benchmark_module, tmp_path)
     out = tmp_path / "kernels"
     kernels.main(["--repeats", "1", "--calls", "1", "--out", str(out)])
     results = json.loads(out.with_suffix(".json").read_text())["results"]
-    assert set(results) == {"normal", "statistics", "optimizers"}
+    assert set(results) == {"normal", "reductions", "statistics", "optimizers"}
     assert "GradientNoise(SGD)" in results["optimizers"]
     assert all(r["min_us"] > 0 for group in results.values() for r in group.values())
 
