@@ -19,3 +19,13 @@ def _clean_keras_session():
 
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"
+
+
+@pytest.fixture(scope="module")
+def child():
+    """A child process for this module's heavy end-to-end tests (see tests/isolated.py)."""
+    from tests.isolated import Child
+
+    process = Child()
+    yield process
+    process.close()

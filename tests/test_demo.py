@@ -9,9 +9,9 @@ from kerasboost import demo
 from kerasboost.__main__ import main
 
 
-def test_quick_demo_prints_the_table_and_writes_every_figure(tmp_path, capsys):
-    assert main(["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+def test_quick_demo_prints_the_table_and_writes_every_figure(tmp_path, child):
+    assert child.call(main, ["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
+    out = child.stdout
     rows = [line for line in out.splitlines() if line.startswith("| keras_defaults") or line.startswith("| kerasboost")]
     assert len(rows) == 2
     for row in rows:
@@ -23,17 +23,22 @@ def test_quick_demo_prints_the_table_and_writes_every_figure(tmp_path, capsys):
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
 
 
-def test_deep_relu_network_defaults_vanish_and_the_recipe_trains(tmp_path):
-    """A shortened demo (30 layers, 4 epochs, seed 0): the diagnosis and the gap are real."""
+def _defaults_and_recipe(out):
+    """Diagnoses and best validation accuracies of a shortened demo (runs in the child)."""
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)
-    args = parser.parse_args(["--depth", "30", "--epochs", "4", "--out", str(tmp_path)])
+    args = parser.parse_args(["--depth", "30", "--epochs", "4", "--out", str(out)])
     data = demo.load_data("digits", 0)
-    defaults = demo.train("keras_defaults", False, data, args, verbose=False)
-    recipe = demo.train("kerasboost", True, data, args, verbose=False)
-    assert "vanishing gradients" in demo.diagnose(defaults) and "dead units" in demo.diagnose(defaults)
-    assert demo.diagnose(recipe) == "healthy"
-    assert recipe.best > defaults.best + 0.5, (recipe.best, defaults.best)
+    runs = [demo.train("keras_defaults", False, data, args, verbose=False), demo.train("kerasboost", True, data, args, verbose=False)]
+    return [(demo.diagnose(run), run.best) for run in runs]
+
+
+def test_deep_relu_network_defaults_vanish_and_the_recipe_trains(tmp_path, child):
+    """A shortened demo (30 layers, 4 epochs, seed 0): the diagnosis and the gap are real."""
+    (defaults, defaults_best), (recipe, recipe_best) = child.call(_defaults_and_recipe, tmp_path)
+    assert "vanishing gradients" in defaults and "dead units" in defaults
+    assert recipe == "healthy"
+    assert recipe_best > defaults_best + 0.5, (recipe_best, defaults_best)
 
 
 def test_diagnose_names_layers():

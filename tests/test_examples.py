@@ -1,6 +1,7 @@
 """Every example runs with --quick (a smoke test, plus what the example claims at init)."""
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,24 @@ def _load(path):
     return module
 
 
+def _main_quick(path, cwd):
+    """`main(["--quick"])` of the example at `path`, run in `cwd` (in the child process)."""
+    os.chdir(cwd)  # examples write their figures to the working directory
+    return _load(path).main(["--quick"])
+
+
+def _ran(path, cwd):
+    return _main_quick(path, cwd) is not None
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_quick(path, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # examples write their figures to the working directory
-    assert _load(path).main(["--quick"]) is not None
-    assert capsys.readouterr().out.strip()
+def test_example_runs_quick(path, tmp_path, child):
+    assert child.call(_ran, path, tmp_path)
+    assert child.stdout.strip()
 
 
-def test_deep_plain_networks_keeps_the_signal_with_looks_linear():
-    rows = _load(next(p for p in EXAMPLES if p.stem == "deep_plain_networks")).main(["--quick"])
+def test_deep_plain_networks_keeps_the_signal_with_looks_linear(tmp_path, child):
+    rows = child.call(_main_quick, next(p for p in EXAMPLES if p.stem == "deep_plain_networks"), tmp_path)
     keras_row, ours = rows
     # at init, LooksLinear keeps the deepest layer's activations at the input's scale
     assert 0.3 < ours["deepest_std"] < 3.0
