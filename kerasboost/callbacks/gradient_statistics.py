@@ -454,11 +454,14 @@ class GradientStatistics(keras.callbacks.Callback):
         self._epoch_records = []
         self._read_at_batch = 0
 
-    def on_train_batch_end(self, batch, logs=None):
-        # `batch` is the last batch of the execution (steps_per_execution may skip indices)
-        if batch + 1 - self._read_at_batch >= self.read_every_n_steps:
+    def on_train_batch_begin(self, batch, logs=None):
+        # `batch` steps of this epoch are done (with steps_per_execution > 1, `batch` is the first
+        # step of the next execution). Reading here, not in `on_train_batch_end`, leaves Keras free
+        # to dispatch the batch-end callbacks asynchronously on JAX: a callback that overrides
+        # `on_train_batch_end` makes every step wait for its loss on the host.
+        if batch - self._read_at_batch >= self.read_every_n_steps:
             self._read()
-            self._read_at_batch = batch + 1
+            self._read_at_batch = batch
 
     def on_epoch_end(self, epoch, logs=None):
         self._read()

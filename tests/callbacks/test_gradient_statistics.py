@@ -136,6 +136,22 @@ def test_every_n_steps_and_steps_per_execution():
     assert [r["step"] for r in stats.records] == list(range(0, 16, 2))
 
 
+def test_reads_every_n_steps_mid_epoch_without_a_batch_end_hook():
+    """Reads happen between steps every `read_every_n_steps` (4 of the 16 steps here), and the
+    callback leaves `on_train_batch_end` alone so that Keras can dispatch batch ends
+    asynchronously (JAX): a batch-end hook makes every step wait for the host."""
+    assert GradientStatistics.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
+    stats = GradientStatistics(read_every_n_steps=4)
+    counts = []
+    read = stats._read
+    stats._read = lambda: (read(), counts.append(len(stats.records)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no record overwritten before its read
+        _fit(_mlp(), stats, batch_size=2)
+    assert counts[:3] == [4, 8, 12] and set(counts[3:]) == {16}  # three mid-epoch reads, then epoch / train end
+    assert [r["step"] for r in stats.records] == list(range(16))
+
+
 def test_nonfinite_gradient_is_reported_with_the_layer_name():
     class NaNGrad(keras.layers.Layer):
         """Forward is finite (adds sqrt(0)); the gradient of its variable is NaN."""
