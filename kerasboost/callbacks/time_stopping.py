@@ -19,6 +19,12 @@ class TimeStopping(keras.callbacks.Callback):
     ended by Keras as usual (its logs and other callbacks still run).
     `stopped_epoch` is the epoch in which the budget ran out, or `None`.
 
+    The check only reads the clock and sets `model.stop_training`, so the
+    callback declares itself `async_safe`: on backends where Keras dispatches
+    batch-end callbacks on a background thread (JAX), it does not make every
+    step wait for the host, which a batch-end hook otherwise does. There the
+    stop may come one step later.
+
     Args:
         seconds: float > 0, the budget. Defaults to one day.
         verbose: 0 or 1.
@@ -40,6 +46,9 @@ class TimeStopping(keras.callbacks.Callback):
         - TensorFlow Addons, `tfa.callbacks.TimeStopping` (Keras 2; end of life),
           https://www.tensorflow.org/addons/api_docs/python/tfa/callbacks/TimeStopping
     """
+
+    # read by keras.callbacks.CallbackList: batch ends may run on its background thread
+    async_safe = True
 
     def __init__(self, seconds: float = 86400.0, verbose: int = 0):
         super().__init__()

@@ -109,3 +109,22 @@ def test_time_stopping_stops_within_a_batch():
     assert len(history.history["loss"]) == 3 and stop.stopped_epoch is None
     with pytest.raises(ValueError, match="seconds=0"):
         TimeStopping(0)
+
+
+def test_time_stopping_leaves_batch_ends_asynchronous():
+    """Its batch-end hook is `async_safe`: where Keras can dispatch batch ends on a background
+    thread (JAX), the callback does not force every step to wait for the host, unlike a plain
+    callback with a batch-end hook."""
+
+    class Plain(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    model = _model("sgd")
+    threaded = keras.callbacks.CallbackList([], model=model)._async_train  # False on TensorFlow
+    assert keras.callbacks.CallbackList([TimeStopping()], model=model)._async_train == threaded
+    assert keras.callbacks.CallbackList([Plain()], model=model)._async_train is False
+    assert threaded == (keras.backend.backend() == "jax")
+    stop = TimeStopping(seconds=1e-9)
+    history = model.fit(*_problem(64), batch_size=16, epochs=5, callbacks=[stop], verbose=0)
+    assert len(history.history["loss"]) == 1 and stop.stopped_epoch == 0
