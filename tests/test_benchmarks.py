@@ -47,6 +47,16 @@ def test_ablations_script_times_its_variants(tmp_path, child):
     assert data["meta"]["command"].startswith("python benchmarks/ablations.py")
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="--direct times TensorFlow's compiled train step")
+def test_ablations_direct_mode_times_compiled_steps(tmp_path, child):
+    out = tmp_path / "direct"
+    rows = child.call(_main, "ablations", ["--direct", "--repeats", "1", "--calls", "2", "--only", "A/A", "no maximum", "--out", str(out)])
+    assert [r["component"] for r in rows] == ["A/A control (no callback on either side)", "GradientStatistics: no maximum"]
+    assert all(r["baseline_us"] > 0 and r["component_us"] > 0 for r in rows)
+    raw = json.loads(out.with_suffix(".json").read_text())["raw_seconds_per_step"]
+    assert set(raw) == {"baseline", *(r["component"] for r in rows)} and all(len(v) == 1 for v in raw.values())
+
+
 def test_gpu_script_runs_its_quick_path(tmp_path, child):
     out = tmp_path / "gpu"
     rows = child.call(_main, "gpu", ["--quick", "--only", "GradientStatistics", "--out", str(out)])
