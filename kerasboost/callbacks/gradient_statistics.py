@@ -119,9 +119,10 @@ class GradientStatistics(keras.callbacks.Callback):
 
     Cost: recording every step reads each variable's gradient and its old and
     new weights once more (one pass per variable). That shows most where a
-    step does little work per parameter: 1.02-1.07x step time for a
-    216,586-parameter MLP on a 2-core CPU under XLA, no measurable cost for a
-    small CNN (`benchmarks/overhead.py`). With `every_n_steps > 1` the
+    step does little work per parameter: 1.02-1.08x step time for a
+    216,586-parameter MLP trained with Adam on 2-core CPUs under XLA, no
+    measurable cost for a small CNN (`benchmarks/overhead.py`,
+    `benchmarks/ablations.py`). With `every_n_steps > 1` the
     gradient statistics run only on recorded steps.
 
     Per layer (variables grouped by their layer's path) it derives the
