@@ -121,9 +121,8 @@ def _direct_steps(make_callbacks, batch_size=256):
     extra = make_callbacks()
     for callback in extra:
         callback.set_model(model)
-        callback.on_train_begin()
+        callback.on_train_begin()  # GradientStatistics rebuilds the train function here
         callback.on_epoch_begin(0)
-    model.make_train_function()
     return model.train_function, iter(tf.data.Dataset.from_tensors((x, y)).repeat())
 
 
@@ -132,7 +131,6 @@ def direct(argv):
     import argparse
     import json
     import platform
-    import statistics
     import time
 
     import keras
@@ -167,16 +165,14 @@ def direct(argv):
                 logs = fn(iterator)
             float(logs["loss"])  # wait for the last step
             seconds[key].append((time.perf_counter() - start) / args.calls)
+    # overhead.py's summary (median of per-round ratios, best vs best), reported in microseconds
     base = seconds["baseline"]
+    times = {key: s for n in names for key, s in (((n, "baseline"), base), ((n, "component"), seconds[n]))}
+    ratios = {n: [c / b for c, b in zip(seconds[n], base)] for n in names}
     rows = [
-        {
-            "component": n,
-            "baseline_us": 1e6 * statistics.median(base),
-            "component_us": 1e6 * statistics.median(seconds[n]),
-            "ratio": statistics.median([c / b for c, b in zip(seconds[n], base)]),
-            "ratio_best": min(seconds[n]) / min(base),
-        }
-        for n in names
+        {"component": r["component"], "baseline_us": 1e3 * r["baseline_ms"], "component_us": 1e3 * r["component_ms"],
+         "ratio": r["ratio"], "ratio_best": r["ratio_best"]}
+        for r in overhead.summarize(times, ratios, names)
     ]
     command = "python benchmarks/ablations.py " + " ".join(argv)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
