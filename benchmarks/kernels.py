@@ -15,9 +15,11 @@ Kernels:
 - `reductions`: `sum(g ** 2)` of one tensor (65,536 and 4,194,304 entries) by
   `kerasboost.utils.reductions` (slices combined elementwise, then reduced) vs a flat `ops.sum`
   and vs an `(n / 8, 8)` block reduced over its first axis (the form used before).
-- `statistics`: the six per-variable statistics GradientStatistics computes in the train step,
-  with `kerasboost.utils.reductions.totals` (all six in one pass over each variable's gradient
-  and weights, or the gradient's and the update's apart) vs flat `ops.sum`/`ops.max`.
+- `statistics`: the per-layer statistics GradientStatistics computes in the train step, on the
+  flat layout it uses (`kerasboost.utils.flat`: every variable in one block matrix, row sums as
+  one matrix product, segment sums onto the layers) vs one pass per variable with
+  `kerasboost.utils.reductions.totals` (0.1's design, whose compile time grew per variable)
+  vs a plain `ops.sum` / `ops.max` per variable.
 - `optimizers`: one `apply` of each optimizer wrapper (and LARS) vs its inner optimizer (SGD),
   which is all a wrapper adds to a step.
 """
@@ -39,8 +41,9 @@ from keras import ops  # noqa: E402
 
 import kerasboost  # noqa: E402
 from kerasboost import optimizers  # noqa: E402
-from kerasboost.callbacks import gradient_statistics  # noqa: E402
+from kerasboost.callbacks._gradients import graph  # noqa: E402
 from kerasboost.utils import random, reductions  # noqa: E402
+from kerasboost.utils.flat import FlatLayout  # noqa: E402
 
 SHAPES = [(64, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
 PARAMETERS = sum(int(np.prod(s)) for s in SHAPES)
@@ -60,20 +63,6 @@ def normal_kernels(tf):
         'tf.random.stateless_normal(alg="philox") (Box-Muller)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="philox"),
         'tf.random.stateless_normal(alg="auto_select") (keras.random.normal)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="auto_select"),
     }
-
-
-def _flat_statistics(g, w_old, w_new):
-    """The six statistics with one flat reduction each (the reference for `statistics`)."""
-    return ops.stack(
-        [
-            ops.sqrt(ops.sum(ops.square(g))),
-            ops.max(ops.abs(g)),
-            ops.sum(ops.cast(ops.equal(g, 0), "float32")),
-            ops.zeros(()),
-            ops.sqrt(ops.sum(ops.square(w_new - w_old))),
-            ops.sqrt(ops.sum(ops.square(w_old))),
-        ]
-    )
 
 
 def reduction_kernels(tf):
@@ -103,24 +92,37 @@ def statistics_kernels(tf):
     grads = [tf.constant(g) for g in _tensors(0.01, 0)]
     before = [tf.constant(w) for w in _tensors(0.05, 1)]
     after = [w - 0.1 * g for w, g in zip(before, grads)]
+    layers = [i // 2 for i in range(len(SHAPES))]  # a kernel and a bias per layer
+    layout = FlatLayout(SHAPES, layers)
 
-    def one_pass():
-        return ops.stack([gradient_statistics._statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+    def flat_layout():
+        return ops.concatenate([graph.gradient_columns(layout, grads), graph.update_columns(layout, before, after)], axis=1)
 
-    def apart():
-        g = ops.stack([gradient_statistics._gradient_statistics(x, x.shape, guard=False) for x in grads])
-        u = ops.stack([gradient_statistics._update_statistics(a, b) for a, b in zip(before, after)])
-        return ops.concatenate([g, u], axis=1)
+    def per_variable(reduce):
+        def statistics():
+            rows = []
+            for g, a, b in zip(grads, before, after):
+                sums = reduce([g, a, b], (lambda g, a, b: ops.square(g), lambda g, a, b: ops.cast(ops.equal(g, 0.0), "float32"),
+                                          lambda g, a, b: ops.square(b - a), lambda g, a, b: ops.square(a)))
+                rows.append(ops.concatenate([sums, ops.reshape(ops.max(ops.abs(g)), (1,))], axis=0))
+            rows = ops.stack(rows)  # per variable: |g|^2, zeros, |dw|^2, |w|^2, max |g|
+            ids = ops.convert_to_tensor(np.array(layers, "int32"))
+            sums = ops.segment_sum(rows[:, :4], ids, num_segments=layers[-1] + 1)
+            top = ops.segment_max(rows[:, 4], ids, num_segments=layers[-1] + 1)
+            zeros = ops.zeros_like(top)
+            return ops.stack([ops.sqrt(sums[:, 0]), top, sums[:, 1], zeros, ops.sqrt(sums[:, 2]), ops.sqrt(sums[:, 3])], axis=1)
 
-    def flat():
-        return ops.stack([_flat_statistics(g, a, b) for g, a, b in zip(grads, before, after)])
+        return statistics
 
-    for fn in (one_pass, apart):
-        np.testing.assert_allclose(np.asarray(fn()), np.asarray(flat()), rtol=1e-4)
+    one_pass = per_variable(lambda xs, fs: reductions.totals(xs, sums=fs))
+    plain = per_variable(lambda xs, fs: ops.stack([ops.sum(f(*xs)) for f in fs]))
+    expected = np.asarray(plain())
+    for fn in (flat_layout, one_pass):
+        np.testing.assert_allclose(np.asarray(fn()), expected, rtol=1e-4)
     return {
-        "one pass per variable (every_n_steps=1)": one_pass,
-        "gradient and update statistics apart (every_n_steps>1)": apart,
-        "flat ops.sum / ops.max": flat,
+        "flat layout, row sums as one product, segment sums (GradientStatistics)": flat_layout,
+        "one pass per variable (kerasboost.utils.reductions.totals; 0.1's design)": one_pass,
+        "flat ops.sum / ops.max per variable": plain,
     }
 
 

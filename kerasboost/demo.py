@@ -83,6 +83,24 @@ def build_mlp(input_dim: int, classes: int, depth: int, width: int, activation: 
     return keras.Sequential(layers, name="recipe" if recipe else "keras_defaults")
 
 
+def _compile_notice():
+    """A callback that says the first epoch waits for the XLA compile of the training step, and
+    how long it took (reported at the start of the second step: the first call compiled)."""
+    import keras
+
+    class CompileNotice(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            print("compiling the training step (XLA)...", flush=True)
+            self._start = time.perf_counter()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self._start is not None and batch >= 1:
+                print(f"compiled the training step in {time.perf_counter() - self._start:.1f} s", flush=True)
+                self._start = None
+
+    return CompileNotice()
+
+
 def train(name, recipe, data, args, verbose):
     import keras
 
@@ -110,6 +128,8 @@ def train(name, recipe, data, args, verbose):
         optimizer = keras.optimizers.Adam()  # learning rate 1e-3, constant
     gradients = kerasboost.callbacks.GradientStatistics(read_every_n_steps=steps_per_epoch, layer_logs=False)
     callbacks.append(gradients)
+    if verbose:
+        callbacks.insert(0, _compile_notice())
     model.compile(
         optimizer,
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -50,13 +50,21 @@ def add_hidden_variables(model, owner, specs: list[dict]) -> list:
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         added = [owner.add_variable(**spec) for spec in specs]
+    remove_by_identity(owner._variables, added)
+    restore_hidden_variables(model, owner, added)
+    return added
+
+
+def restore_hidden_variables(model, owner, added: list) -> None:
+    """Give `owner` back variables that `remove_hidden_variables` took away (made by
+    `add_hidden_variables`), at the end of its variables and hidden from saving again."""
+    owner._variables.extend(added)
     for optimizer in optimizer_chain(model.optimizer):
         if _HIDDEN not in optimizer.__dict__:
             optimizer.__dict__[_HIDDEN] = []
             for name in ("save_own_variables", "load_own_variables"):
                 setattr(optimizer, name, _hiding(optimizer, getattr(optimizer, name)))
         optimizer.__dict__[_HIDDEN].extend(added)
-    return added
 
 
 def remove_hidden_variables(model, owner, added: list) -> None:

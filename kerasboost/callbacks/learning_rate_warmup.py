@@ -74,15 +74,10 @@ class LearningRateWarmup(keras.callbacks.Callback):
         return self._factor(step)
 
     def on_train_begin(self, logs=None):
-        self._control = LearningRateControl.acquire(self.model, self)
-        if self._control.warmup is not None:
-            self._control.release(self)
-            self._control = None
-            raise ValueError("LearningRateWarmup: this optimizer already has a warmup callback attached; pass one.")
-        self._control.warmup = self.factor
+        key = (self.warmup_steps, self.start_factor, self.mode, self.power)
+        self._control = LearningRateControl.acquire(self.model, self, warmup=self.factor, warmup_key=key)
 
     def on_train_end(self, logs=None):
         if self._control is not None:
-            self._control.warmup = None
             self._control.release(self)
             self._control = None

@@ -12,6 +12,7 @@ import numpy as np
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._monitor import direction, improved, write_state
+from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._learning_rate_control import LearningRateControl, is_float_rate
 from kerasboost.optimizers.wrapper import optimizer_chain
 from kerasboost.schedules.scaled import Scaled
@@ -199,8 +200,10 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                 schedule = optimizer._learning_rate
                 if isinstance(schedule, Scaled):
                     optimizer._learning_rate = Scaled(schedule.schedule, schedule.factor * self.scale)
+                    _compiled_steps.invalidate(self.model)  # the compiled steps hold the old schedule
                 elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
                     optimizer._learning_rate = Scaled(schedule, self.scale)
+                    _compiled_steps.invalidate(self.model)
                 else:
                     warnings.warn(
                         f"ReduceLROnPlateau: the optimizer's learning rate is a plain callable, which cannot "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -65,13 +66,23 @@ class GradientNoise(OptimizerWrapper):
         return ops.sqrt(self.eta / ops.power(1.0 + t, self.gamma))
 
     def transform_gradients(self, grads, variables):
-        stddev = self.noise_stddev()
-        return [
-            None
-            if g is None
-            else g + ops.cast(stddev, g.dtype) * random.normal(ops.shape(g), g.dtype, self._seed_generator)
-            for g in grads
-        ]
+        # one draw for all gradients, cut into pieces: one random op per step, not one per
+        # variable (the compile time of a deep model grew with every variable)
+        present = [g for g in grads if g is not None]
+        if not present:
+            return grads
+        sizes = [math.prod(int(d) for d in g.shape) for g in present]
+        noise = random.normal((sum(sizes),), "float32", self._seed_generator)
+        noise = noise * ops.cast(self.noise_stddev(), "float32")
+        out, start = [], 0
+        for g in grads:
+            if g is None:
+                out.append(None)
+                continue
+            size = math.prod(int(d) for d in g.shape)
+            out.append(g + ops.cast(ops.reshape(noise[start : start + size], g.shape), g.dtype))
+            start += size
+        return out
 
     def get_config(self):
         config = super().get_config()

@@ -101,19 +101,14 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         h = ops.where(x < 0.5, series, direct)
         return constant + (2.0 / ell) * h
 
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
-        self.assign_add(m, (gradient - m) * (1.0 - self.beta_1))
-        self.assign_add(v, (ops.square(gradient) - v) * (1.0 - self.beta_2))
+    def _step_scalars(self):
+        """`(1 / (1 - beta_1^t), the rectified factor or 0)`, float32 scalars of step
+        `t = iterations + 1`: `m_hat * (rect * sqrt(1 - beta_2^t))` is the rectified step, used
+        where `rho_t > sma_threshold` (the factor is 0 elsewhere: plain momentum `m_hat`)."""
+        t = ops.cast(self.iterations + 1, "float32")
         # 1 - beta^t as -expm1(t log beta): accurate for beta near 1
-        bias_1 = -ops.expm1(t * math.log(self.beta_1)) if self.beta_1 > 0 else 1.0
+        bias_1 = -ops.expm1(t * math.log(self.beta_1)) if self.beta_1 > 0 else ops.ones((), "float32")
         bias_2 = -ops.expm1(t * math.log(self.beta_2))
-        m_hat = m / bias_1
         rho_inf = 2.0 / (1.0 - self.beta_2) - 1.0
         rho_t = self._rho(t)
         # Clamp inside the square root: the branch not taken must stay finite.
@@ -122,8 +117,32 @@ class RectifiedAdam(keras.optimizers.Optimizer):
             * rho_inf
             / ((rho_inf - 4.0) * (rho_inf - 2.0) * ops.maximum(rho_t, 1e-6))
         )
-        adaptive = rect * ops.sqrt(bias_2) / (ops.sqrt(v) + self.epsilon)
-        step = ops.where(rho_t > self.sma_threshold, m_hat * adaptive, m_hat)
+        factor = ops.where(rho_t > self.sma_threshold, rect * ops.sqrt(bias_2), 0.0)
+        return 1.0 / bias_1, factor
+
+    def apply(self, grads, trainable_variables=None):
+        # the bias corrections and the rectification depend on the step only: computed once per
+        # step here, not once per variable in `update_step` (which made the compile time grow
+        # with every variable)
+        self._scalars = self._step_scalars()
+        try:
+            return super().apply(grads, trainable_variables)
+        finally:
+            self._scalars = None
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        self.assign_add(m, (gradient - m) * (1.0 - self.beta_1))
+        self.assign_add(v, (ops.square(gradient) - v) * (1.0 - self.beta_2))
+        scalars = getattr(self, "_scalars", None)
+        inverse_bias_1, factor = scalars if scalars is not None else self._step_scalars()
+        m_hat = m * ops.cast(inverse_bias_1, dtype)
+        factor = ops.cast(factor, dtype)
+        step = ops.where(factor > 0.0, m_hat * factor / (ops.sqrt(v) + self.epsilon), m_hat)
         self.assign_sub(variable, lr * step)
 
     def get_config(self):

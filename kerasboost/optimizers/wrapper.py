@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from kerasboost.utils.distribute import cross_replica_sum, replica_count
-from kerasboost.utils.reductions import totals
+from kerasboost.utils import flat
 from kerasboost.utils.validation import fail
 
 _BASE_ARGUMENTS = (
@@ -176,19 +176,10 @@ def without_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimiz
 
 
 def all_finite(grads) -> Any:
-    """A boolean scalar: every gradient entry is finite.
-
-    Counts the non-finite entries with `kerasboost.utils.reductions` rather than `ops.all` of
-    the whole tensor, which XLA's CPU backend runs as a slow chain of reduce-windows.
-    """
-    counts = [
-        totals([g], sums=(lambda x: ops.cast(ops.logical_not(ops.isfinite(x)), "float32"),))[0]
-        for g in grads
-        if g is not None
-    ]
-    if not counts:
-        return ops.convert_to_tensor(True)
-    return ops.equal(ops.sum(ops.stack(counts)), 0.0)
+    """A boolean scalar: every gradient entry is finite (one pass over all gradients laid end
+    to end, `kerasboost.utils.flat.all_finite`: a fixed number of ops whatever the number of
+    variables)."""
+    return flat.all_finite(grads)
 
 
 def cond_skips_work() -> bool:

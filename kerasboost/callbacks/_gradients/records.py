@@ -1,0 +1,75 @@
+"""GradientStatistics' host side: buffer rows to per-layer records, and the alerts read from them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kerasboost.callbacks._gradients.graph import DW_NORM, G_MAX, G_NORM, NONFINITE, W_NORM, ZEROS, Layout
+
+REMEDIES = {
+    "vanishing": (
+        "initialize for the activation (kerasboost.initializers.VarianceFor / OrthogonalFor / lsuv), "
+        "use a non-saturating activation, add residual connections or normalization"
+    ),
+    "exploding": (
+        "lower the learning rate or add warmup (kerasboost.schedules.Warmup), clip the global norm "
+        "(global_clipnorm=1.0 or kerasboost.optimizers.AdaptiveGradientClipping)"
+    ),
+    "nonfinite": (
+        "check the inputs and the loss for NaN/Inf, lower the learning rate, skip bad steps with "
+        "kerasboost.optimizers.SkipNonFinite, or use a LossScaleOptimizer under float16"
+    ),
+}
+
+
+def make_record(layout: Layout, step: int, epoch: int, stats: np.ndarray) -> dict:
+    """One record from a buffer row `stats` (`(layers, 6)`, float64): the global values, then
+    each layer's `grad_norm`, `grad_max`, `zero_fraction`, `nonfinite` and `update_ratio`."""
+    g, dw, w = stats[:, G_NORM], stats[:, DW_NORM], stats[:, W_NORM]
+    record = {"step": step, "epoch": epoch, "grad_norm": math.sqrt(g @ g)}
+    record["update_ratio"] = math.sqrt(dw @ dw) / max(math.sqrt(w @ w), 1e-30)
+    record["grad_nonfinite"] = float(stats[:, NONFINITE].sum())
+    for j, name in enumerate(layout.layers):
+        record[f"grad_norm/{name}"] = float(g[j])
+        record[f"grad_max/{name}"] = float(stats[j, G_MAX])
+        record[f"zero_fraction/{name}"] = float(stats[j, ZEROS]) / max(float(layout.layer_sizes[j]), 1.0)
+        record[f"nonfinite/{name}"] = float(stats[j, NONFINITE])
+        record[f"update_ratio/{name}"] = float(dw[j]) / max(float(w[j]), 1e-30)
+    return record
+
+
+def epoch_logs(records: list[dict], layers: list[str], layer_logs: bool) -> dict:
+    """The keys GradientStatistics adds to an epoch's `logs`: means over the epoch's records."""
+    mean = lambda key: float(np.mean([r[key] for r in records]))  # noqa: E731
+    logs = {
+        "grad_norm": mean("grad_norm"),
+        "update_ratio": mean("update_ratio"),
+        "grad_nonfinite": float(sum(r["grad_nonfinite"] for r in records)),
+    }
+    if layer_logs:
+        for name in layers:
+            logs[f"grad_norm/{name}"] = mean(f"grad_norm/{name}")
+    return logs
+
+
+def find_alerts(records: list[dict], layers: list[str], vanishing_ratio: float, vanishing_floor: float, exploding_threshold: float) -> list[dict]:
+    """The alerts one epoch's records raise (kind, layers, the evidence, the remedy)."""
+    found = []
+    bad = [n for n in layers if any(r[f"nonfinite/{n}"] > 0 for r in records)]
+    if bad:
+        found.append({"kind": "nonfinite", "layers": bad, "steps": [r["step"] for r in records if r["grad_nonfinite"] > 0]})
+    norms = {n: float(np.mean([r[f"grad_norm/{n}"] for r in records])) for n in layers}
+    tiny = [n for n, v in norms.items() if v < vanishing_floor]
+    first, last = norms[layers[0]], norms[layers[-1]]
+    if len(layers) > 1 and last > 0 and first / last < vanishing_ratio:
+        tiny = sorted(set(tiny) | {layers[0]}, key=layers.index)
+    if tiny:
+        found.append({"kind": "vanishing", "layers": tiny, "first_to_last": first / last if last > 0 else float("nan")})
+    if max(r["grad_norm"] for r in records) > exploding_threshold:
+        top = sorted(norms, key=norms.get, reverse=True)[:3]
+        found.append({"kind": "exploding", "layers": top, "max_grad_norm": max(r["grad_norm"] for r in records)})
+    for alert in found:
+        alert["remedy"] = REMEDIES[alert["kind"]]
+    return found

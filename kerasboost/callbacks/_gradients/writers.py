@@ -1,0 +1,51 @@
+"""GradientStatistics' writers: records to a CSV or JSONL file and to TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+
+
+class RecordWriter:
+    """Appends each record to `path` (`.csv` or `.jsonl`, or None) and, with `log_dir`, writes
+    every value as a TensorBoard scalar and the per-layer gradient norms as a histogram."""
+
+    def __init__(self, path, log_dir, layers: list[str]):
+        self.path = None if path is None else str(path)
+        self.layers = layers
+        self.summary = None
+        if log_dir is not None:
+            try:
+                import tensorflow as tf
+            except ImportError as e:  # pragma: no cover - JAX-only installs
+                raise ValueError(f"`log_dir` needs TensorFlow for TensorBoard summaries. Received: log_dir={log_dir!r}") from e
+            self.summary = tf.summary.create_file_writer(str(log_dir))
+
+    def write(self, record: dict) -> None:
+        if self.path is not None:
+            if self.path.endswith(".jsonl"):
+                with open(self.path, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+            else:
+                new = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
+                with open(self.path, "a", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=list(record))
+                    if new:
+                        writer.writeheader()
+                    writer.writerow(record)
+        if self.summary is not None:
+            import tensorflow as tf
+
+            with self.summary.as_default(step=record["step"]):
+                for key, value in record.items():
+                    if key not in ("step", "epoch"):
+                        tf.summary.scalar(key, value)
+                norms = [record[f"grad_norm/{n}"] for n in self.layers]
+                tf.summary.histogram("grad_norm_per_layer", np.asarray(norms))
+
+    def close(self) -> None:
+        if self.summary is not None:
+            self.summary.flush()
