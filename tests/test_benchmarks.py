@@ -64,3 +64,17 @@ def test_gpu_script_runs_its_quick_path(tmp_path, child):
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["meta"]["backend"] == keras.backend.backend()
     assert "best vs best" in out.with_suffix(".md").read_text()
+
+
+def test_compile_script_measures_each_configuration_in_its_own_process(tmp_path, child):
+    out = tmp_path / "compile"
+    backend = keras.backend.backend()
+    child.call(_main, "compile", ["--depths", "2", "--backends", backend, "--samples", "64", "--only", "SkipInit", "GradientStatistics()", "--out", str(out)])
+    data = json.loads(out.with_suffix(".json").read_text())
+    rows = {r["component"]: r for r in data["results"]}
+    assert set(rows) == {"baseline (plain Keras, Adam)", "SkipInit", "GradientStatistics()"}
+    stats = rows["GradientStatistics()"]
+    assert stats["backend"] == backend and stats["depth"] == 2 and stats["variables"] == 6
+    assert stats["first_fit_s"] > stats["second_fit_s"] > 0  # the second fit compiles nothing
+    assert stats["first_ratio"] == stats["first_fit_s"] / stats["baseline_first_s"]
+    assert "| GradientStatistics() | " + backend + " | 2 |" in out.with_suffix(".md").read_text()
