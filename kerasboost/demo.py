@@ -232,16 +232,19 @@ def _save(fig, out, name):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", choices=("digits", "mnist1d"), default="digits")
+    parser.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
+                        help="scikit-learn's bundled digits or mnist1d's generated set (default digits)")
     parser.add_argument("--depth", type=int, default=50, help="hidden layers (default 50)")
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid", "selu", "gelu", "elu"), default="relu")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--max-lr", type=float, default=3e-3, help="the one-cycle peak of the recipe")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="kerasboost-demo", help="folder for the PNGs")
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (CI smoke test)")
+    parser.add_argument("--width", type=int, default=64, help="units per hidden layer (default 64)")
+    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid", "selu", "gelu", "elu"), default="relu",
+                        help="activation of every hidden layer (default relu)")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--max-lr", type=float, default=3e-3, help="the one-cycle peak of the recipe (default 3e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data split and the models (default 0)")
+    parser.add_argument("--out", default="kerasboost-demo", help="folder for the PNGs (default kerasboost-demo)")
+    parser.add_argument("--quick", action="store_true",
+                        help="8 layers, 2 epochs: a smoke run of every part (about 20 s on 2 CPU cores)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
 
