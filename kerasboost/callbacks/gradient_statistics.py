@@ -23,10 +23,10 @@ class GradientStatistics(keras.callbacks.Callback):
     """Record statistics of the gradients each training step applies, inside the compiled step.
 
     The callback instruments the model's optimizer for the duration of `fit`:
-    its `apply` also computes, for every trainable variable, the gradient's L2
-    norm (of its finite entries), max `|g|`, number of zeros and of non-finite
-    entries, and the norms of the update `||w_new - w_old||` and of the
-    weights. No extra forward or backward pass: these are the gradients the
+    its `apply` also computes, for every layer (its trainable variables
+    together), the gradient's L2 norm (of its finite entries), max `|g|`,
+    number of zeros and of non-finite entries, and the norms of the update
+    `||w_new - w_old||` and of the weights. No extra forward or backward pass: these are the gradients the
     optimizer receives (unscaled, under a `LossScaleOptimizer`). The values are
     written into a device buffer every `every_n_steps` steps and read to the
     host every `read_every_n_steps` steps (and at each epoch end), so the
@@ -34,9 +34,9 @@ class GradientStatistics(keras.callbacks.Callback):
     TensorFlow and JAX and with `steps_per_execution > 1`; the buffer
     variables are removed from the optimizer after `fit` and never saved.
 
-    Cost: recording every step reads each variable's gradient and its old and
-    new weights once more, laid end to end in one flat vector, and reduces
-    them onto the layers with a fixed number of ops (segment reductions):
+    Cost: recording every step copies the gradients and the old and new
+    weights, laid end to end, into one matrix each, and reduces them onto the
+    layers with a fixed number of ops (segment reductions):
     the compile time does not grow with the number of layers beyond the
     flattening itself. The train function compiled with the statistics in the
     first `fit` is kept and reused by later `fit` calls of the same model with
