@@ -89,8 +89,3 @@ def invalidate(model) -> None:
         model.make_train_function(force=True)
     steps.current = model.train_function
 
-
-def compiled_count(model) -> int:
-    """How many instrumented train functions are kept for `model` (for tests)."""
-    steps = model.__dict__.get(_KEY)
-    return 0 if steps is None else len(steps.compiled)

@@ -9,13 +9,11 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._gradients.graph import FIELDS, layer_of, step_statistics
+from kerasboost.callbacks._gradients.graph import step_statistics
 from kerasboost.callbacks._gradients.instrument import Instrumentation
-from kerasboost.callbacks._gradients.records import REMEDIES, epoch_logs, find_alerts, make_record
+from kerasboost.callbacks._gradients.records import epoch_logs, find_alerts, make_record
 from kerasboost.callbacks._gradients.writers import RecordWriter
 from kerasboost.utils.validation import check_number, fail
-
-__all__ = ["FIELDS", "REMEDIES", "GradientStatistics", "layer_of"]
 
 
 @kerasboost_export("kerasboost.callbacks.GradientStatistics", register=False)

@@ -97,11 +97,6 @@ class FlatLayout:
         return ops.segment_max(rows, ops.convert_to_tensor(self.row_group), num_segments=self.groups)
 
 
-def squared_norms(layout: FlatLayout, tensors):
-    """`(groups,)`: the sum of squares of each group's tensors (`None` counts as zeros)."""
-    return layout.group_sums(layout.row_sums([ops.square(layout.flat(tensors))]))[:, 0]
-
-
 def all_finite(tensors):
     """A boolean scalar: every entry of every tensor (`None` skipped) is finite, in one pass."""
     present = [t for t in tensors if t is not None]
