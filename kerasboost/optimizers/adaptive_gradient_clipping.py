@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import keras
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -11,11 +12,16 @@ from kerasboost.optimizers.wrapper import OptimizerWrapper
 from kerasboost.utils.validation import check_number, fail
 
 
-def unitwise_norm(x):
-    """L2 norm per output unit: over all axes but the last; elementwise for rank <= 1."""
-    if len(x.shape) <= 1:
+def unitwise_norm(x, stacked: bool = False):
+    """L2 norm per output unit: over all axes but the last; elementwise for rank <= 1.
+
+    With `stacked`, `x` is several tensors of one shape stacked on a new first axis, each
+    reduced on its own.
+    """
+    first = 1 if stacked else 0
+    if len(x.shape) - first <= 1:
         return ops.abs(x)
-    axes = tuple(range(len(x.shape) - 1))
+    axes = tuple(range(first, len(x.shape) - 1))
     return ops.sqrt(ops.sum(ops.square(x), axis=axes, keepdims=True))
 
 
@@ -78,16 +84,33 @@ class AdaptiveGradientClipping(OptimizerWrapper):
         self.exclude = list(exclude)
 
     def transform_gradients(self, grads, variables):
-        clipped = []
-        for g, w in zip(grads, variables):
-            if g is None or any(name in w.path for name in self.exclude):
-                clipped.append(g)
+        # On TensorFlow, gradients of one shape (the kernels of repeated blocks) are clipped
+        # together, stacked: its compile time grows with the number of graph ops, and this is a
+        # fixed chain of ops per shape, not per variable (50 layers: first fit 1.31x plain SGD's,
+        # 1.67x one variable at a time; `python benchmarks/compile.py --only
+        # AdaptiveGradientClipping`). Not on JAX, where XLA compiles a kernel per piece cut
+        # out of the stack (1.73x, 1.22x one variable at a time).
+        by_shape = {}
+        stack = keras.backend.backend() == "tensorflow"
+        for i, (g, w) in enumerate(zip(grads, variables)):
+            if g is not None and not any(name in w.path for name in self.exclude):
+                by_shape.setdefault((tuple(g.shape), g.dtype) if stack else i, []).append(i)
+        clipped = list(grads)
+        for indices in by_shape.values():
+            if len(indices) == 1:
+                (i,) = indices
+                clipped[i] = self._clip(grads[i], variables[i].value, stacked=False)
                 continue
-            max_norm = self.clip_factor * ops.maximum(unitwise_norm(w.value), self.eps)
-            g_norm = unitwise_norm(g)
-            scaled = g * (max_norm / ops.maximum(g_norm, 1e-6))
-            clipped.append(ops.where(g_norm > max_norm, scaled, g))
+            g = ops.stack([grads[i] for i in indices])
+            w = ops.stack([variables[i].value for i in indices])
+            for i, c in zip(indices, ops.unstack(self._clip(g, w, stacked=True))):
+                clipped[i] = c
         return clipped
+
+    def _clip(self, g, w, stacked):
+        # g * min(1, max_norm / ||g||) per unit, as max_norm / max(||g||, max_norm): max_norm > 0
+        max_norm = self.clip_factor * ops.maximum(unitwise_norm(ops.cast(w, g.dtype), stacked), self.eps)
+        return g * (max_norm / ops.maximum(unitwise_norm(g, stacked), max_norm))
 
     def get_config(self):
         config = super().get_config()

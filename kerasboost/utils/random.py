@@ -7,12 +7,26 @@ import numpy as np
 from keras import ops
 
 
-def _tf_seed(seed_generator: keras.random.SeedGenerator):
-    return ops.cast(ops.mod(seed_generator.next(), 2**31 - 1), "int32")
+def _tf_seed(seed):
+    if isinstance(seed, keras.random.SeedGenerator):
+        seed = seed.next()
+    return ops.cast(ops.mod(seed, 2**31 - 1), "int32")
 
 
-def normal(shape, dtype, seed_generator: keras.random.SeedGenerator):
-    """Standard normal samples, advancing `seed_generator`.
+def draw(seed_generator: keras.random.SeedGenerator):
+    """The next seed of `seed_generator`, for `normal` / `uniform` inside `ops.cond`.
+
+    A branch of a compiled conditional must not assign the generator's state, so the seed is
+    drawn before it (TensorFlow, JAX). On other backends (eager) the generator itself is
+    returned, and the draw in the branch advances it.
+    """
+    if keras.backend.backend() in ("tensorflow", "jax"):
+        return seed_generator.next()
+    return seed_generator
+
+
+def normal(shape, dtype, seed_generator):
+    """Standard normal samples, advancing `seed_generator` (or from a seed taken with `draw`).
 
     On TensorFlow: `sqrt(2) * erfinv(u)` with `u` uniform on `(-1, 1)` from Philox, the
     inverse-CDF method that `jax.random.normal` uses. Under XLA on CPU it is 3.4x faster than
@@ -33,8 +47,9 @@ def normal(shape, dtype, seed_generator: keras.random.SeedGenerator):
     return keras.random.normal(shape, dtype=dtype, seed=seed_generator)
 
 
-def uniform(shape, dtype, seed_generator: keras.random.SeedGenerator, minval=0.0, maxval=1.0):
-    """Uniform samples in `[minval, maxval)`, advancing `seed_generator` (Philox on TensorFlow, as `normal`)."""
+def uniform(shape, dtype, seed_generator, minval=0.0, maxval=1.0):
+    """Uniform samples in `[minval, maxval)`, advancing `seed_generator` (or from a seed taken with
+    `draw`; Philox on TensorFlow, as `normal`)."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 

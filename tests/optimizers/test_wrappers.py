@@ -113,6 +113,27 @@ def test_adaptive_gradient_clipping_by_hand():
     np.testing.assert_allclose(gb, [0.01, -0.1], rtol=1e-5)
 
 
+def test_adaptive_gradient_clipping_of_same_shaped_variables_clips_each_on_its_own():
+    # variables of one shape are clipped stacked: each must still follow the formula alone
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (3, 4), (4,), (3, 4), (4,), (2, 3, 4)]
+    weights = [keras.Variable(rng.normal(size=s).astype("float32") * (i + 1), name=f"w{i}") for i, s in enumerate(shapes)]
+    grads = [(rng.normal(size=s) * np.geomspace(1e-3, 1.0, s[-1])).astype("float32") for s in shapes]  # small to large units
+    agc = AdaptiveGradientClipping(sgd(1.0), clip_factor=0.05, eps=1e-3)
+    agc.build(weights)
+    out = agc.transform_gradients(grads, weights)
+    clipped, kept = 0, 0
+    for w, g, o in zip(weights, grads, out):
+        axes = tuple(range(g.ndim - 1))
+        w_norm = np.sqrt((np.asarray(w) ** 2).sum(axis=axes, keepdims=True)) if g.ndim > 1 else np.abs(np.asarray(w))
+        g_norm = np.sqrt((g**2).sum(axis=axes, keepdims=True)) if g.ndim > 1 else np.abs(g)
+        max_norm = 0.05 * np.maximum(w_norm, 1e-3)
+        expected = np.where(g_norm > max_norm, g * max_norm / g_norm, g)
+        clipped, kept = clipped + int((g_norm > max_norm).sum()), kept + int((g_norm <= max_norm).sum())
+        np.testing.assert_allclose(np.asarray(o), expected, rtol=1e-5, atol=1e-7)
+    assert clipped and kept  # the case mixes clipped and kept units
+
+
 def test_adaptive_gradient_clipping_applies_and_excludes():
     kernel = keras.Variable(np.eye(2, dtype="float32"), name="classifier_kernel")
     optimizer = AdaptiveGradientClipping(sgd(1.0), clip_factor=0.01, exclude=["classifier"])
