@@ -132,6 +132,10 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=256, help="samples per fit (batch 64)")
     parser.add_argument("--only", nargs="*", default=None, help="names (or parts of names) of components")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
+    parser.add_argument(
+        "--repeats", type=int, default=1,
+        help="pairs (baseline, component) measured back to back per component; the row reports the medians",
+    )
     parser.add_argument("--out", default="benchmarks/results/compile")
     args = parser.parse_args(argv)
 
@@ -145,7 +149,7 @@ def main(argv=None):
         for depth in args.depths:
             base = {}
             for kind in sorted(set(kinds.values())):
-                if kind == "cnn" and depth != args.depths[0]:
+                if (kind == "cnn" and depth != args.depths[0]) or args.repeats > 1:
                     continue
                 base[kind] = run_one(baselines[kind], depth, backend, args.samples, args.timeout)
                 row = {"component": baselines[kind], "backend": backend, "depth": depth, **base[kind]}
@@ -155,23 +159,47 @@ def main(argv=None):
                 kind = kinds[name]
                 if kind == "cnn" and depth != args.depths[0]:
                     continue
-                comp = run_one(name, depth, backend, args.samples, args.timeout)
-                if i % 4 == 3:  # refresh the baseline now and then: drift falls on both sides
-                    fresh = run_one(baselines[kind], depth, backend, args.samples, args.timeout)
-                    base[kind] = {k: statistics.median([base[kind][k], fresh[k]]) for k in fresh}
-                row = {
-                    "component": name,
-                    "backend": backend,
-                    "depth": depth,
-                    **comp,
-                    "baseline_first_s": base[kind]["first_fit_s"],
-                    "baseline_second_s": base[kind]["second_fit_s"],
-                    "first_ratio": comp["first_fit_s"] / base[kind]["first_fit_s"],
-                    "second_extra_s": comp["second_fit_s"] - base[kind]["second_fit_s"],
-                }
+                if args.repeats > 1:
+                    row = paired(name, baselines[kind], depth, backend, args)
+                else:
+                    comp = run_one(name, depth, backend, args.samples, args.timeout)
+                    if i % 4 == 3:  # refresh the baseline now and then: drift falls on both sides
+                        fresh = run_one(baselines[kind], depth, backend, args.samples, args.timeout)
+                        base[kind] = {k: statistics.median([base[kind][k], fresh[k]]) for k in fresh}
+                    row = {
+                        **comp,
+                        "baseline_first_s": base[kind]["first_fit_s"],
+                        "baseline_second_s": base[kind]["second_fit_s"],
+                        "first_ratio": comp["first_fit_s"] / base[kind]["first_fit_s"],
+                        "second_extra_s": comp["second_fit_s"] - base[kind]["second_fit_s"],
+                    }
+                row = {"component": name, "backend": backend, "depth": depth, **row}
                 results.append(row)
                 print(json.dumps(row), flush=True)
     write(results, args, argv)
+
+
+def paired(name: str, baseline: str, depth: int, backend: str, args) -> dict:
+    """`args.repeats` pairs measured back to back (baseline first, then the component): the
+    medians, and the range of the per-pair ratios (a shared machine's drift moves single
+    measurements by tens of percent)."""
+    pairs = []
+    for _ in range(args.repeats):
+        b = run_one(baseline, depth, backend, args.samples, args.timeout)
+        c = run_one(name, depth, backend, args.samples, args.timeout)
+        pairs.append((b, c))
+    ratios = [c["first_fit_s"] / b["first_fit_s"] for b, c in pairs]
+    med = statistics.median
+    return {
+        "first_fit_s": med(c["first_fit_s"] for _, c in pairs),
+        "second_fit_s": med(c["second_fit_s"] for _, c in pairs),
+        "variables": pairs[0][1]["variables"],
+        "baseline_first_s": med(b["first_fit_s"] for b, _ in pairs),
+        "baseline_second_s": med(b["second_fit_s"] for b, _ in pairs),
+        "first_ratio": med(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+        "second_extra_s": med(c["second_fit_s"] - b["second_fit_s"] for b, c in pairs),
+    }
 
 
 def write(results, args, argv):
@@ -181,7 +209,8 @@ def write(results, args, argv):
         "command": "python benchmarks/compile.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "keras": keras.__version__,
-        "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, jit_compile=True; one process per measurement",
+        "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, jit_compile=True; one process per measurement"
+        + (f"; median of {args.repeats} back-to-back (baseline, component) pairs, the ratios' range in brackets" if args.repeats > 1 else ""),
     }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -197,7 +226,9 @@ def write(results, args, argv):
             continue
         lines.append(
             f"| {r['component']} | {r['backend']} | {r['depth'] if 'CNN' not in r['component'] else 'CNN'} "
-            f"| {r['first_fit_s']:.1f} | {r['baseline_first_s']:.1f} | {r['first_ratio']:.2f} "
+            f"| {r['first_fit_s']:.1f} | {r['baseline_first_s']:.1f} | {r['first_ratio']:.2f}"
+            + (f" ({r['ratio_range'][0]:.2f}-{r['ratio_range'][1]:.2f})" if "ratio_range" in r else "")
+            + " "
             f"| {r['second_fit_s']:.2f} | {r['second_extra_s']:+.2f} |"
         )
     with open(args.out + ".md", "w") as f:
