@@ -69,12 +69,33 @@ def test_gpu_script_runs_its_quick_path(tmp_path, child):
 def test_compile_script_measures_each_configuration_in_its_own_process(tmp_path, child):
     out = tmp_path / "compile"
     backend = keras.backend.backend()
-    child.call(_main, "compile", ["--depths", "2", "--backends", backend, "--samples", "64", "--only", "SkipInit", "GradientStatistics()", "--out", str(out)])
+    child.call(_main, "compile", ["--depths", "2", "--backends", backend, "--samples", "64", "--only", "GradientStatistics()", "--out", str(out)])
     data = json.loads(out.with_suffix(".json").read_text())
     rows = {r["component"]: r for r in data["results"]}
-    assert set(rows) == {"baseline (plain Keras, Adam)", "SkipInit", "GradientStatistics()"}
+    assert set(rows) == {"baseline (plain Keras, Adam)", "GradientStatistics()"}
     stats = rows["GradientStatistics()"]
     assert stats["backend"] == backend and stats["depth"] == 2 and stats["variables"] == 6
     assert stats["first_fit_s"] > stats["second_fit_s"] > 0  # the second fit compiles nothing
     assert stats["first_ratio"] == stats["first_fit_s"] / stats["baseline_first_s"]
     assert "| GradientStatistics() | " + backend + " | 2 |" in out.with_suffix(".md").read_text()
+
+
+def test_compile_script_repeats_report_medians_of_back_to_back_pairs(monkeypatch):
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    compile_script = importlib.import_module("compile")
+    calls = []
+    # three pairs: baseline 2, 4, 3 s; component 3, 4, 9 s -> ratios 1.5, 1.0, 3.0
+    firsts = iter([2.0, 3.0, 4.0, 4.0, 3.0, 9.0])
+
+    def fake_run_one(name, depth, backend, samples, timeout):
+        calls.append(name)
+        return {"first_fit_s": next(firsts), "second_fit_s": 0.1 * len(calls), "variables": 6}
+
+    monkeypatch.setattr(compile_script, "run_one", fake_run_one)
+    args = compile_script.argparse.Namespace(repeats=3, samples=64, timeout=10)
+    row = compile_script.paired("SkipInit", "baseline (plain Keras, Adam)", 2, "jax", args)
+    assert calls == ["baseline (plain Keras, Adam)", "SkipInit"] * 3  # back to back, baseline first
+    assert row["first_ratio"] == 1.5 and row["ratio_range"] == [1.0, 3.0]
+    assert row["first_fit_s"] == 4.0 and row["baseline_first_s"] == 3.0
+    assert abs(row["second_extra_s"] - 0.1) < 1e-12  # each component ran right after its baseline
