@@ -49,11 +49,19 @@ class EarlyStopping(keras.callbacks.Callback):
       its `backup_dir` at the end); the state is deleted when `fit` ends
       normally.
 
-    `baseline`: the best value starts at the baseline; an epoch improves only
-    if it beats the baseline (by `min_delta`), and when no epoch has done so
-    within `patience` epochs, training stops without restoring weights. The
-    state is reset in `on_train_begin` (one instance serves several `fit`
-    calls) unless a resumable state is found in `state_dir`.
+    `baseline`: patience restarts only at an epoch that beats both the best so
+    far and the baseline (by `min_delta`); an epoch that improves on the best
+    without beating the baseline is still the best epoch (kept and restored
+    with `restore_best_weights`), and training does not stop on an epoch that
+    improves. This is Keras's rule. The state is reset in `on_train_begin` (one
+    instance serves several `fit` calls) unless a resumable state is found in
+    `state_dir`.
+
+    Differences from `keras.callbacks.EarlyStopping` (3.15): none in the
+    decisions and the restored epoch for the arguments both take (pinned by
+    tests against Keras's callback); a NaN or Inf value is never the best
+    epoch here, and `patience=0` stops at the first epoch without improvement
+    (Keras's too, after its first epoch).
 
     Args:
         monitor: the `logs` key to watch. Defaults to `"val_loss"`.
@@ -146,7 +154,7 @@ class EarlyStopping(keras.callbacks.Callback):
     def _reset(self):
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = self.baseline
+        self.best = None
         self.best_epoch = None
         self.best_weights = None
         self.stop_reason = None
@@ -257,14 +265,18 @@ class EarlyStopping(keras.callbacks.Callback):
             self._stop(epoch, f"{self.monitor}={smoothed:.6g} crossed divergence_threshold={self.divergence_threshold}")
             return
         self.wait += 1
-        if self._better(smoothed, self.best, self.min_delta) and (self.baseline is None or self._better(smoothed, self.baseline, self.min_delta)):
-            self.best, self.best_epoch, self.wait = smoothed, epoch, 0
+        improved_now = self._better(smoothed, self.best, self.min_delta)
+        if improved_now:
+            self.best, self.best_epoch = smoothed, epoch
             if self.restore_best_weights:
                 self._keep_best_weights()
+            # patience restarts only when the value beats the baseline too (Keras's rule)
+            if self.baseline is None or self._better(smoothed, self.baseline, self.min_delta):
+                self.wait = 0
         if self.stopping_threshold is not None and not self._better(self.stopping_threshold, smoothed, 0.0):
             self._stop(epoch, f"{self.monitor}={smoothed:.6g} reached stopping_threshold={self.stopping_threshold}")
             return
-        if self.wait >= max(self.patience, 1):
+        if self.wait >= max(self.patience, 1) and not improved_now:
             self._stop(epoch, f"no improvement of {self.monitor} for {self.wait} epochs")
             return
         self._save_state(epoch)

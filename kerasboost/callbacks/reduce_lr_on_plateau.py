@@ -41,6 +41,13 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     cooldown and the schedule's scale survive an interrupted run resumed with
     `BackupAndRestore` (a float rate is restored with the optimizer).
 
+    Differences from `keras.callbacks.ReduceLROnPlateau` (3.15): it takes
+    schedules (above); and `cooldown=c` skips `c` epochs after a reduction, as
+    documented by both and as PyTorch's `ReduceLROnPlateau` does, where Keras's
+    skips `c - 1` (it decrements the counter before testing it, so
+    `cooldown=1` changes nothing). With `cooldown=0`, the same reductions at the
+    same epochs as Keras's.
+
     Args:
         monitor: the logs key to watch. Defaults to `"val_loss"`.
         factor: float in (0, 1), the multiplier of each reduction. Defaults to 0.1.
@@ -48,7 +55,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         mode: `"auto"` (max for accuracy-like names, else min), `"min"` or `"max"`.
         min_delta: float >= 0, the least change that counts as improvement. Defaults to 1e-4.
         min_delta_mode: `"absolute"` (default) or `"relative"` (a fraction of the best value).
-        cooldown: int >= 0, epochs after a reduction before counting again. Defaults to 0.
+        cooldown: int >= 0, epochs after a reduction that are not counted (the
+            `cooldown + 1`-th epoch after it is the first counted). Defaults to 0.
         min_lr: float >= 0, the floor of the learning rate. Defaults to 0.0.
         state_dir: optional folder for the resumable state (removed when training ends).
         verbose: 0 or 1 (print each reduction).
@@ -162,13 +170,16 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         self._save_state()
 
     def _update(self, epoch: int, value: float):
+        improved = self._better(value)
+        if improved:
+            self.best, self.wait = value, 0
         if self.cooldown_counter > 0:
+            # the `cooldown` epochs after a reduction are not counted (PyTorch's order; Keras
+            # decrements first and so counts the last of them)
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._better(value):
-            self.best, self.wait = value, 0
             return
-        if self.cooldown_counter > 0:
+        if improved:
             return
         self.wait += 1
         if self.wait < self.patience:

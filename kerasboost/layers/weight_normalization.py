@@ -34,7 +34,9 @@ class WeightNormalization(keras.layers.Wrapper):
     offsets make the initialization work on backends whose training step
     does not allow a forward pass to assign trainable variables, such as
     JAX). `effective_kernel()` returns `w`. Without `data_init`, `g` starts at
-    `||v||`, so the wrapped layer starts as its own initializer made it.
+    `||v||`, so the wrapped layer starts as its own initializer made it (`w = v`
+    to float rounding; a unit whose `||v||^2` is below `epsilon` divides by
+    `sqrt(epsilon)` and starts with `g = sqrt(epsilon)`, so it too starts at `v`).
 
     The output is computed as `activation(g * layer_linear(x; v/||v||) + b)`,
     which equals the wrapped layer with kernel `w` (Dense and convolutions are
@@ -46,7 +48,9 @@ class WeightNormalization(keras.layers.Wrapper):
         data_init: bool, data-dependent initialization on the first training
             batch. Defaults to `True`.
         epsilon: float > 0 added to the variance in the data-dependent
-            initialization and to `||v||^2`. Defaults to `1e-6`.
+            initialization, and the floor of `||v||^2` in `v / ||v||` (as TensorFlow
+            Addons' `l2_normalize`; PyTorch's `weight_norm` has none): above it
+            the direction is exactly `v / ||v||`. Defaults to `1e-6`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Example:
@@ -99,7 +103,10 @@ class WeightNormalization(keras.layers.Wrapper):
         self.g = self.add_weight(
             name="g",
             shape=(units,),
-            initializer=lambda shape, dtype: ops.sqrt(ops.sum(ops.square(kernel.value), axis=reduce_axes)),
+            # the normalizer of `_unit_direction`: `g * v / ||v||` is then `v` exactly
+            initializer=lambda shape, dtype: ops.sqrt(
+                ops.maximum(ops.sum(ops.square(kernel.value), axis=reduce_axes), self.epsilon)
+            ),
         )
         self.g_offset = self.add_weight(name="g_offset", shape=(units,), initializer="zeros", trainable=False)
         self.bias_offset = self.add_weight(name="bias_offset", shape=(units,), initializer="zeros", trainable=False)
@@ -110,7 +117,7 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def _unit_direction(self, direction):
         axes = tuple(range(len(direction.shape) - 1))
-        return direction * ops.rsqrt(ops.sum(ops.square(direction), axis=axes, keepdims=True) + self.epsilon)
+        return direction * ops.rsqrt(ops.maximum(ops.sum(ops.square(direction), axis=axes, keepdims=True), self.epsilon))
 
     def effective_kernel(self):
         """The kernel the wrapped layer effectively applies: `(g + g_offset) * v / ||v||`."""

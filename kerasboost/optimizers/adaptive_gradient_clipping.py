@@ -13,15 +13,21 @@ from kerasboost.utils.validation import check_number, fail
 
 
 def unitwise_norm(x, stacked: bool = False):
-    """L2 norm per output unit: over all axes but the last; elementwise for rank <= 1.
+    """L2 norm per output unit: over all axes but the last. A tensor with at most one axis
+    longer than 1 (a bias, a gain, a scalar) is one unit: its norm over every axis, as in Brock
+    et al.'s reference code.
 
     With `stacked`, `x` is several tensors of one shape stacked on a new first axis, each
     reduced on its own.
     """
     first = 1 if stacked else 0
-    if len(x.shape) - first <= 1:
+    shape = x.shape[first:]
+    if sum(1 for d in shape if d != 1) <= 1:
+        axes = tuple(range(first, len(x.shape)))
+    else:
+        axes = tuple(range(first, len(x.shape) - 1))
+    if not axes:  # a scalar
         return ops.abs(x)
-    axes = tuple(range(first, len(x.shape) - 1))
     return ops.sqrt(ops.sum(ops.square(x), axis=axes, keepdims=True))
 
 
@@ -30,7 +36,8 @@ class AdaptiveGradientClipping(OptimizerWrapper):
     """Clip each unit's gradient relative to the norm of its weights (AGC).
 
     For every output unit `i` of every weight (a column of a Dense kernel, an
-    output channel of a convolution kernel; each entry of a bias or scale):
+    output channel of a convolution kernel; a bias or scale vector is one
+    unit, as in the paper's reference code):
 
         if ||G_i|| > clip_factor * max(||W_i||, eps):
             G_i <- G_i * clip_factor * max(||W_i||, eps) / ||G_i||

@@ -68,11 +68,27 @@ def as_step(step: Any) -> Any:
     return ops.cast(step, "float32")
 
 
-def cosine_anneal(start: Any, end: Any, fraction: Any) -> Any:
-    """Cosine from `start` (fraction 0) to `end` (fraction 1)."""
-    return end + (start - end) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
+def progress(step: Any, start: Any, end: Any) -> tuple:
+    """`(done, remaining)`: how far `step` has come from `start` toward `end`, each clipped to
+    `[0, 1]` and each its own quotient (`remaining` is not `1 - done`, which loses the
+    significant digits of a small remainder in float32). With integer steps both are exact at
+    the ends and within float32 rounding elsewhere."""
+    length = end - start
+    done = ops.clip((step - start) / length, 0.0, 1.0)
+    remaining = ops.clip((end - step) / length, 0.0, 1.0)
+    return done, remaining
 
 
-def linear_anneal(start: Any, end: Any, fraction: Any) -> Any:
-    """Straight line from `start` (fraction 0) to `end` (fraction 1)."""
-    return start + (end - start) * fraction
+def cosine_anneal(start: Any, end: Any, done: Any, remaining: Any) -> Any:
+    """Cosine from `start` (`done` 0) to `end` (`done` 1): `end + (start - end) * (1 + cos(pi *
+    done)) / 2`, computed as `start * sin(pi * remaining / 2) ** 2 + end * sin(pi * done / 2) ** 2`
+    (the same value), which is exact at both ends and keeps a small `end` to float32 rounding
+    near them, where the first form cancels."""
+    half_pi = 0.5 * math.pi
+    return start * ops.square(ops.sin(half_pi * remaining)) + end * ops.square(ops.sin(half_pi * done))
+
+
+def linear_anneal(start: Any, end: Any, done: Any, remaining: Any) -> Any:
+    """Straight line from `start` (`done` 0) to `end` (`done` 1), as `start * remaining + end *
+    done`: exact at both ends (`start + (end - start) * done` is not, in float32)."""
+    return start * remaining + end * done

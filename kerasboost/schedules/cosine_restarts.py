@@ -7,7 +7,7 @@ import math
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal
+from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal, progress
 from kerasboost.utils.validation import check_number, fail
 
 
@@ -109,9 +109,9 @@ class CosineRestarts(Schedule):
         peak = self.initial_learning_rate * ops.power(self.cycle_decay, cycle)
         floor = self.min_learning_rate
         warm = self.warmup_steps
-        learning_rate = cosine_anneal(peak, floor, (t - warm) / (length - warm))
+        learning_rate = cosine_anneal(peak, floor, *progress(t, warm, length))
         if warm > 0:
-            ramp = linear_anneal(floor, peak, t / warm)
+            ramp = linear_anneal(floor, peak, *progress(t, 0.0, warm))
             learning_rate = ops.where(t < warm, ramp, learning_rate)
         if self.max_cycles is not None:
             learning_rate = ops.where(cycle >= self.max_cycles, floor, learning_rate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.schedules._base import Schedule, as_step, linear_anneal
+from kerasboost.schedules._base import Schedule, as_step, linear_anneal, progress
 from kerasboost.utils.validation import check_number
 
 
@@ -51,8 +51,8 @@ class LinearDecay(Schedule):
         self.end_learning_rate = check_number("end_learning_rate", end_learning_rate, low=0.0)
 
     def __call__(self, step):
-        fraction = ops.minimum(as_step(step) / self.decay_steps, 1.0)
-        return linear_anneal(self.initial_learning_rate, self.end_learning_rate, fraction)
+        done, remaining = progress(as_step(step), 0.0, float(self.decay_steps))
+        return linear_anneal(self.initial_learning_rate, self.end_learning_rate, done, remaining)
 
     def get_config(self) -> dict:
         return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal
+from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal, progress
 from kerasboost.utils.validation import check_bool, check_choice, check_number, fail
 
 ANNEAL_STRATEGIES = ("cos", "linear")
@@ -121,7 +121,7 @@ class OneCycle(Schedule):
         anneal = cosine_anneal if self.anneal_strategy == "cos" else linear_anneal
         starts = [0.0] + [end for end, _, _ in self._phases[:-1]]
         values = [
-            anneal(first, last, ops.clip((step - start) / (end - start), 0.0, 1.0))
+            anneal(first, last, *progress(step, start, end))
             for start, (end, first, last) in zip(starts, self._phases)
         ]
         # The first phase whose end has not been passed (PyTorch's rule).

@@ -11,6 +11,8 @@ from kerasboost.schedules._base import (
     as_schedule,
     as_step,
     evaluate,
+    linear_anneal,
+    progress,
     serialize_schedule,
 )
 from kerasboost.utils.validation import check_choice, check_number, fail
@@ -92,11 +94,12 @@ class Warmup(Schedule):
             return after
         target = evaluate(self.schedule, 0.0)
         start = ops.convert_to_tensor(self.start_learning_rate, "float32")
-        fraction = ops.clip(step / self.warmup_steps, 0.0, 1.0)
+        fraction, remaining = progress(step, 0.0, float(self.warmup_steps))
         if self.mode == "linear":
-            ramp = start + (target - start) * fraction
+            ramp = linear_anneal(start, target, fraction, remaining)
         elif self.mode == "polynomial":
-            ramp = start + (target - start) * ops.power(fraction, self.power)
+            weight = ops.power(fraction, self.power)
+            ramp = start * (1.0 - weight) + target * weight
         else:
             ramp = start * ops.power(target / start, fraction)
         return ops.where(step < self.warmup_steps, ramp, after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal
+from kerasboost.schedules._base import Schedule, as_step, cosine_anneal, linear_anneal, progress
 from kerasboost.utils.validation import check_choice, check_number, fail
 
 DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
@@ -88,13 +88,16 @@ class WarmupStableDecay(Schedule):
         peak, end = self.peak_learning_rate, self.end_learning_rate
         learning_rate = ops.full((), peak, "float32")
         if self._decay_steps > 0:
-            p = ops.clip((step - self._decay_start) / self._decay_steps, 0.0, 1.0)
+            p, remaining = progress(step, float(self._decay_start), float(self.total_steps))
             if self.decay_shape == "linear":
-                decayed = linear_anneal(peak, end, p)
+                decayed = linear_anneal(peak, end, p, remaining)
             elif self.decay_shape == "cosine":
-                decayed = cosine_anneal(peak, end, p)
+                decayed = cosine_anneal(peak, end, p, remaining)
             else:
-                decayed = end + (peak - end) * (1.0 - ops.sqrt(p))
+                # end + (peak - end) * (1 - sqrt(p)), with 1 - sqrt(p) as remaining / (1 + sqrt(p))
+                # (no cancellation near p = 1)
+                root = ops.sqrt(p)
+                decayed = peak * (remaining / (1.0 + root)) + end * root
             learning_rate = ops.where(step >= self._decay_start, decayed, learning_rate)
         if self.warmup_steps > 0:
             ramp = peak * step / self.warmup_steps

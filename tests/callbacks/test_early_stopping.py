@@ -100,12 +100,40 @@ def test_thresholds():
     assert _drive(stop, [5.0, 4.0, 12.0, 1.0]) == 3 and "divergence" in stop.stop_reason
 
 
-def test_baseline_must_be_beaten():
+def test_baseline_restarts_patience_only_when_beaten():
+    # 0.9 and 0.8 improve without beating 0.5: wait counts 1, 2 but an improving epoch never
+    # stops; 0.4 beats it (wait 0); 0.7, 0.6: wait 1, 2 -> stop at epoch 4 (Keras's rule)
     stop = EarlyStopping(patience=2, baseline=0.5, restore_best_weights=True)
-    assert _drive(stop, [0.9, 0.8, 0.4, 0.7, 0.6]) == 2  # nothing beat 0.5 within 2 epochs
-    assert stop.best_epoch is None
-    stop = EarlyStopping(patience=2, baseline=0.5)
-    assert _drive(stop, [0.9, 0.4, 0.45, 0.42]) == 4 and stop.best == 0.4
+    assert _drive(stop, [0.9, 0.8, 0.4, 0.7, 0.6]) == 5
+    assert stop.best == 0.4 and stop.best_epoch == 2
+    # nothing beats 0.5: 0.9, 0.7 improve (wait 1, 2); 0.8 does not, wait 3 >= 2: stop at epoch 2
+    # with the best epoch seen (1) restored
+    model, snapshots = _model(), {}
+
+    def set_weights(model, epoch):
+        snapshots[epoch] = [np.full(w.shape, float(epoch), "float32") for w in model.get_weights()]
+        model.set_weights(snapshots[epoch])
+
+    stop = EarlyStopping(patience=2, baseline=0.5, restore_best_weights=True)
+    assert _drive(stop, [0.9, 0.7, 0.8, 0.75, 0.6], model=model, on_epoch=set_weights) == 3
+    assert stop.best_epoch == 1
+    for w, expected in zip(model.get_weights(), snapshots[1]):
+        np.testing.assert_array_equal(w, expected)
+
+
+@pytest.mark.parametrize("values", SEQUENCES + [[0.9, 0.8, 0.4, 0.7, 0.6], [0.9, 0.7, 0.8, 0.75, 0.6, 0.55, 0.58]])
+@pytest.mark.parametrize("patience,baseline", [(0, 0.5), (1, 0.5), (2, 0.5), (2, 0.95), (3, 0.85)])
+def test_same_decisions_and_best_epoch_as_keras_with_a_baseline(values, patience, baseline):
+    def weights_of_epoch(model, epoch):
+        model.set_weights([np.full(w.shape, float(epoch), "float32") for w in model.get_weights()])
+
+    ours_model, theirs_model = _model(), _model()
+    ours = EarlyStopping(patience=patience, baseline=baseline, restore_best_weights=True)
+    theirs = keras.callbacks.EarlyStopping(patience=patience, baseline=baseline, restore_best_weights=True)
+    assert _drive(ours, values, model=ours_model, on_epoch=weights_of_epoch) == _drive(theirs, values, model=theirs_model, on_epoch=weights_of_epoch)
+    assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
+    for a, b in zip(ours_model.get_weights(), theirs_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("restore_to", ["memory", "disk"])

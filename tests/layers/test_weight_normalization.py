@@ -13,7 +13,7 @@ def _np(x):
 
 def _unit(v):
     axes = tuple(range(v.ndim - 1))
-    return v / np.sqrt((v**2).sum(axis=axes, keepdims=True) + 1e-6)
+    return v / np.sqrt(np.maximum((v**2).sum(axis=axes, keepdims=True), 1e-6))
 
 
 def test_dense_output_equals_dense_with_effective_kernel():
@@ -37,6 +37,25 @@ def test_without_data_init_the_wrapped_layer_starts_unchanged():
     kernel, bias = (_np(w) for w in dense.weights)
     layer = WeightNormalization(dense, data_init=False)
     np.testing.assert_allclose(_np(layer(x)), x @ kernel + bias, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("value", [0.05, 1e-5])  # ||v||^2 above and below epsilon = 1e-6
+def test_without_data_init_a_small_kernel_starts_exactly_as_it_was(value):
+    # the direction's normalizer and the initial g cancel: 0.05, not 0.04999 (||v||^2 + eps)
+    layer = WeightNormalization(keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(value)), data_init=False)
+    out = _np(layer(np.ones((1, 4), "float32")))
+    np.testing.assert_allclose(out, [[4 * value]], rtol=2e-7)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_without_data_init_a_seeded_conv2d_starts_as_the_unwrapped_layer(seed):
+    x = np.random.default_rng(seed).normal(size=(2, 6, 6, 3)).astype("float32")
+    keras.utils.set_random_seed(seed)
+    plain = keras.layers.Conv2D(5, 3)
+    expected = _np(plain(x))
+    keras.utils.set_random_seed(seed)
+    wrapped = WeightNormalization(keras.layers.Conv2D(5, 3), data_init=False)
+    np.testing.assert_allclose(_np(wrapped(x)), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_conv2d_output_equals_convolution_with_effective_kernel():

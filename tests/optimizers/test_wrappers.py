@@ -109,14 +109,18 @@ def test_adaptive_gradient_clipping_by_hand():
     # column 1: 1.0 > 0.1 * 5 -> scaled to norm 0.5; column 2: 0.005 > 0.1 * max(0, 1e-3) -> norm 1e-4
     np.testing.assert_allclose(gk[:, 0], [0.3, 0.4], rtol=1e-5)
     np.testing.assert_allclose(gk[:, 1], [0.6e-4, 0.8e-4], rtol=1e-4)
-    # bias, elementwise: |0.01| <= 0.2 kept; |-0.5| > 0.1 -> -0.1
-    np.testing.assert_allclose(gb, [0.01, -0.1], rtol=1e-5)
+    # bias, one unit (Brock et al.'s reference code, optax, timm): ||g|| = sqrt(0.2501) >
+    # 0.1 * ||w|| = 0.1 * sqrt(5): the whole vector rescaled to norm 0.1 * sqrt(5)
+    np.testing.assert_allclose(gb, np.array([0.01, -0.5]) * 0.1 * np.sqrt(5.0) / np.sqrt(0.2501), rtol=1e-5)
+    # a bias inside the bound is kept as it is
+    _, kept = agc.transform_gradients([g_kernel, np.array([0.1, -0.1], "float32")], [kernel, bias])
+    np.testing.assert_allclose(np.asarray(kept), [0.1, -0.1], rtol=1e-6)
 
 
 def test_adaptive_gradient_clipping_of_same_shaped_variables_clips_each_on_its_own():
     # variables of one shape are clipped stacked: each must still follow the formula alone
     rng = np.random.default_rng(0)
-    shapes = [(3, 4), (3, 4), (4,), (3, 4), (4,), (2, 3, 4)]
+    shapes = [(3, 4), (3, 4), (4,), (3, 4), (4,), (2, 3, 4), (1, 4)]
     weights = [keras.Variable(rng.normal(size=s).astype("float32") * (i + 1), name=f"w{i}") for i, s in enumerate(shapes)]
     grads = [(rng.normal(size=s) * np.geomspace(1e-3, 1.0, s[-1])).astype("float32") for s in shapes]  # small to large units
     agc = AdaptiveGradientClipping(sgd(1.0), clip_factor=0.05, eps=1e-3)
@@ -124,9 +128,10 @@ def test_adaptive_gradient_clipping_of_same_shaped_variables_clips_each_on_its_o
     out = agc.transform_gradients(grads, weights)
     clipped, kept = 0, 0
     for w, g, o in zip(weights, grads, out):
-        axes = tuple(range(g.ndim - 1))
-        w_norm = np.sqrt((np.asarray(w) ** 2).sum(axis=axes, keepdims=True)) if g.ndim > 1 else np.abs(np.asarray(w))
-        g_norm = np.sqrt((g**2).sum(axis=axes, keepdims=True)) if g.ndim > 1 else np.abs(g)
+        # a vector (one axis longer than 1) is one unit, otherwise a unit per last-axis index
+        axes = tuple(range(g.ndim)) if np.squeeze(g).ndim <= 1 else tuple(range(g.ndim - 1))
+        w_norm = np.sqrt((np.asarray(w) ** 2).sum(axis=axes, keepdims=True))
+        g_norm = np.sqrt((g**2).sum(axis=axes, keepdims=True))
         max_norm = 0.05 * np.maximum(w_norm, 1e-3)
         expected = np.where(g_norm > max_norm, g * max_norm / g_norm, g)
         clipped, kept = clipped + int((g_norm > max_norm).sum()), kept + int((g_norm <= max_norm).sum())
