@@ -17,7 +17,7 @@ SETTINGS = [
 def test_matches_the_one_cycle_formulas_at_every_step(settings):
     lr = OneCycle(0.01, total_steps=257, **settings)
     expected = [one_cycle_lr(s, 0.01, 257, **settings) for s in range(257)]
-    np.testing.assert_allclose(schedule_values(lr, 257), expected, rtol=2e-5, atol=1e-10)
+    np.testing.assert_allclose(schedule_values(lr, 257), expected, rtol=1e-6, atol=1e-12)
 
 
 @pytest.mark.parametrize("settings", SETTINGS)
@@ -30,7 +30,7 @@ def test_matches_pytorch_one_cycle_lr(settings):
         257,
     )
     lr = OneCycle(0.01, total_steps=257, **settings)
-    np.testing.assert_allclose(schedule_values(lr, 257), expected, rtol=2e-5, atol=1e-10)
+    np.testing.assert_allclose(schedule_values(lr, 257), expected, rtol=1e-6, atol=1e-12)
 
 
 def test_phase_boundaries_by_hand():
