@@ -44,10 +44,10 @@ class SAM(keras.Model):
 
     Wrap a model, then compile and fit the wrapper as usual; any optimizer,
     kerasboost's wrappers included, applies the update. Works with `fit` under
-    `jit_compile=True` on the TensorFlow and JAX backends (other backends
-    raise). Layers that update state in training mode (BatchNormalization's
-    moving statistics) see both passes on TensorFlow; on JAX the second pass's
-    state updates are discarded.
+    `jit_compile=True` on the TensorFlow and JAX backends, and on PyTorch (with
+    Keras's default, eager `jit_compile`). Layers that update state in training
+    mode (BatchNormalization's moving statistics) see both passes on TensorFlow
+    and PyTorch; on JAX the second pass's state updates are discarded.
 
     Args:
         model: the Keras model to train (its `call` is the wrapper's `call`).
@@ -102,7 +102,9 @@ class SAM(keras.Model):
             return self._tf_train_step(*args)
         if backend == "jax":
             return self._jax_train_step(*args)
-        raise NotImplementedError(f"SAM supports the TensorFlow and JAX backends, not {backend!r}.")
+        if backend == "torch":
+            return self._torch_train_step(*args)
+        raise NotImplementedError(f"SAM supports the TensorFlow, JAX and PyTorch backends, not {backend!r}.")
 
     def _tf_train_step(self, data):
         import tensorflow as tf
@@ -127,6 +129,33 @@ class SAM(keras.Model):
         self.optimizer.apply(grads, variables)
         batch = tf.shape(next(i for i in keras.tree.flatten(x) if i is not None))[0]
         self._loss_tracker.update_state(loss, sample_weight=batch)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _torch_train_step(self, data):
+        import torch
+
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        variables = self.trainable_variables
+
+        def gradients(y_pred):
+            self.zero_grad()
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+            self.optimizer.scale_loss(loss).backward()
+            return loss, [v.value.grad for v in variables]
+
+        y_pred = self(x, training=True)
+        loss, grads = gradients(y_pred)
+        with torch.no_grad():
+            perturbation = sam_perturbation(grads, [v.value for v in variables], self.rho, self.adaptive)
+            for v, e in zip(variables, perturbation):
+                v.assign_add(e)
+        _, grads = gradients(self(x, training=True))
+        with torch.no_grad():
+            for v, e in zip(variables, perturbation):
+                v.assign_sub(e)
+            self.optimizer.apply(grads, variables)
+        batch = next(i for i in keras.tree.flatten(x) if i is not None).shape[0]
+        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _jax_train_step(self, state, data):

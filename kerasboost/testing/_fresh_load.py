@@ -28,8 +28,8 @@ def _check_entry(keras, np, entry: dict) -> None:
         raise AssertionError(f"optimizer has {len(state)} variables, saved {entry['state']}")
     for j, variable in enumerate(state):
         compare_arrays(f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable), tolerance)
-    if not model.jit_compile:
-        raise AssertionError("the loaded model lost jit_compile=True")
+    if model.jit_compile is not entry["jit_compile"]:
+        raise AssertionError(f"the loaded model has jit_compile={model.jit_compile!r}, saved {entry['jit_compile']!r}")
     model.fit(x, y, batch_size=entry["batch_size"], epochs=1, shuffle=False, verbose=0)
     weights = model.get_weights()
     if len(weights) != entry["weights"]:
