@@ -15,7 +15,25 @@ from kerasboost import layers  # noqa: E402
 from kerasboost import optimizers  # noqa: E402
 from kerasboost import schedules  # noqa: E402
 from kerasboost import transfer  # noqa: E402
-from kerasboost import tuning  # noqa: E402
+
+# Imported on first use (`kerasboost.tuning`, `from kerasboost import tuning`): it imports
+# keras-tuner, which a user of the layers, optimizers or callbacks need not load. Nothing in
+# it is a registered (serializable) object, so saved models load without it.
+_LAZY = ("tuning",)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"kerasboost.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'kerasboost' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "callbacks",

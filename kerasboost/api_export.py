@@ -63,7 +63,12 @@ def kerasboost_export(path: str, register: bool = True) -> Callable[[T], T]:
 
 
 def public_exports() -> dict[str, object]:
-    """Every exported object, by public path (a copy)."""
+    """Every exported object, by public path (a copy; loads the subpackages `import kerasboost`
+    leaves to first use)."""
+    import kerasboost
+
+    for name in kerasboost._LAZY:
+        getattr(kerasboost, name)
     return dict(_EXPORTS)
 
 

@@ -93,10 +93,9 @@ class AdaptiveGradientClipping(OptimizerWrapper):
     def transform_gradients(self, grads, variables):
         # On TensorFlow, gradients of one shape (the kernels of repeated blocks) are clipped
         # together, stacked: its compile time grows with the number of graph ops, and this is a
-        # fixed chain of ops per shape, not per variable (50 layers: first fit 1.31x plain SGD's,
-        # 1.67x one variable at a time; `python benchmarks/compile.py --only
-        # AdaptiveGradientClipping`). Not on JAX, where XLA compiles a kernel per piece cut
-        # out of the stack (1.73x, 1.22x one variable at a time).
+        # fixed chain of ops per shape, not per variable. Not on JAX, where XLA compiles a
+        # kernel per piece cut out of the stack, and one variable at a time compiles faster
+        # (`python benchmarks/compile.py --only AdaptiveGradientClipping`; docs/benchmarks.md).
         by_shape = {}
         stack = keras.backend.backend() == "tensorflow"
         for i, (g, w) in enumerate(zip(grads, variables)):

@@ -71,9 +71,9 @@ class GradientNoise(OptimizerWrapper):
         # variable (the compile time of a deep model grew with every variable). The draw is a
         # branch of its own (skipped while the deviation is 0): XLA then computes the noise once
         # into a buffer, where it would otherwise fuse the generator into the update of every
-        # variable and compile a copy of it per variable (JAX, 50 layers: the first fit 3.0 s
-        # instead of 2.2 s; `python benchmarks/compile.py --only GradientNoise`). Cut with
-        # slices: `ops.split` made the second `fit` on TensorFlow 0.25 s slower, every time.
+        # variable and compile a copy of it per variable (the first fit on JAX took a third
+        # longer; `python benchmarks/compile.py --only GradientNoise`). Cut with slices:
+        # `ops.split` made the second `fit` on TensorFlow slower by a constant.
         present = [g for g in grads if g is not None]
         if not present:
             return grads
