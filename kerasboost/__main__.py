@@ -12,6 +12,31 @@ import argparse
 import sys
 
 
+def kind_of(obj) -> str:
+    """What a public object is, in a user's words: the Keras base it extends, or function."""
+    import inspect
+
+    import keras
+
+    if not inspect.isclass(obj):
+        return "function"
+    bases = [
+        (keras.optimizers.schedules.LearningRateSchedule, "schedule"),
+        (keras.optimizers.Optimizer, "optimizer"),
+        (keras.callbacks.Callback, "callback"),
+        (keras.Model, "model"),
+        (keras.layers.Layer, "layer"),
+        (keras.initializers.Initializer, "initializer"),
+        (Exception, "exception"),
+    ]
+    for base, kind in bases:
+        if issubclass(obj, base):
+            return kind
+    if any(c.__name__ == "HyperModel" for c in obj.__mro__):
+        return "hypermodel"
+    return "class"
+
+
 def _info(args: argparse.Namespace) -> int:
     import keras
 
@@ -20,10 +45,11 @@ def _info(args: argparse.Namespace) -> int:
 
     print(f"kerasboost {kerasboost.__version__}")
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
+    print("  public path                                              kind         saved in .keras files as")
     registered = registered_exports()
-    for path in sorted(public_exports()):
-        key = registered.get(path, "(function)")
-        print(f"  {path:55s} {key}")
+    for path, obj in sorted(public_exports().items()):
+        key = registered.get(path, "- (not serialized)")
+        print(f"  {path:55s}  {kind_of(obj):11s}  {key}")
     return 0
 
 

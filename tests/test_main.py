@@ -11,6 +11,14 @@ def test_info_lists_every_registered_object(capsys):
     out = capsys.readouterr().out
     for path, key in registered_exports().items():
         assert f"{path}" in out and key in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  kerasboost.")}
+    # what each thing is, and whether it is saved with a model
+    assert lines["kerasboost.callbacks.EarlyStopping"][:2] == ["callback", "-"]
+    assert lines["kerasboost.tuning.MLPHyperModel"][0] == "hypermodel"
+    assert lines["kerasboost.ensemble.SnapshotEnsemble"][0] == "callback"
+    assert lines["kerasboost.schedules.OneCycle"] == ["schedule", "kerasboost>OneCycle"]
+    assert lines["kerasboost.optimizers.SAM"][0] == "model"
+    assert lines["kerasboost.layers.drop_path_rates"][0] == "function"
 
 
 def test_gallery_draws_every_schedule(tmp_path):
