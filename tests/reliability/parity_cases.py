@@ -1,6 +1,15 @@
 """The training cases both distribution parity scripts run (mirrored_parity.py on TensorFlow,
 data_parallel_parity.py on JAX): every optimizer, wrapper, deterministic layer and callback on a
-small model. Import after the backend's devices are configured."""
+small model, and the comparison of one device with several. Import after the backend's devices
+are configured."""
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -53,3 +62,64 @@ CASES = {
     "ReduceLROnPlateau": (dense_model(), lambda: keras.optimizers.SGD(schedules.OneCycle(0.1, total_steps=8)), lambda: [callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, mode="max")]),
     "StochasticWeightAveraging": (dense_model(), SGD, lambda: [callbacks.StochasticWeightAveraging(start_epoch=0)]),
 }
+
+
+def fit_case(name, scope=None, jit_compile=True):
+    """Build and compile case `name` inside `scope` (a distribution strategy's, or none), fit it one
+    epoch: the model, the losses and the gradient norms GradientStatistics recorded."""
+    build, optimizer, make_callbacks = CASES[name]
+    keras.utils.set_random_seed(0)
+    with scope if scope is not None else contextlib.nullcontext():
+        model = build()
+        model.compile(optimizer(), "mse", jit_compile=jit_compile)
+    x = XI if len(model.inputs[0].shape) == 4 else X
+    cbs = make_callbacks()
+    history = model.fit(x, Y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=cbs)
+    norms = [r["grad_norm"] for c in cbs if isinstance(c, callbacks.GradientStatistics) for r in c.records]
+    return model, history.history["loss"], norms
+
+
+def compare_all(train, out):
+    """For every case, `train(name, distributed)` -> (model, losses, norms) on one device and
+    distributed; writes {case: {"max_diff", "finite", "records", "devices"} or {"error"}} to `out`."""
+    results = {}
+    for name in CASES:
+        try:
+            one, losses_one, norms_one = train(name, False)
+            many, losses_many, norms_many = train(name, True)
+            a, b = one.get_weights(), many.get_weights()
+            diffs = [float(np.max(np.abs(np.asarray(u, "float64") - np.asarray(v, "float64")))) for u, v in zip(a, b)]
+            diffs += [abs(u - v) for u, v in zip(losses_one, losses_many)] + [abs(u - v) for u, v in zip(norms_one, norms_many)]
+            results[name] = {
+                "max_diff": max(diffs),
+                "finite": bool(all(np.all(np.isfinite(w)) for w in b)),
+                "records": len(norms_many),
+                "devices": devices_of(many.trainable_variables[0]),
+            }
+        except Exception as e:  # reported per case
+            results[name] = {"error": f"{type(e).__name__}: {e}"[:2000], "trace": traceback.format_exc()[-2000:]}
+        keras.backend.clear_session()
+    with open(out, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+def devices_of(variable):
+    """On how many devices a variable lives, where the backend says (JAX's sharding), else None."""
+    sharding = getattr(variable.value, "sharding", None)
+    return None if sharding is None else len(sharding.device_set)
+
+
+def run_script(script: str, out: Path, max_diff: float) -> dict:
+    """Run a parity script in a fresh process; assert every case ran and agreed within `max_diff`."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = subprocess.run([sys.executable, script, str(out)], env=env, capture_output=True, text=True, timeout=540)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    errors = {name: r["error"] for name, r in results.items() if "error" in r}
+    assert not errors, errors
+    # weights after an epoch (4 steps), the loss and the recorded gradient norms
+    far = {name: r["max_diff"] for name, r in results.items() if not r["max_diff"] <= max_diff}
+    assert not far, far
+    assert results["GradientStatistics"]["records"] == 4  # one epoch of 4 steps
+    assert len(results) >= 23
+    return results
