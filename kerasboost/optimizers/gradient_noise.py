@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -85,15 +84,15 @@ class GradientNoise(OptimizerWrapper):
             lambda: random.normal((sum(sizes),), "float32", seed) * stddev,
             lambda: ops.zeros((sum(sizes),), "float32"),
         )
-        bounds = np.concatenate([[0], np.cumsum(sizes)])
-        pieces = iter([noise[int(a) : int(b)] for a, b in zip(bounds[:-1], bounds[1:])])
-        out = []
+        sizes, out, start = iter(sizes), [], 0
         for g in grads:
             if g is None:
                 out.append(None)
                 continue
-            piece = ops.reshape(next(pieces), g.shape)
+            size = next(sizes)
+            piece = ops.reshape(noise[start : start + size], g.shape)
             out.append(g + (piece if g.dtype == piece.dtype else ops.cast(piece, g.dtype)))
+            start += size
         return out
 
     def get_config(self):

@@ -99,7 +99,7 @@ class Warmup(Schedule):
             ramp = linear_anneal(start, target, fraction, remaining)
         elif self.mode == "polynomial":
             weight = ops.power(fraction, self.power)
-            ramp = start * (1.0 - weight) + target * weight
+            ramp = linear_anneal(start, target, weight, 1.0 - weight)
         else:
             ramp = start * ops.power(target / start, fraction)
         return ops.where(step < self.warmup_steps, ramp, after)
