@@ -17,6 +17,7 @@ from typing import Any, Callable, Hashable
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables, restore_hidden_variables
 from kerasboost.optimizers.wrapper import optimizer_chain
@@ -46,7 +47,7 @@ class LearningRateControl:
         self.warmup_key: Hashable = None
         self.users: list = []
         self._entered: Hashable = None
-        self._original = self.optimizer._get_current_learning_rate
+        self._original = _keras.current_learning_rate(self.optimizer)
 
     def _current(self):
         base = ops.convert_to_tensor(self._original())
@@ -84,7 +85,7 @@ class LearningRateControl:
             raise ValueError(f"{type(user).__name__}: this optimizer already has a warmup callback attached; pass one.")
         if not control.users:
             restore_hidden_variables(model, optimizer, [control.scale])
-            optimizer._get_current_learning_rate = control._current
+            _keras.override_current_learning_rate(optimizer, control._current)
         control.users.append(user)
         if warmup is not None:
             control.warmup, control.warmup_key = warmup, warmup_key
@@ -96,11 +97,11 @@ class LearningRateControl:
             self.warmup, self.warmup_key = None, None
         self.users = [u for u in self.users if u is not user]
         if not self.users:
-            self.optimizer.__dict__.pop("_get_current_learning_rate", None)
+            _keras.restore_current_learning_rate(self.optimizer)
             remove_hidden_variables(self.model, self.optimizer, [self.scale])
         self._select()
 
 
 def is_float_rate(optimizer) -> bool:
     """Whether the optimizer holding the learning rate holds a plain (variable) float rate."""
-    return isinstance(optimizer_chain(optimizer)[-1]._learning_rate, keras.Variable)
+    return _keras.holds_float_rate(optimizer_chain(optimizer)[-1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from kerasboost import _keras
 from kerasboost.optimizers.wrapper import optimizer_chain
 
 _HIDDEN = "_kerasboost_hidden_variables"
@@ -32,15 +33,20 @@ def _hiding(optimizer, method):
     def wrapped(store):
         chain = optimizer_chain(optimizer)
         hidden = optimizer.__dict__[_HIDDEN]
-        removed = [(o, remove_by_identity(o._variables, hidden)) for o in chain]
+        removed = [(o, remove_by_identity(_keras.variables_list(o), hidden)) for o in chain]
         try:
             return method(store)
         finally:
             for o, items in removed:
                 for i, v in items:
-                    o._variables.insert(i, v)
+                    _keras.variables_list(o).insert(i, v)
 
     return wrapped
+
+
+def hidden_variables(optimizer) -> list:
+    """The variables callbacks have hidden on `optimizer` (empty when none)."""
+    return list(optimizer.__dict__.get(_HIDDEN, []))
 
 
 def add_hidden_variables(model, owner, specs: list[dict]) -> list:
@@ -50,7 +56,7 @@ def add_hidden_variables(model, owner, specs: list[dict]) -> list:
     strategy = getattr(model, "distribute_strategy", None)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         added = [owner.add_variable(**spec) for spec in specs]
-    remove_by_identity(owner._variables, added)
+    remove_by_identity(_keras.variables_list(owner), added)
     restore_hidden_variables(model, owner, added)
     return added
 
@@ -58,24 +64,25 @@ def add_hidden_variables(model, owner, specs: list[dict]) -> list:
 def restore_hidden_variables(model, owner, added: list) -> None:
     """Give `owner` back variables that `remove_hidden_variables` took away (made by
     `add_hidden_variables`), at the end of its variables and hidden from saving again."""
-    owner._variables.extend(added)
+    _keras.variables_list(owner).extend(added)
     for optimizer in optimizer_chain(model.optimizer):
         if _HIDDEN not in optimizer.__dict__:
             optimizer.__dict__[_HIDDEN] = []
             for name in ("save_own_variables", "load_own_variables"):
-                setattr(optimizer, name, _hiding(optimizer, getattr(optimizer, name)))
+                _keras.override(optimizer, name, _hiding(optimizer, getattr(optimizer, name)))
         optimizer.__dict__[_HIDDEN].extend(added)
 
 
 def remove_hidden_variables(model, owner, added: list) -> None:
     """Undo `add_hidden_variables`: drop the variables from `owner` and the patches once no
     hidden variable is left on an optimizer."""
-    remove_by_identity(owner._variables, added)
+    remove_by_identity(_keras.variables_list(owner), added)
     for optimizer in optimizer_chain(model.optimizer):
         hidden = optimizer.__dict__.get(_HIDDEN)
         if hidden is None:
             continue
         remove_by_identity(hidden, added)
         if not hidden:
-            for name in (_HIDDEN, "save_own_variables", "load_own_variables"):
-                optimizer.__dict__.pop(name, None)
+            del optimizer.__dict__[_HIDDEN]
+            for name in ("save_own_variables", "load_own_variables"):
+                _keras.restore(optimizer, name)

@@ -8,6 +8,7 @@ import warnings
 import keras
 import numpy as np
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._gradients.graph import step_statistics
 from kerasboost.callbacks._gradients.instrument import Instrumentation
@@ -147,11 +148,11 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def _value(self, variable) -> np.ndarray:
         """A buffer's current value. The one backend branch: mid-epoch, JAX's `fit` carries the
-        optimizer state outside the variables (`model._jax_state`); read it from there rather
-        than forcing a sync of the whole model."""
-        state = getattr(self.model, "_jax_state", None)
-        if keras.backend.backend() == "jax" and state and not getattr(self.model, "_jax_state_synced", True):
-            for ref, value in zip(self.model.optimizer.variables, state["optimizer_variables"]):
+        optimizer state outside the variables; read it from there rather than forcing a sync
+        of the whole model."""
+        state = _keras.jax_optimizer_state(self.model)
+        if state is not None:
+            for ref, value in zip(self.model.optimizer.variables, state):
                 if ref is variable:
                     return np.asarray(value)
         return keras.ops.convert_to_numpy(variable)

@@ -7,6 +7,7 @@ import math
 import keras
 import numpy as np
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers.wrapper import without_loss_scaling
 from kerasboost.utils.validation import check_number, fail
@@ -99,10 +100,11 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     def _optimizer(self):
         target = without_loss_scaling(self.model.optimizer)
-        if isinstance(target._learning_rate, keras.optimizers.schedules.LearningRateSchedule) or not hasattr(target._learning_rate, "assign"):
+        rate = _keras.learning_rate_value(target)
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) or not hasattr(rate, "assign"):
             raise ValueError(
                 "LearningRateFinder needs an optimizer with a float learning rate (compile a copy of "
-                f"the optimizer without its schedule). Received: learning_rate={target._learning_rate!r}"
+                f"the optimizer without its schedule). Received: learning_rate={rate!r}"
             )
         return target
 

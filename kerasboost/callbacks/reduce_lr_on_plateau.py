@@ -10,6 +10,7 @@ import warnings
 import keras
 import numpy as np
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._monitor import direction, improved, write_state
 from kerasboost.callbacks import _compiled_steps
@@ -187,7 +188,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         optimizer = optimizer_chain(self.model.optimizer)[-1]
         old = self._current()
         if self._control is None:
-            base = float(keras.ops.convert_to_numpy(optimizer._learning_rate))
+            base = float(keras.ops.convert_to_numpy(_keras.learning_rate_value(optimizer)))
             if base <= np.float32(self.min_lr):
                 return
             optimizer.learning_rate = max(base * self.factor, self.min_lr)
@@ -208,12 +209,12 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         if self._control is not None:
             if self.scale != 1.0:
                 optimizer = self._control.optimizer
-                schedule = optimizer._learning_rate
+                schedule = _keras.learning_rate_value(optimizer)
                 if isinstance(schedule, Scaled):
-                    optimizer._learning_rate = Scaled(schedule.schedule, schedule.factor * self.scale)
+                    _keras.set_learning_rate_value(optimizer, Scaled(schedule.schedule, schedule.factor * self.scale))
                     _compiled_steps.invalidate(self.model)  # the compiled steps hold the old schedule
                 elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-                    optimizer._learning_rate = Scaled(schedule, self.scale)
+                    _keras.set_learning_rate_value(optimizer, Scaled(schedule, self.scale))
                     _compiled_steps.invalidate(self.model)
                 else:
                     warnings.warn(

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.validation import check_number, fail
 
@@ -19,7 +20,7 @@ def refresh_batch_norm(model: keras.Model, x: Any, batch_size: int = 128) -> int
     equal to the mean of its per-batch statistics over `x` (a cumulative
     average, not an exponential one). Returns the number of layers refreshed.
     """
-    layers = [l for l in model._flatten_layers() if isinstance(l, keras.layers.BatchNormalization)]
+    layers = [l for l in _keras.flatten_layers(model) if isinstance(l, keras.layers.BatchNormalization)]
     if not layers:
         return 0
     momenta = [l.momentum for l in layers]

@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.ensemble.averaging import average_models
 from kerasboost.optimizers.wrapper import optimizer_chain
@@ -88,7 +89,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         self.snapshots, self.epochs, self.files = [], [], []
         self._last_epoch = None
         if self.cycle_epochs is None:
-            schedule = optimizer_chain(self.model.optimizer)[-1]._learning_rate
+            schedule = _keras.learning_rate_value(optimizer_chain(self.model.optimizer)[-1])
             if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
                 raise ValueError(
                     "SnapshotEnsemble finds cycle ends from the learning-rate schedule, but the optimizer "

@@ -49,4 +49,4 @@ class OrthogonalFor(keras.initializers.Orthogonal):
         super().__init__(gain=activation_gain(self.activation, self.negative_slope), seed=seed)
 
     def get_config(self) -> dict:
-        return {"activation": self.activation, "negative_slope": self.negative_slope, "seed": self._init_seed}
+        return {"activation": self.activation, "negative_slope": self.negative_slope, "seed": super().get_config()["seed"]}

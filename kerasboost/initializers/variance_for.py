@@ -108,5 +108,5 @@ class VarianceFor(keras.initializers.VarianceScaling):
             "negative_slope": self.negative_slope,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": self._init_seed,
+            "seed": super().get_config()["seed"],
         }

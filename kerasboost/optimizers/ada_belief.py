@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import check_learning_rate, slots
 from kerasboost.utils.validation import check_number
@@ -80,7 +81,7 @@ class AdaBelief(keras.optimizers.Optimizer):
         gradient = ops.cast(gradient, dtype)
         t = ops.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
-        index = self._get_variable_index(variable)
+        index = _keras.variable_index(self, variable)
         m, s = self._momentums[index], self._beliefs[index]
         self.assign_add(m, (gradient - m) * (1.0 - beta_1))
         self.assign(s, beta_2 * s + (1.0 - beta_2) * ops.square(gradient - m) + self.epsilon)

@@ -8,6 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers.wrapper import OptimizerWrapper
 from kerasboost.utils import random
@@ -58,7 +59,7 @@ class GradientNoise(OptimizerWrapper):
     def build_own(self, var_list):
         with keras.name_scope(self.name, caller=self):
             self._seed_generator = keras.random.SeedGenerator(self.seed, name="noise_seed")
-        self._track_variable(self._seed_generator.state)
+        _keras.track_variable(self, self._seed_generator.state)
 
     def noise_stddev(self):
         """The noise standard deviation at the current step."""

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import check_learning_rate, slots
 from kerasboost.utils.validation import check_bool, check_number
@@ -85,7 +86,7 @@ class LARS(keras.optimizers.Optimizer):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
-        velocity = self._velocities[self._get_variable_index(variable)]
+        velocity = self._velocities[_keras.variable_index(self, variable)]
         if self.exclude_vectors and len(variable.shape) <= 1:
             update = gradient
             scaled_lr = lr

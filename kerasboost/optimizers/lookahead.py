@@ -6,6 +6,7 @@ from typing import Any
 
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import slots
 from kerasboost.optimizers.wrapper import OptimizerWrapper, run_if
@@ -60,7 +61,7 @@ class Lookahead(OptimizerWrapper):
         self._slow_weights = slots(self, var_list, "slow")
 
     def apply_wrapped(self, grads, variables):
-        slow_weights = [self._slow_weights[self._get_variable_index(fast)] for fast in variables]
+        slow_weights = [self._slow_weights[_keras.variable_index(self, fast)] for fast in variables]
         run_if(ops.equal(self.optimizer.iterations, 0), lambda: self._start(variables, slow_weights), slow_weights)
         self.apply_inner(grads, variables)
         run_if(

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.optimizers._base import check_learning_rate, slots
 from kerasboost.utils.validation import check_number
@@ -134,7 +135,7 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
-        index = self._get_variable_index(variable)
+        index = _keras.variable_index(self, variable)
         m, v = self._momentums[index], self._velocities[index]
         self.assign_add(m, (gradient - m) * (1.0 - self.beta_1))
         self.assign_add(v, (ops.square(gradient) - v) * (1.0 - self.beta_2))

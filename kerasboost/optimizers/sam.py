@@ -8,6 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.validation import check_bool, check_number, fail
 
@@ -128,7 +129,7 @@ class SAM(keras.Model):
             v.assign_sub(e)
         self.optimizer.apply(grads, variables)
         batch = tf.shape(next(i for i in keras.tree.flatten(x) if i is not None))[0]
-        self._loss_tracker.update_state(loss, sample_weight=batch)
+        _keras.track_loss(self, loss, batch)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _torch_train_step(self, data):
@@ -155,7 +156,7 @@ class SAM(keras.Model):
                 v.assign_sub(e)
             self.optimizer.apply(grads, variables)
         batch = next(i for i in keras.tree.flatten(x) if i is not None).shape[0]
-        self._loss_tracker.update_state(loss.detach(), sample_weight=batch)
+        _keras.track_loss(self, loss.detach(), batch)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _jax_train_step(self, state, data):
@@ -176,8 +177,8 @@ class SAM(keras.Model):
             training=True, optimizer_variables=optimizer_variables,
         )
         trainable, optimizer_variables = self.optimizer.stateless_apply(optimizer_variables, grads, trainable)
-        logs, metrics_variables = self._update_metrics_variables(
-            metrics_variables, unscaled_loss, x, y, y_pred, sample_weight
+        logs, metrics_variables = _keras.update_metrics_variables(
+            self, metrics_variables, unscaled_loss, x, y, y_pred, sample_weight
         )
         return logs, (trainable, new_non_trainable, optimizer_variables, metrics_variables)
 

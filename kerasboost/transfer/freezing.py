@@ -58,7 +58,7 @@ def _containers(model) -> list:
     return out
 
 
-def _position(model, leaves: list, value, name: str) -> tuple[int, int]:
+def layer_position(model, leaves: list, value, name: str) -> tuple[int, int]:
     """The (first, last) leaf index that a layer name, path, nested model or index designates."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if not -len(leaves) <= value < len(leaves):
@@ -181,7 +181,7 @@ def freeze(model: keras.Model, until: str | int | None = None) -> TrainableSumma
     """
     _check_model(model)
     leaves = leaf_layers(model)
-    last = len(leaves) - 1 if until is None else _position(model, leaves, until, "until")[1]
+    last = len(leaves) - 1 if until is None else layer_position(model, leaves, until, "until")[1]
     flags = [bool(layer.trainable) and i > last for i, layer in enumerate(leaves)]
     _apply(model, flags)
     return trainable_summary(model)
@@ -222,7 +222,7 @@ def unfreeze(model: keras.Model, start: str | int | None = None, keep_batch_norm
     _check_model(model)
     keep = check_bool("keep_batch_norm_frozen", keep_batch_norm_frozen)
     leaves = leaf_layers(model)
-    first = 0 if start is None else _position(model, leaves, start, "start")[0]
+    first = 0 if start is None else layer_position(model, leaves, start, "start")[0]
     flags = [
         bool(layer.trainable) or (i >= first and not (keep and isinstance(layer, _NORMALIZATION)))
         for i, layer in enumerate(leaves)

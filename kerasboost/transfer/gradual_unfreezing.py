@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import keras
 
+from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._optimizer_state import _HIDDEN, remove_by_identity
+from kerasboost.callbacks._optimizer_state import hidden_variables, remove_by_identity
 from kerasboost.optimizers.wrapper import optimizer_chain
-from kerasboost.transfer.freezing import _position, leaf_layers, unfreeze
+from kerasboost.transfer.freezing import leaf_layers, layer_position, unfreeze
 from kerasboost.utils.validation import check_bool, check_number, fail
 
 
@@ -22,19 +23,19 @@ def rebuild_optimizer(model) -> None:
     """
     outer = model.optimizer
     chain = optimizer_chain(outer)
-    values = {(i, v.name): keras.ops.convert_to_numpy(v) for i, o in enumerate(chain) for v in o._variables}
+    values = {(i, v.name): keras.ops.convert_to_numpy(v) for i, o in enumerate(chain) for v in _keras.variables_list(o)}
     keep = []
     for optimizer in chain:
-        keep += [optimizer._iterations] + list(optimizer.__dict__.get(_HIDDEN, []))
-        if isinstance(optimizer._learning_rate, keras.Variable):
-            keep.append(optimizer._learning_rate)
+        keep += [optimizer.iterations] + hidden_variables(optimizer)
+        if _keras.holds_float_rate(optimizer):
+            keep.append(_keras.learning_rate_value(optimizer))
     for optimizer in chain:
-        remove_by_identity(optimizer._variables, [v for v in optimizer._variables if not any(v is k for k in keep)])
-        optimizer._trainable_variables_indices = {}
-        optimizer.built = False
+        variables = _keras.variables_list(optimizer)
+        remove_by_identity(variables, [v for v in variables if not any(v is k for k in keep)])
+        _keras.unbuild(optimizer)
     outer.build(model.trainable_variables)
     for i, optimizer in enumerate(chain):
-        for v in optimizer._variables:
+        for v in _keras.variables_list(optimizer):
             old = values.get((i, v.name))
             if old is not None and not any(v is k for k in keep) and tuple(v.shape) == old.shape:
                 v.assign(old)
@@ -100,7 +101,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
         if self.blocks is None:
             starts = [i for i, layer in enumerate(leaves) if layer.weights]
         else:
-            starts = [_position(self.model, leaves, block, "blocks")[0] for block in self.blocks]
+            starts = [layer_position(self.model, leaves, block, "blocks")[0] for block in self.blocks]
         self._starts = sorted(set(starts), reverse=True)
         self.events = []
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._gradients.graph import FIELDS, Layout, record_step, step_statistics
 from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables, restore_hidden_variables
@@ -61,7 +62,8 @@ class Instrumentation:
             restore_hidden_variables(model, optimizer, instrumentation.variables)
             instrumentation.installed = True
         instrumentation.count.assign(0)
-        optimizer.__dict__.update(instrumentation.patches)
+        for name, patch in instrumentation.patches.items():
+            _keras.override(optimizer, name, patch)
         _compiled_steps.enter(model, instrumentation)
         return instrumentation
 
@@ -69,7 +71,7 @@ class Instrumentation:
         if not self.installed:
             return
         for name in self.patches:
-            self.optimizer.__dict__.pop(name, None)
+            _keras.restore(self.optimizer, name)
         remove_hidden_variables(model, self.optimizer, self.variables)
         self.installed = False
         _compiled_steps.leave(model, self)
@@ -101,7 +103,7 @@ class Instrumentation:
         original_apply = optimizer.apply
 
         def apply(grads, trainable_variables=None):
-            tvs = trainable_variables if trainable_variables is not None else optimizer._trainable_variables
+            tvs = trainable_variables if trainable_variables is not None else _keras.built_for(optimizer)
             # snapshots (a copy forces the read before `apply` writes)
             step = ops.copy(optimizer.iterations.value)
             before = [ops.copy(v.value) for v in tvs]

@@ -1,0 +1,245 @@
+"""One test per Keras private name or undocumented behaviour that `kerasboost._keras` relies on.
+
+Each fails, naming the reliance, when the installed Keras no longer behaves as kerasboost
+expects. CI runs this file on the oldest supported Keras (3.10.0) and on the newest.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from kerasboost import _keras
+
+
+def _built_sgd(learning_rate=0.1):
+    variables = [keras.Variable(np.ones((2, 3), "float32"), name="a"), keras.Variable(np.zeros(3, "float32"), name="b")]
+    optimizer = keras.optimizers.SGD(learning_rate, momentum=0.9)
+    optimizer.build(variables)
+    return optimizer, variables
+
+
+def test_learning_rate_value_is_the_held_variable_or_schedule():
+    optimizer, _ = _built_sgd(0.25)
+    held = _keras.learning_rate_value(optimizer)
+    assert isinstance(held, keras.Variable) and float(held.numpy()) == 0.25
+    assert _keras.holds_float_rate(optimizer)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.5, decay_steps=1, decay_rate=0.5)
+    scheduled = keras.optimizers.SGD(schedule)
+    assert _keras.learning_rate_value(scheduled) is schedule
+    assert not _keras.holds_float_rate(scheduled)
+
+
+def test_set_learning_rate_value_changes_the_rate_used():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.5, decay_steps=1, decay_rate=0.5)
+    optimizer, _ = _built_sgd()
+    optimizer = keras.optimizers.SGD(schedule)
+    _keras.set_learning_rate_value(optimizer, keras.optimizers.schedules.ExponentialDecay(0.2, 1, 1.0))
+    assert float(ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(0.2)
+
+
+def test_current_learning_rate_override_is_used_by_the_update_and_the_property():
+    optimizer, variables = _built_sgd(0.1)
+    original = _keras.current_learning_rate(optimizer)
+    assert float(ops.convert_to_numpy(original())) == pytest.approx(0.1)
+    _keras.override_current_learning_rate(optimizer, lambda: ops.convert_to_tensor(original()) * 10.0)
+    assert float(ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(1.0)
+    optimizer.apply([ops.ones((2, 3)), ops.ones(3)], variables)
+    np.testing.assert_allclose(ops.convert_to_numpy(variables[1]), -np.ones(3), rtol=1e-6)  # 0 - 1.0 * 1
+    _keras.restore_current_learning_rate(optimizer)
+    assert float(ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(0.1)
+
+
+def test_variables_list_is_the_list_behind_variables():
+    optimizer, variables = _built_sgd()
+    listed = _keras.variables_list(optimizer)
+    assert isinstance(listed, list)
+    assert [id(v) for v in listed] == [id(v) for v in optimizer.variables]
+    extra = keras.Variable(0.0, name="extra")
+    listed.append(extra)  # edited in place: `variables` follows
+    assert optimizer.variables[-1] is extra
+    listed.pop()
+    assert all(v is not extra for v in optimizer.variables)
+
+
+def test_built_for_and_variable_index():
+    optimizer, variables = _built_sgd()
+    assert [id(v) for v in _keras.built_for(optimizer)] == [id(v) for v in variables]
+    assert [_keras.variable_index(optimizer, v) for v in variables] == [0, 1]
+
+
+def test_track_variable_adds_to_the_variables():
+    optimizer, _ = _built_sgd()
+    extra = keras.Variable(np.zeros(2, "int32"), name="extra_state", trainable=False)
+    _keras.track_variable(optimizer, extra)
+    assert any(v is extra for v in optimizer.variables)
+
+
+def test_unbuild_lets_build_run_again_for_other_variables():
+    optimizer, variables = _built_sgd()
+    kept = [optimizer.iterations, _keras.learning_rate_value(optimizer)]
+    listed = _keras.variables_list(optimizer)
+    listed[:] = [v for v in listed if any(v is k for k in kept)]
+    _keras.unbuild(optimizer)
+    assert not optimizer.built
+    new = [keras.Variable(np.ones(4, "float32"), name="c")]
+    optimizer.build(new)
+    assert _keras.variable_index(optimizer, new[0]) == 0
+    assert len(optimizer.variables) == len(kept) + 1  # one momentum slot
+
+
+def test_flatten_layers_reaches_nested_layers():
+    inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="inner_dense")], name="inner")
+    outer = keras.Sequential([keras.Input((3,)), inner, keras.layers.BatchNormalization(name="bn")], name="outer")
+    names = [layer.name for layer in _keras.flatten_layers(outer)]
+    assert names[0] == "outer" and {"inner", "inner_dense", "bn"} <= set(names)
+
+
+def test_jax_optimizer_state_mid_fit():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    seen = []
+
+    def iterations_now(state):  # read at once: JAX donates the state's buffers to the next step
+        if state is None:
+            return None
+        position = [i for i, v in enumerate(model.optimizer.variables) if v is model.optimizer.iterations][0]
+        return int(np.asarray(state[position]))
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(iterations_now(_keras.jax_optimizer_state(model)))  # not `self.model`: on JAX, that syncs
+
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=4, epochs=1, verbose=0, callbacks=[Probe()])
+    assert _keras.jax_optimizer_state(model) is None  # synced after fit
+    # on JAX the trainer carries the state between steps: the iteration count is among its values
+    assert seen == ([1, 2] if keras.backend.backend() == "jax" else [None, None])
+
+
+class _TrackingModel(keras.Model):
+    """A model whose train step adds a constant loss through `track_loss` (no gradient)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        x, y = data
+        _keras.track_loss(self, ops.convert_to_tensor(3.0), ops.shape(x)[0])
+        return self.get_metrics_result()
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="a stateful train_step; JAX's is covered below")
+def test_track_loss_feeds_the_reported_loss():
+    model = _TrackingModel()
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=4, epochs=1, verbose=0)
+    assert history.history["loss"] == [pytest.approx(3.0)]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX's stateless train step")
+def test_update_metrics_variables_on_jax():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)  # builds the metrics
+    model.reset_metrics()
+    metrics_variables = [v.value for v in model.metrics_variables]
+    x, y = ops.ones((4, 3)), ops.ones((4, 1))
+    y_pred = ops.zeros((4, 1))
+    logs, new = _keras.update_metrics_variables(model, metrics_variables, ops.convert_to_tensor(2.0), x, y, y_pred, None)
+    assert float(logs["loss"]) == pytest.approx(2.0) and float(logs["mae"]) == pytest.approx(1.0)
+    assert len(new) == len(metrics_variables)
+
+
+def test_saving_calls_the_instance_override(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    optimizer = model.optimizer
+    calls = []
+    original = optimizer.save_own_variables
+
+    def save(store):
+        calls.append("save")
+        original(store)
+
+    _keras.override(optimizer, "save_own_variables", save)
+    assert _keras.overridden(optimizer, "save_own_variables")
+    model.save(tmp_path / "m.keras")
+    assert calls == ["save"]
+    _keras.restore(optimizer, "save_own_variables")
+    assert not _keras.overridden(optimizer, "save_own_variables")
+    model.save(tmp_path / "m2.keras")
+    assert calls == ["save"]
+
+
+def test_fit_calls_the_instance_apply():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=False)
+    optimizer = model.optimizer
+    name = "stateless_apply" if keras.backend.backend() == "jax" else "apply"
+    original = getattr(optimizer, name)
+    traced = []
+
+    def patched(*args, **kwargs):
+        traced.append(name)
+        return original(*args, **kwargs)
+
+    _keras.override(optimizer, name, patched)
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    _keras.restore(optimizer, name)
+    assert traced, f"fit did not call the optimizer's instance `{name}`"
+
+
+def test_fit_reuses_a_train_function_that_is_set():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    first = model.train_function
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    assert model.train_function is first
+    model.make_train_function(force=True)
+    assert model.train_function is not first
+
+
+def _keras_private_names() -> set:
+    """Underscore names on Keras's public base classes (instances of them, built)."""
+    optimizer, _ = _built_sgd()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    objects = [optimizer, model, model.layers[0], keras.callbacks.Callback(), keras.initializers.Orthogonal(seed=1)]
+    return {name for obj in objects for name in dir(obj) if name.startswith("_") and not name.startswith("__")}
+
+
+def test_no_keras_private_name_outside_the_keras_module():
+    """Every `x._name` in the package where `_name` is a Keras private name lives in `_keras.py`,
+    unless kerasboost itself defines `_name` (assigns or defines it) for its own use."""
+    import ast
+    import pathlib
+
+    import kerasboost
+
+    package = pathlib.Path(kerasboost.__file__).parent
+    private = _keras_private_names()
+    sources = {path: ast.parse(path.read_text()) for path in package.rglob("*.py")}
+    own = set()
+    for path, tree in sources.items():
+        if path.name == "_keras.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                own |= {t.attr for t in targets if isinstance(t, ast.Attribute)}
+    found = []
+    for path, tree in sources.items():
+        if path.name == "_keras.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in private and node.attr not in own:
+                found.append(f"{path.relative_to(package)}:{node.lineno}: .{node.attr}")
+    assert not found, "Keras private names used outside kerasboost/_keras.py:\n" + "\n".join(found)
