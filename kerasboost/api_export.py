@@ -56,7 +56,6 @@ def kerasboost_export(path: str, register: bool = True) -> Callable[[T], T]:
         if register:
             keras.saving.register_keras_serializable(package=PACKAGE, name=name)(obj)
             _REGISTERED[path] = f"{PACKAGE}>{name}"
-        obj._kerasboost_public_path = path  # type: ignore[attr-defined]
         return obj
 
     return decorator

@@ -24,6 +24,7 @@ __all__ = [
     "GradientNoise",
     "LayerwiseLearningRate",
     "Lookahead",
+    "OptimizerWrapper",
     "RectifiedAdam",
     "SAM",
     "SkipNonFinite",

@@ -8,6 +8,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasboost.api_export import kerasboost_export
+from kerasboost import _keras
 from kerasboost.utils.distribute import cross_replica_sum, replica_count
 from kerasboost.utils import flat
 from kerasboost.utils.validation import fail
@@ -45,6 +47,7 @@ def as_optimizer(value: Any) -> keras.optimizers.Optimizer:
     return value
 
 
+@kerasboost_export("kerasboost.optimizers.OptimizerWrapper", register=False)
 class OptimizerWrapper(keras.optimizers.Optimizer):
     """An optimizer that transforms the gradients of, or acts after, an inner optimizer.
 
@@ -62,7 +65,43 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     - works under `LossScaleOptimizer` (mixed precision), which wraps it.
 
     Clipping, weight decay, EMA and gradient accumulation belong to the inner
-    optimizer: passing them to a wrapper raises `ValueError`.
+    optimizer: passing them to a wrapper raises `ValueError`. A subclass with
+    arguments of its own adds them to `get_config` and registers itself
+    (`keras.saving.register_keras_serializable`) to load from `.keras` files;
+    `kerasboost.testing.run_contract` holds it to kerasboost's contract.
+
+    Args:
+        optimizer: the inner optimizer: a Keras or kerasboost optimizer, or
+            anything `keras.optimizers.get` accepts ("adam", a config dict).
+        name: str or None, the wrapper's name.
+
+    Example:
+
+    ```python
+    >>> import keras, numpy as np, kerasboost
+    >>> from keras import ops
+    >>> @keras.saving.register_keras_serializable(package="my_package")
+    ... class SignGradient(kerasboost.optimizers.OptimizerWrapper):
+    ...     # step along the sign of each gradient entry (signSGD when the inner is SGD)
+    ...     def transform_gradients(self, grads, variables):
+    ...         return [None if g is None else ops.sign(g) for g in grads]
+    >>> w = keras.Variable(np.array([1.0, -2.0], "float32"))
+    >>> optimizer = SignGradient(keras.optimizers.SGD(0.5))
+    >>> optimizer.apply([ops.convert_to_tensor([0.1, -30.0])], [w])
+    >>> ops.convert_to_numpy(w)
+    array([ 0.5, -1.5], dtype=float32)
+    >>> type(keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))).__name__
+    'SignGradient'
+
+    ```
+
+    References:
+        - Bernstein et al., 2018, "signSGD: Compressed Optimisation for
+          Non-Convex Problems" (the example's update),
+          https://arxiv.org/abs/1802.04434
+        - The wrappers' composition follows optax's chained gradient
+          transformations: Babuschkin et al., 2020, "The DeepMind JAX
+          Ecosystem", http://github.com/google-deepmind
     """
 
     def __init__(self, optimizer: Any, name: str | None = None, **kwargs):
@@ -93,7 +132,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
 
     @property
     def variables(self):
-        return self._variables[:] + self.optimizer.variables
+        return _keras.variables_list(self)[:] + self.optimizer.variables
 
     @property
     def learning_rate(self):
@@ -120,7 +159,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
                     "Build the optimizer first (`optimizer.build(variables)`) or pass "
                     "`trainable_variables` to `apply`."
                 )
-            trainable_variables = self._trainable_variables
+            trainable_variables = _keras.built_for(self)
         else:
             trainable_variables = list(trainable_variables)
             if not self.built:

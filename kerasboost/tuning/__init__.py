@@ -16,6 +16,7 @@ from kerasboost.tuning.search_space import (
 
 __all__ = [
     "ConvNetHyperModel",
+    "DistributedSearchError",
     "MLPHyperModel",
     "hp_clipping",
     "hp_dropout",
@@ -27,5 +28,6 @@ __all__ = [
     "hp_schedule",
     "plot_trials",
     "run_distributed_search",
+    "trial_seed",
     "trials_dataframe",
 ]

@@ -13,8 +13,27 @@ from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.validation import check_number, fail
 
 
+@kerasboost_export("kerasboost.tuning.DistributedSearchError", register=False)
 class DistributedSearchError(RuntimeError):
-    """A distributed search did not finish: a process failed, or the time ran out."""
+    """A distributed search did not finish: a process failed, or the time ran out.
+
+    Raised by `run_distributed_search`; its message names the process(es) and
+    ends with the last lines of each one's log.
+
+    Example:
+
+    ```python
+    >>> import kerasboost
+    >>> issubclass(kerasboost.tuning.DistributedSearchError, RuntimeError)
+    True
+
+    ```
+
+    References:
+        - keras-tuner's distributed tuning (chief and worker processes set by
+          `KERASTUNER_*` environment variables),
+          https://keras.io/guides/keras_tuner/distributed_tuning/
+    """
 
 
 @dataclasses.dataclass

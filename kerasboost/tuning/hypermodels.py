@@ -30,12 +30,30 @@ from kerasboost.utils.validation import check_bool, check_choice, check_number, 
 ACTIVATIONS = ("relu", "tanh", "gelu", "selu", "elu", "sigmoid")
 
 
+@kerasboost_export("kerasboost.tuning.trial_seed", register=False)
 def trial_seed(hp, base_seed: int) -> int:
     """The seed of a trial: `base_seed` plus a hash of its hyperparameter values.
 
     A configuration always trains from the same initialization and data
     order, whichever worker runs it and in whatever order (Hyperband's
     brackets re-train a configuration with more epochs from the same seed).
+
+    Args:
+        hp: a `keras_tuner.HyperParameters` with the trial's values.
+        base_seed: int, the search's seed.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> hp = keras_tuner.HyperParameters()
+    >>> _ = hp.Choice("units", [32, 64], default=64)
+    >>> kerasboost.tuning.trial_seed(hp, 0) == kerasboost.tuning.trial_seed(hp, 0)
+    True
+    >>> kerasboost.tuning.trial_seed(hp, 1) - kerasboost.tuning.trial_seed(hp, 0)
+    1
+
+    ```
     """
     text = json.dumps(sorted((k, repr(v)) for k, v in hp.values.items()))
     return (int(base_seed) + zlib.crc32(text.encode())) % (2**31 - 1)
