@@ -33,12 +33,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import overhead  # noqa: E402  (sets the backend)
-from keras import ops  # noqa: E402
+import overhead  # sets the backend
+from keras import ops
 
-from kerasboost import callbacks, optimizers  # noqa: E402
-from kerasboost.callbacks._gradients import graph  # noqa: E402
-from kerasboost.optimizers.wrapper import run_if  # noqa: E402
+from kerasboost import callbacks, optimizers
+from kerasboost.callbacks._gradients import graph
+from kerasboost.optimizers.wrapper import run_if
 
 
 def _zeros(layout, columns):
@@ -126,7 +126,6 @@ def direct(argv):
     import time
 
     import keras
-    import numpy as np
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--direct", action="store_true")
@@ -139,7 +138,9 @@ def direct(argv):
         raise SystemExit("--direct times TensorFlow's compiled train step: run it with KERAS_BACKEND=tensorflow")
     candidates = {
         "A/A control (no callback on either side)": list,
-        "GradientStatistics(every step, read every 100)": overhead.CALLBACK_PAIRS["GradientStatistics(every step, read every 100)"],
+        "GradientStatistics(every step, read every 100)": overhead.CALLBACK_PAIRS[
+            "GradientStatistics(every step, read every 100)"
+        ],
         **{name: make for name, (kind, make) in VARIANTS.items() if name.startswith("GradientStatistics")},
     }
     names = [n for n in candidates if not args.only or any(o in n for o in args.only)]
@@ -162,8 +163,13 @@ def direct(argv):
     times = {key: s for n in names for key, s in (((n, "baseline"), base), ((n, "component"), seconds[n]))}
     ratios = {n: [c / b for c, b in zip(seconds[n], base)] for n in names}
     rows = [
-        {"component": r["component"], "baseline_us": 1e3 * r["baseline_ms"], "component_us": 1e3 * r["component_ms"],
-         "ratio": r["ratio"], "ratio_best": r["ratio_best"]}
+        {
+            "component": r["component"],
+            "baseline_us": 1e3 * r["baseline_ms"],
+            "component_us": 1e3 * r["component_ms"],
+            "ratio": r["ratio"],
+            "ratio_best": r["ratio_best"],
+        }
         for r in overhead.summarize(times, ratios, names)
     ]
     command = "python benchmarks/ablations.py " + " ".join(argv)
@@ -177,11 +183,21 @@ def direct(argv):
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        lines.append(f"| {row['component']} | {row['baseline_us']:.0f} | {row['component_us']:.0f} | {row['ratio']:.3f} | {row['ratio_best']:.3f} |")
+        lines.append(
+            f"| {row['component']} | {row['baseline_us']:.0f} | {row['component_us']:.0f} | {row['ratio']:.3f} | "
+            f"{row['ratio_best']:.3f} |"
+        )
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
-        json.dump({"meta": {"command": command, "machine": machine, "keras": keras.__version__}, "results": rows,
-                   "raw_seconds_per_step": seconds}, f, indent=1)
+        json.dump(
+            {
+                "meta": {"command": command, "machine": machine, "keras": keras.__version__},
+                "results": rows,
+                "raw_seconds_per_step": seconds,
+            },
+            f,
+            indent=1,
+        )
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

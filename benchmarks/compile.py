@@ -44,9 +44,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def components():
     """name -> {"optimizer": factory, "insert": layer factory, "callbacks": factory, "cnn": dict}."""
     import keras
-
-    from kerasboost import callbacks, optimizers, schedules
     from overhead import CNN_PAIRS, LAYER_PAIRS, PAIRS
+
+    from kerasboost import callbacks, schedules
 
     table = {"baseline (plain Keras, Adam)": {}, "baseline (plain Keras, SGD)": {"optimizer": PAIRS["LARS vs SGD"][0]}}
     for name, (base, make) in PAIRS.items():
@@ -63,7 +63,9 @@ def components():
     for name, (_, make) in LAYER_PAIRS.items():
         table[name] = {"insert": make}
     table["GradientStatistics()"] = {"callbacks": lambda: [callbacks.GradientStatistics()]}
-    table["GradientStatistics(every_n_steps=10)"] = {"callbacks": lambda: [callbacks.GradientStatistics(every_n_steps=10)]}
+    table["GradientStatistics(every_n_steps=10)"] = {
+        "callbacks": lambda: [callbacks.GradientStatistics(every_n_steps=10)]
+    }
     for name in ("EarlyStopping", "LearningRateWarmup", "ReduceLROnPlateau", "LearningRateLogger", "TimeStopping"):
         from overhead import CALLBACK_PAIRS
 
@@ -80,9 +82,9 @@ def measure(name: str, depth: int, samples: int) -> dict:
     """One measurement (run in its own process): first and second fit of `name` at `depth`."""
     import keras
     import numpy as np
+    from overhead import _make_optimizer, build, build_cnn
 
     from kerasboost.optimizers import SAM
-    from overhead import _make_optimizer, build, build_cnn
 
     spec = components()[name]
     rng = np.random.default_rng(0)
@@ -117,11 +119,14 @@ def run_one(name: str, depth: int, backend: str, samples: int, timeout: float) -
     here = os.path.dirname(os.path.abspath(__file__))
     proc = subprocess.run(
         [sys.executable, "-c", code, here, name, str(depth), str(samples)],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"{name} (depth {depth}, {backend}) failed:\n{proc.stderr[-3000:]}")
 
 
@@ -133,7 +138,9 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", default=None, help="names (or parts of names) of components")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
     parser.add_argument(
-        "--repeats", type=int, default=1,
+        "--repeats",
+        type=int,
+        default=1,
         help="pairs (baseline, component) measured back to back per component; the row reports the medians",
     )
     parser.add_argument("--out", default="benchmarks/results/compile")
@@ -141,7 +148,11 @@ def main(argv=None):
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     table = components()
-    baselines = {"mlp": "baseline (plain Keras, Adam)", "sgd": "baseline (plain Keras, SGD)", "cnn": "baseline CNN (plain Keras, Adam)"}
+    baselines = {
+        "mlp": "baseline (plain Keras, Adam)",
+        "sgd": "baseline (plain Keras, SGD)",
+        "cnn": "baseline CNN (plain Keras, Adam)",
+    }
     names = [n for n in table if n not in baselines.values() and (not args.only or any(o in n for o in args.only))]
     kinds = {n: "cnn" if "cnn" in table[n] else table[n].get("kind", "mlp") for n in names}
     results = []
@@ -209,8 +220,13 @@ def write(results, args, argv):
         "command": "python benchmarks/compile.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "keras": keras.__version__,
-        "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, jit_compile=True; one process per measurement"
-        + (f"; median of {args.repeats} back-to-back (baseline, component) pairs, the ratios' range in brackets" if args.repeats > 1 else ""),
+        "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, "
+        "jit_compile=True; one process per measurement"
+        + (
+            f"; median of {args.repeats} back-to-back (baseline, component) pairs, the ratios' range in brackets"
+            if args.repeats > 1
+            else ""
+        ),
     }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -218,7 +234,8 @@ def write(results, args, argv):
     lines = [
         f"`{meta['command']}` — {meta['machine']}, Keras {meta['keras']}; {meta['model']}.",
         "",
-        "| component | backend | layers | first fit s | baseline first fit s | ratio | second fit s | second fit - baseline's s |",
+        "| component | backend | layers | first fit s | baseline first fit s | ratio | second fit s | second fit - "
+        "baseline's s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:

@@ -28,11 +28,11 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import kerasboost  # noqa: E402,F401
-from kerasboost.initializers import LooksLinear, OrthogonalFor, VarianceFor, lsuv  # noqa: E402
+import kerasboost  # noqa: F401
+from kerasboost.initializers import LooksLinear, OrthogonalFor, VarianceFor, lsuv
 
 INITS = ("keras", "he_normal", "variance_for", "orthogonal_for", "orthogonal", "lsuv", "looks_linear")
 RELU_ONLY = ("he_normal", "looks_linear")
@@ -143,7 +143,10 @@ def main(argv=None):
     parser.add_argument("--depths", type=int, nargs="+", default=[10, 20, 50, 100, 200])
     parser.add_argument("--activations", nargs="+", default=["sigmoid", "tanh", "relu"])
     parser.add_argument(
-        "--inits", nargs="+", choices=INITS, default=["keras", "he_normal", "orthogonal_for", "orthogonal", "lsuv", "looks_linear"]
+        "--inits",
+        nargs="+",
+        choices=INITS,
+        default=["keras", "he_normal", "orthogonal_for", "orthogonal", "lsuv", "looks_linear"],
     )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -39,8 +39,8 @@ import warnings
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.join(os.path.dirname(_HERE), "examples")]
@@ -65,7 +65,12 @@ def _finite(values):
 
 def _summary(values):
     values = np.asarray(values, "float64")
-    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()), "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
 def _fmt(s, digits=3):
@@ -96,11 +101,28 @@ def experiment_depth(seeds, quick):
                     keras.utils.set_random_seed(seed)
                     model = build_plain_mlp(depth, activation, init, data[0].shape[1])
                     _compile(model, keras.optimizers.SGD(1e-3, momentum=0.9))
-                    history = model.fit(data[0], data[1], validation_data=data[2:], epochs=epochs, batch_size=32, verbose=0)
+                    history = model.fit(
+                        data[0], data[1], validation_data=data[2:], epochs=epochs, batch_size=32, verbose=0
+                    )
                     best = max(_finite(history.history["val_accuracy"]))
-                    runs.append({"seed": seed, "activation": activation, "init": init, "depth": depth, "best_val_accuracy": best})
-                    print(f"depth seed={seed} {activation:5s} {init:13s} depth {depth:3d}: best val acc {best:.3f}", flush=True)
-    names = {"keras": "Keras default (glorot_uniform)", "looks_linear": "kerasboost LooksLinear", "orthogonal": 'kerasboost OrthogonalFor("linear")'}
+                    runs.append(
+                        {
+                            "seed": seed,
+                            "activation": activation,
+                            "init": init,
+                            "depth": depth,
+                            "best_val_accuracy": best,
+                        }
+                    )
+                    print(
+                        f"depth seed={seed} {activation:5s} {init:13s} depth {depth:3d}: best val acc {best:.3f}",
+                        flush=True,
+                    )
+    names = {
+        "keras": "Keras default (glorot_uniform)",
+        "looks_linear": "kerasboost LooksLinear",
+        "orthogonal": 'kerasboost OrthogonalFor("linear")',
+    }
     rows = []
     lines = [
         f"Plain width-64 MLPs on digits, SGD(1e-3, momentum 0.9), batch 32, {epochs} epochs; every depth of "
@@ -108,15 +130,27 @@ def experiment_depth(seeds, quick):
         f"data split and the initial weights). Cells: best validation accuracy, mean ± std over seeds; last column: "
         f"per seed, the deepest depth whose best validation accuracy reached {threshold:.0%} (0: none).",
         "",
-        "| activation | initialization | " + " | ".join(f"depth {d}" for d in depths) + " | deepest reaching 95% (per seed) |",
+        "| activation | initialization | "
+        + " | ".join(f"depth {d}" for d in depths)
+        + " | deepest reaching 95% (per seed) |",
         "| --- | --- | " + " | ".join("---" for _ in depths) + " | --- |",
     ]
     for activation, inits in DEPTH_INITS.items():
         for init in inits:
             mine = [r for r in runs if (r["activation"], r["init"]) == (activation, init)]
             per_depth = {d: _summary([r["best_val_accuracy"] for r in mine if r["depth"] == d]) for d in depths}
-            deepest = [max([r["depth"] for r in mine if r["seed"] == seed and r["best_val_accuracy"] >= threshold], default=0) for seed in seeds]
-            rows.append({"activation": activation, "init": init, "best_val_accuracy": {str(d): v for d, v in per_depth.items()}, "deepest_per_seed": deepest})
+            deepest = [
+                max([r["depth"] for r in mine if r["seed"] == seed and r["best_val_accuracy"] >= threshold], default=0)
+                for seed in seeds
+            ]
+            rows.append(
+                {
+                    "activation": activation,
+                    "init": init,
+                    "best_val_accuracy": {str(d): v for d, v in per_depth.items()},
+                    "deepest_per_seed": deepest,
+                }
+            )
             cells = " | ".join(_fmt(per_depth[d]) for d in depths)
             lines.append(f"| {activation} | {names[init]} | {cells} | {', '.join(map(str, deepest))} |")
     return {"runs": runs, "rows": rows}, lines
@@ -166,14 +200,28 @@ def experiment_one_cycle(seeds, quick):
         history = model.fit(x, y, validation_data=(x_test, y_test), batch_size=batch, epochs=adam_epochs, verbose=0)
         adam = _steps_to(history, "val_accuracy", target, steps_per_epoch)
         best_adam = max(_finite(history.history["val_accuracy"]))
-        print(f"one_cycle seed={seed} Adam(1e-3): steps to {target:.0%}: {adam} (best test acc {best_adam:.3f})", flush=True)
-        runs.append({"seed": seed, "peak_learning_rate": peak, "finder_steps": finder_steps, "cycles": cycles,
-                     "one_cycle_steps": one_cycle, "adam_steps": adam, "adam_best_test_accuracy": best_adam,
-                     "adam_epochs": adam_epochs, "steps_per_epoch": steps_per_epoch})
+        print(
+            f"one_cycle seed={seed} Adam(1e-3): steps to {target:.0%}: {adam} (best test acc {best_adam:.3f})",
+            flush=True,
+        )
+        runs.append(
+            {
+                "seed": seed,
+                "peak_learning_rate": peak,
+                "finder_steps": finder_steps,
+                "cycles": cycles,
+                "one_cycle_steps": one_cycle,
+                "adam_steps": adam,
+                "adam_best_test_accuracy": best_adam,
+                "adam_epochs": adam_epochs,
+                "steps_per_epoch": steps_per_epoch,
+            }
+        )
     lines = [
         f"mnist1d (4000 training / 1000 test sequences), 3-layer 1-D CNN, batch {batch}. Recipe: `LearningRateFinder` "
         f"(SGD + momentum, 1e-4 to 10) suggests `valley`; `OneCycle` to that peak over {', '.join(map(str, budgets))} "
-        f"epochs, the first cycle whose final test accuracy reaches {target:.0%} counts. Baseline: Adam(1e-3) constant, "
+        f"epochs, the first cycle whose final test accuracy reaches {target:.0%} counts. Baseline: Adam(1e-3) "
+        "constant, "
         f"test accuracy after every epoch, up to {adam_epochs} epochs. Steps exclude the range test's own steps.",
         "",
         "| seed | suggested peak LR | one-cycle: steps to 92% | Adam(1e-3): steps to 92% | Adam / one-cycle |",
@@ -181,8 +229,15 @@ def experiment_one_cycle(seeds, quick):
     ]
     for r in runs:
         ratio = f"{r['adam_steps'] / r['one_cycle_steps']:.1f}x" if r["adam_steps"] and r["one_cycle_steps"] else "-"
-        adam = r["adam_steps"] if r["adam_steps"] else f"not in {adam_epochs * r['steps_per_epoch']} (best {r['adam_best_test_accuracy']:.3f})"
-        lines.append(f"| {r['seed']} | {r['peak_learning_rate']:.3g} | {r['one_cycle_steps'] or 'not reached'} | {adam} | {ratio} |")
+        adam = (
+            r["adam_steps"]
+            if r["adam_steps"]
+            else f"not in {adam_epochs * r['steps_per_epoch']} (best {r['adam_best_test_accuracy']:.3f})"
+        )
+        lines.append(
+            f"| {r['seed']} | {r['peak_learning_rate']:.3g} | {r['one_cycle_steps'] or 'not reached'} | {adam} | "
+            f"{ratio} |"
+        )
     return {"runs": runs}, lines
 
 
@@ -213,7 +268,9 @@ def experiment_gradient_noise(seeds, quick, lr=0.01, eta=0.01, clip=10.0):
             model = _compile(deep_narrow_mlp(data[0].shape[1], seed), optimizer)
             history = model.fit(data[0], data[1], validation_data=data[2:], epochs=epochs, batch_size=32, verbose=0)
             val = _finite(history.history["val_accuracy"])
-            runs.append({"seed": seed, "variant": variant, "final_val_accuracy": val[-1], "best_val_accuracy": max(val)})
+            runs.append(
+                {"seed": seed, "variant": variant, "final_val_accuracy": val[-1], "best_val_accuracy": max(val)}
+            )
             print(f"gradient_noise seed={seed} {variant:24s} final {val[-1]:.3f} best {max(val):.3f}", flush=True)
     lines = [
         f"Digits, 20 hidden ReLU layers of 50 units, weights N(0, 0.1) (Neelakantan et al.'s deep-network setting), "
@@ -227,7 +284,9 @@ def experiment_gradient_noise(seeds, quick, lr=0.01, eta=0.01, clip=10.0):
     for variant in NOISE_VARIANTS:
         final = [r["final_val_accuracy"] for r in runs if r["variant"] == variant]
         s = _summary(final)
-        lines.append(f"| {variant} | {_fmt(s)} | {s['max']:.3f} | {s['min']:.3f} | {sum(v > 0.5 for v in final)}/{len(final)} |")
+        lines.append(
+            f"| {variant} | {_fmt(s)} | {s['max']:.3f} | {s['min']:.3f} | {sum(v > 0.5 for v in final)}/{len(final)} |"
+        )
     return {"runs": runs}, lines
 
 
@@ -249,36 +308,66 @@ def experiment_glorot(seeds, quick, width=256, lr=0.05):
         for variant, (activation, init) in GLOROT_VARIANTS.items():
             keras.utils.set_random_seed(seed)
             layers = [keras.Input((data[0].shape[1],))]
-            layers += [keras.layers.Dense(width, activation=activation, kernel_initializer=init(), name=f"hidden{i + 1}") for i in range(5)]
+            layers += [
+                keras.layers.Dense(width, activation=activation, kernel_initializer=init(), name=f"hidden{i + 1}")
+                for i in range(5)
+            ]
             layers.append(keras.layers.Dense(10, name="output"))
             model = _compile(keras.Sequential(layers), keras.optimizers.SGD(lr))
             stats = callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)
             with warnings.catch_warnings():  # its vanishing-gradient alerts are what the table shows
                 warnings.simplefilter("ignore", RuntimeWarning)
-                history = model.fit(data[0], data[1], validation_data=data[2:], epochs=epochs, batch_size=10, verbose=0, callbacks=[stats])
-            norms = {key.rsplit("/", 1)[-1]: np.asarray(v) for key, v in history.history.items() if key.startswith("grad_norm/")}
+                history = model.fit(
+                    data[0],
+                    data[1],
+                    validation_data=data[2:],
+                    epochs=epochs,
+                    batch_size=10,
+                    verbose=0,
+                    callbacks=[stats],
+                )
+            norms = {
+                key.rsplit("/", 1)[-1]: np.asarray(v)
+                for key, v in history.history.items()
+                if key.startswith("grad_norm/")
+            }
             first, last = norms["hidden1"], norms["hidden5"]
             val = _finite(history.history["val_accuracy"])
-            runs.append({
-                "seed": seed, "variant": variant, "final_val_accuracy": val[-1], "best_val_accuracy": max(val),
-                "val_accuracy_epoch_1": val[0],
-                "grad_ratio_first_over_last_epoch_1": float(first[0] / last[0]),
-                "grad_ratio_first_over_last_mean": float(np.mean(first / last)),
-            })
-            print(f"glorot seed={seed} {variant:32s} epoch-1 {val[0]:.3f} final {val[-1]:.3f} |g1|/|g5| epoch 1 {first[0] / last[0]:.3f}", flush=True)
+            runs.append(
+                {
+                    "seed": seed,
+                    "variant": variant,
+                    "final_val_accuracy": val[-1],
+                    "best_val_accuracy": max(val),
+                    "val_accuracy_epoch_1": val[0],
+                    "grad_ratio_first_over_last_epoch_1": float(first[0] / last[0]),
+                    "grad_ratio_first_over_last_mean": float(np.mean(first / last)),
+                }
+            )
+            print(
+                f"glorot seed={seed} {variant:32s} epoch-1 {val[0]:.3f} final {val[-1]:.3f} |g1|/|g5| epoch 1 "
+                f"{first[0] / last[0]:.3f}",
+                flush=True,
+            )
     lines = [
-        f"Digits, 5 hidden layers of {width} units, plain SGD({lr}), batch 10, {epochs} epochs (Glorot & Bengio's setup "
+        f"Digits, 5 hidden layers of {width} units, plain SGD({lr}), batch 10, {epochs} epochs (Glorot & Bengio's "
+        "setup "
         f"scaled down: 1000-unit layers and their data sets in the paper). 'Standard' init: U[-1/sqrt(fan_in), "
         f"1/sqrt(fan_in)]. Gradient ratio: the norm of hidden layer 1's gradient over hidden layer 5's, epoch means "
-        f"from `GradientStatistics` (1 = gradients keep their size through the layers). Seeds {', '.join(map(str, seeds))}.",
+        "from `GradientStatistics` (1 = gradients keep their size through the layers). Seeds "
+        f"{', '.join(map(str, seeds))}.",
         "",
-        "| variant | val acc after epoch 1 | final val acc | grad-norm ratio layer 1 / layer 5 (epoch 1) | same, mean over epochs |",
+        "| variant | val acc after epoch 1 | final val acc | grad-norm ratio layer 1 / layer 5 (epoch 1) | same, "
+        "mean over epochs |",
         "| --- | --- | --- | --- | --- |",
     ]
     for variant in GLOROT_VARIANTS:
         rows = [r for r in runs if r["variant"] == variant]
         cells = [_fmt(_summary([r[k] for r in rows])) for k in ("val_accuracy_epoch_1", "final_val_accuracy")]
-        cells += [_fmt_g(_summary([r[k] for r in rows])) for k in ("grad_ratio_first_over_last_epoch_1", "grad_ratio_first_over_last_mean")]
+        cells += [
+            _fmt_g(_summary([r[k] for r in rows]))
+            for k in ("grad_ratio_first_over_last_epoch_1", "grad_ratio_first_over_last_mean")
+        ]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return {"runs": runs}, lines
 
@@ -293,20 +382,33 @@ def experiment_sam(seeds, quick, rho=0.05):
         x, y, x_test, y_test = load_mnist1d_split(seed)
         for variant in ("Adam", f"SAM(rho={rho}) + Adam"):
             keras.utils.set_random_seed(seed)
-            model = keras.Sequential([
-                keras.Input((x.shape[1],)),
-                keras.layers.Dense(256, activation="relu"),
-                keras.layers.Dense(256, activation="relu"),
-                keras.layers.Dense(10),
-            ])
+            model = keras.Sequential(
+                [
+                    keras.Input((x.shape[1],)),
+                    keras.layers.Dense(256, activation="relu"),
+                    keras.layers.Dense(256, activation="relu"),
+                    keras.layers.Dense(10),
+                ]
+            )
             if variant != "Adam":
                 model = optimizers.SAM(model, rho=rho)
             _compile(model, keras.optimizers.Adam(1e-3))
             history = model.fit(x, y, validation_data=(x_test, y_test), epochs=epochs, batch_size=100, verbose=0)
             val = _finite(history.history["val_accuracy"])
             train = model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"]
-            runs.append({"seed": seed, "variant": variant, "final_test_accuracy": val[-1], "best_test_accuracy": max(val), "final_train_accuracy": float(train)})
-            print(f"sam seed={seed} {variant:22s} train {train:.3f} test final {val[-1]:.3f} best {max(val):.3f}", flush=True)
+            runs.append(
+                {
+                    "seed": seed,
+                    "variant": variant,
+                    "final_test_accuracy": val[-1],
+                    "best_test_accuracy": max(val),
+                    "final_train_accuracy": float(train),
+                }
+            )
+            print(
+                f"sam seed={seed} {variant:22s} train {train:.3f} test final {val[-1]:.3f} best {max(val):.3f}",
+                flush=True,
+            )
     lines = [
         f"mnist1d (4000 training / 1000 test), MLP 2x256 ReLU (overfits: near-100% training accuracy), Adam(1e-3), "
         f"batch 100, {epochs} epochs. Seeds {', '.join(map(str, seeds))}.",
@@ -316,8 +418,11 @@ def experiment_sam(seeds, quick, rho=0.05):
     ]
     for variant in ("Adam", f"SAM(rho={rho}) + Adam"):
         rows = [r for r in runs if r["variant"] == variant]
-        lines.append(f"| {variant} | {_fmt(_summary([r['final_train_accuracy'] for r in rows]))} | "
-                     f"{_fmt(_summary([r['final_test_accuracy'] for r in rows]))} | {_fmt(_summary([r['best_test_accuracy'] for r in rows]))} |")
+        lines.append(
+            f"| {variant} | {_fmt(_summary([r['final_train_accuracy'] for r in rows]))} | "
+            f"{_fmt(_summary([r['final_test_accuracy'] for r in rows]))} | "
+            f"{_fmt(_summary([r['best_test_accuracy'] for r in rows]))} |"
+        )
     return {"runs": runs}, lines
 
 
@@ -333,7 +438,9 @@ EXPERIMENTS = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="defaults: 10 seeds for gradient_noise, 3 otherwise")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="defaults: 10 seeds for gradient_noise, 3 otherwise"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the code path, not the claims")
     parser.add_argument("--out", default="benchmarks/results", help="folder for efficacy_<name>.json / .md")
     args = parser.parse_args(argv)
@@ -348,9 +455,20 @@ def main(argv=None):
         start = time.perf_counter()
         result, lines = function(seeds, args.quick)
         seconds = time.perf_counter() - start
-        header = f"`{command}` — {machine}, Keras {keras.__version__} ({keras.backend.backend()}, XLA), kerasboost {kerasboost.__version__}; {seconds:.0f} s."
+        header = (
+            f"`{command}` — {machine}, Keras {keras.__version__} ({keras.backend.backend()}, XLA), kerasboost "
+            f"{kerasboost.__version__}; {seconds:.0f} s."
+        )
         text = "\n".join([header, "", *lines]) + "\n"
-        result["meta"] = {"command": command, "machine": machine, "keras": keras.__version__, "backend": keras.backend.backend(), "seconds": seconds, "seeds": seeds, "quick": args.quick}
+        result["meta"] = {
+            "command": command,
+            "machine": machine,
+            "keras": keras.__version__,
+            "backend": keras.backend.backend(),
+            "seconds": seconds,
+            "seeds": seeds,
+            "quick": args.quick,
+        }
         with open(os.path.join(args.out, f"efficacy_{name}.json"), "w") as f:
             json.dump(result, f, indent=1)
         with open(os.path.join(args.out, f"efficacy_{name}.md"), "w") as f:

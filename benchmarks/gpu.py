@@ -29,13 +29,13 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from kerasboost import callbacks, layers, optimizers, schedules  # noqa: E402
+from kerasboost import callbacks, layers, optimizers, schedules
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import summarize, time_pairs  # noqa: E402  (the pair-timing harness both scripts share)
+from overhead import summarize, time_pairs  # the pair-timing harness both scripts share
 
 
 def sgd():
@@ -43,9 +43,14 @@ def sgd():
 
 
 # Each configuration: conv factory(filters, strides), norm factory, optimizer factory, callbacks factory
-BASE = {"conv": lambda f, s=1: keras.layers.Conv2D(f, 3, strides=s, padding="same", use_bias=False),
-        "norm": lambda: keras.layers.BatchNormalization(), "activation": lambda: keras.layers.ReLU(),
-        "optimizer": sgd, "callbacks": list, "residual": None}
+BASE = {
+    "conv": lambda f, s=1: keras.layers.Conv2D(f, 3, strides=s, padding="same", use_bias=False),
+    "norm": lambda: keras.layers.BatchNormalization(),
+    "activation": lambda: keras.layers.ReLU(),
+    "optimizer": sgd,
+    "callbacks": list,
+    "residual": None,
+}
 
 
 def variant(**changes):
@@ -59,22 +64,47 @@ PAIRS = {
     "GradientCentralization(SGD)": (variant(), variant(optimizer=lambda: optimizers.GradientCentralization(sgd()))),
     "SkipNonFinite(SGD)": (variant(), variant(optimizer=lambda: optimizers.SkipNonFinite(sgd()))),
     "GradientNoise(SGD)": (variant(), variant(optimizer=lambda: optimizers.GradientNoise(sgd(), seed=0))),
-    "OneCycle schedule": (variant(), variant(optimizer=lambda: keras.optimizers.SGD(schedules.OneCycle(0.05, 10_000), momentum=0.9))),
+    "OneCycle schedule": (
+        variant(),
+        variant(optimizer=lambda: keras.optimizers.SGD(schedules.OneCycle(0.05, 10_000), momentum=0.9)),
+    ),
     # callbacks
     "GradientStatistics(every step, read every 100)": (
-        variant(), variant(callbacks=lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100, layer_logs=False)])),
+        variant(),
+        variant(
+            callbacks=lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100, layer_logs=False)]
+        ),
+    ),
     "EarlyStopping": (variant(), variant(callbacks=lambda: [callbacks.EarlyStopping(monitor="loss", patience=1000)])),
     # layers vs the nearest built-in
     "InstanceNormalization vs GroupNormalization(-1)": (
-        variant(norm=lambda: keras.layers.GroupNormalization(groups=-1)), variant(norm=lambda: layers.InstanceNormalization())),
+        variant(norm=lambda: keras.layers.GroupNormalization(groups=-1)),
+        variant(norm=lambda: layers.InstanceNormalization()),
+    ),
     "FilterResponseNormalization+TLU vs BatchNormalization+ReLU": (
-        variant(), variant(norm=lambda: layers.FilterResponseNormalization(), activation=lambda: layers.TLU())),
-    "WSConv2D vs Conv2D": (variant(), variant(conv=lambda f, s=1: layers.WSConv2D(f, 3, strides=s, padding="same", use_bias=False))),
-    "ScaledStdConv2D vs Conv2D": (variant(), variant(conv=lambda f, s=1: layers.ScaledStdConv2D(f, 3, strides=s, padding="same", use_bias=False))),
+        variant(),
+        variant(norm=lambda: layers.FilterResponseNormalization(), activation=lambda: layers.TLU()),
+    ),
+    "WSConv2D vs Conv2D": (
+        variant(),
+        variant(conv=lambda f, s=1: layers.WSConv2D(f, 3, strides=s, padding="same", use_bias=False)),
+    ),
+    "ScaledStdConv2D vs Conv2D": (
+        variant(),
+        variant(conv=lambda f, s=1: layers.ScaledStdConv2D(f, 3, strides=s, padding="same", use_bias=False)),
+    ),
     "WeightNormalization(Conv2D) vs Conv2D": (
-        variant(), variant(conv=lambda f, s=1: layers.WeightNormalization(keras.layers.Conv2D(f, 3, strides=s, padding="same", use_bias=False)))),
+        variant(),
+        variant(
+            conv=lambda f, s=1: layers.WeightNormalization(
+                keras.layers.Conv2D(f, 3, strides=s, padding="same", use_bias=False)
+            )
+        ),
+    ),
     "DropPath vs Dropout(per sample)": (
-        variant(residual=lambda: keras.layers.Dropout(0.1, noise_shape=(None, 1, 1, 1))), variant(residual=lambda: layers.DropPath(0.1, seed=0))),
+        variant(residual=lambda: keras.layers.Dropout(0.1, noise_shape=(None, 1, 1, 1))),
+        variant(residual=lambda: layers.DropPath(0.1, seed=0)),
+    ),
 }
 
 
@@ -140,7 +170,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--image", type=int, default=32)
     parser.add_argument("--only", nargs="*", default=None, help="names (or parts of names) of the pairs to run")
-    parser.add_argument("--quick", action="store_true", help="tiny images and batches: checks the code path, not the claims")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny images and batches: checks the code path, not the claims"
+    )
     parser.add_argument("--out", default="benchmarks/results/gpu")
     args = parser.parse_args(argv)
     if args.quick:
@@ -164,22 +196,41 @@ def main(argv=None):
     rows = summarize(times, ratios, names)
 
     device = device_name()
-    command = "KERAS_BACKEND=" + keras.backend.backend() + " python benchmarks/gpu.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = (
+        "KERAS_BACKEND="
+        + keras.backend.backend()
+        + " python benchmarks/gpu.py "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
     meta = {
-        "command": command, "device": device, "keras": keras.__version__, "backend": keras.backend.backend(),
-        "model": f"ResNet-style CNN (3 stages x 2 basic blocks, 32-64-128 channels), synthetic {args.image}x{args.image}x3, "
-                 f"batch {args.batch_size}, {args.steps} steps per epoch (the first {args.skip} not timed), median of "
-                 f"{args.repeats} back-to-back pair ratios",
+        "command": command,
+        "device": device,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "model": "ResNet-style CNN (3 stages x 2 basic blocks, 32-64-128 channels), synthetic "
+        f"{args.image}x{args.image}x3, "
+        f"batch {args.batch_size}, {args.steps} steps per epoch (the first {args.skip} not timed), median of "
+        f"{args.repeats} back-to-back pair ratios",
     }
-    lines = [f"`{command}` — {device}, Keras {meta['keras']} ({meta['backend']}, XLA); {meta['model']}.", "",
-             "| component | baseline ms/step | component ms/step | ratio (median) | ratio range | best vs best |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"`{command}` — {device}, Keras {meta['keras']} ({meta['backend']}, XLA); {meta['model']}.",
+        "",
+        "| component | baseline ms/step | component ms/step | ratio (median) | ratio range | best vs best |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for row in rows:
         low, high = row["ratio_range"]
-        lines.append(f"| {row['component']} | {row['baseline_ms']:.3f} | {row['component_ms']:.3f} | {row['ratio']:.3f} | {low:.2f}-{high:.2f} | {row['ratio_best']:.3f} |")
+        lines.append(
+            f"| {row['component']} | {row['baseline_ms']:.3f} | {row['component_ms']:.3f} | {row['ratio']:.3f} | "
+            f"{low:.2f}-{high:.2f} | {row['ratio_best']:.3f} |"
+        )
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
-        json.dump({"meta": meta, "results": rows, "raw_seconds_per_step": {f"{k[0]}|{k[1]}": v for k, v in times.items()}}, f, indent=1)
+        json.dump(
+            {"meta": meta, "results": rows, "raw_seconds_per_step": {f"{k[0]}|{k[1]}": v for k, v in times.items()}},
+            f,
+            indent=1,
+        )
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines), flush=True)

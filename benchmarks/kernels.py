@@ -35,15 +35,15 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import ops  # noqa: E402
+import keras
+import numpy as np
+from keras import ops
 
-import kerasboost  # noqa: E402
-from kerasboost import optimizers  # noqa: E402
-from kerasboost.callbacks._gradients import graph  # noqa: E402
-from kerasboost.utils import random, reductions  # noqa: E402
-from kerasboost.utils.flat import FlatLayout  # noqa: E402
+import kerasboost
+from kerasboost import optimizers
+from kerasboost.callbacks._gradients import graph
+from kerasboost.utils import random, reductions
+from kerasboost.utils.flat import FlatLayout
 
 SHAPES = [(64, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
 PARAMETERS = sum(int(np.prod(s)) for s in SHAPES)
@@ -59,9 +59,15 @@ def normal_kernels(tf):
     seed = tf.Variable([1, 2], dtype="int32")
     shape = (PARAMETERS,)
     return {
-        "kerasboost.utils.random.normal (erfinv of a Philox uniform)": lambda: random.normal(shape, "float32", generator),
-        'tf.random.stateless_normal(alg="philox") (Box-Muller)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="philox"),
-        'tf.random.stateless_normal(alg="auto_select") (keras.random.normal)': lambda: tf.random.stateless_normal(shape, seed=seed, alg="auto_select"),
+        "kerasboost.utils.random.normal (erfinv of a Philox uniform)": lambda: random.normal(
+            shape, "float32", generator
+        ),
+        'tf.random.stateless_normal(alg="philox") (Box-Muller)': lambda: tf.random.stateless_normal(
+            shape, seed=seed, alg="philox"
+        ),
+        'tf.random.stateless_normal(alg="auto_select") (keras.random.normal)': lambda: tf.random.stateless_normal(
+            shape, seed=seed, alg="auto_select"
+        ),
     }
 
 
@@ -96,21 +102,32 @@ def statistics_kernels(tf):
     layout = FlatLayout(SHAPES, layers)
 
     def flat_layout():
-        return ops.concatenate([graph.gradient_columns(layout, grads), graph.update_columns(layout, before, after)], axis=1)
+        return ops.concatenate(
+            [graph.gradient_columns(layout, grads), graph.update_columns(layout, before, after)], axis=1
+        )
 
     def per_variable(reduce):
         def statistics():
             rows = []
             for g, a, b in zip(grads, before, after):
-                sums = reduce([g, a, b], (lambda g, a, b: ops.square(g), lambda g, a, b: ops.cast(ops.equal(g, 0.0), "float32"),
-                                          lambda g, a, b: ops.square(b - a), lambda g, a, b: ops.square(a)))
+                sums = reduce(
+                    [g, a, b],
+                    (
+                        lambda g, a, b: ops.square(g),
+                        lambda g, a, b: ops.cast(ops.equal(g, 0.0), "float32"),
+                        lambda g, a, b: ops.square(b - a),
+                        lambda g, a, b: ops.square(a),
+                    ),
+                )
                 rows.append(ops.concatenate([sums, ops.reshape(ops.max(ops.abs(g)), (1,))], axis=0))
             rows = ops.stack(rows)  # per variable: |g|^2, zeros, |dw|^2, |w|^2, max |g|
             ids = ops.convert_to_tensor(np.array(layers, "int32"))
             sums = ops.segment_sum(rows[:, :4], ids, num_segments=layers[-1] + 1)
             top = ops.segment_max(rows[:, 4], ids, num_segments=layers[-1] + 1)
             zeros = ops.zeros_like(top)
-            return ops.stack([ops.sqrt(sums[:, 0]), top, sums[:, 1], zeros, ops.sqrt(sums[:, 2]), ops.sqrt(sums[:, 3])], axis=1)
+            return ops.stack(
+                [ops.sqrt(sums[:, 0]), top, sums[:, 1], zeros, ops.sqrt(sums[:, 2]), ops.sqrt(sums[:, 3])], axis=1
+            )
 
         return statistics
 
@@ -140,6 +157,7 @@ def optimizer_kernels(tf):
         "Lookahead(Adam)": lambda: optimizers.Lookahead(adam()),
         "SkipNonFinite(Adam)": lambda: optimizers.SkipNonFinite(adam()),
     }
+
     def step(make):  # a closure: tf.function would turn default arguments into inputs
         variables = [keras.Variable(w) for w in _tensors(0.05, 1)]
         optimizer = make()
@@ -149,7 +167,12 @@ def optimizer_kernels(tf):
     return {name: step(make) for name, make in makers.items()}
 
 
-GROUPS = {"normal": normal_kernels, "reductions": reduction_kernels, "statistics": statistics_kernels, "optimizers": optimizer_kernels}
+GROUPS = {
+    "normal": normal_kernels,
+    "reductions": reduction_kernels,
+    "statistics": statistics_kernels,
+    "optimizers": optimizer_kernels,
+}
 
 
 def time_group(kernels, repeats, calls):
@@ -183,7 +206,9 @@ def main(argv=None):
     results = {}
     for group in args.only or GROUPS:
         seconds = time_group(GROUPS[group](tf), args.repeats, args.calls)
-        results[group] = {name: {"min_us": 1e6 * min(s), "median_us": 1e6 * float(np.median(s))} for name, s in seconds.items()}
+        results[group] = {
+            name: {"min_us": 1e6 * min(s), "median_us": 1e6 * float(np.median(s))} for name, s in seconds.items()
+        }
         for name, r in results[group].items():
             print(f"{group:10s} {name:70s} min {r['min_us']:9.1f} us  median {r['median_us']:9.1f} us", flush=True)
 

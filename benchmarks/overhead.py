@@ -36,10 +36,10 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from kerasboost import callbacks, layers, optimizers, schedules, transfer  # noqa: E402
+from kerasboost import callbacks, layers, optimizers, schedules, transfer
 
 
 def adam(lr=1e-3):
@@ -52,12 +52,23 @@ def sgd(lr=1e-2):
 
 # name -> (baseline optimizer factory, component optimizer factory)
 PAIRS = {
-    "Warmup(CosineDecay)": (adam, lambda: keras.optimizers.Adam(schedules.Warmup(keras.optimizers.schedules.CosineDecay(1e-3, 10_000), 100))),
+    "Warmup(CosineDecay)": (
+        adam,
+        lambda: keras.optimizers.Adam(schedules.Warmup(keras.optimizers.schedules.CosineDecay(1e-3, 10_000), 100)),
+    ),
     "OneCycle": (adam, lambda: keras.optimizers.Adam(schedules.OneCycle(1e-3, 10_000))),
     "CyclicalLearningRate": (adam, lambda: keras.optimizers.Adam(schedules.CyclicalLearningRate(1e-4, 1e-3, 500))),
-    "CosineRestarts": (adam, lambda: keras.optimizers.Adam(schedules.CosineRestarts(1e-3, 500, 2.0, 0.9, warmup_steps=10))),
+    "CosineRestarts": (
+        adam,
+        lambda: keras.optimizers.Adam(schedules.CosineRestarts(1e-3, 500, 2.0, 0.9, warmup_steps=10)),
+    ),
     "WarmupStableDecay": (adam, lambda: keras.optimizers.Adam(schedules.WarmupStableDecay(1e-3, 10_000, 100))),
-    "SequentialSchedule": (adam, lambda: keras.optimizers.Adam(schedules.SequentialSchedule([schedules.Warmup(1e-3, 100), schedules.OneCycle(1e-3, 9_000)], [100]))),
+    "SequentialSchedule": (
+        adam,
+        lambda: keras.optimizers.Adam(
+            schedules.SequentialSchedule([schedules.Warmup(1e-3, 100), schedules.OneCycle(1e-3, 9_000)], [100])
+        ),
+    ),
     "Lookahead(Adam)": (adam, lambda: optimizers.Lookahead(adam())),
     "GradientNoise(SGD)": (sgd, lambda: optimizers.GradientNoise(sgd(), seed=0)),
     "AdaptiveGradientClipping(SGD)": (sgd, lambda: optimizers.AdaptiveGradientClipping(sgd())),
@@ -71,9 +82,18 @@ PAIRS = {
 
 # name -> (baseline, component): a layer inserted after the first hidden layer, or callbacks
 LAYER_PAIRS = {
-    "WeightNormalization(Dense)": (lambda: keras.layers.Dense(256), lambda: layers.WeightNormalization(keras.layers.Dense(256))),
-    "InstanceNormalization": (lambda: _grouped(keras.layers.GroupNormalization(groups=-1)), lambda: _grouped(layers.InstanceNormalization())),
-    "FilterResponseNormalization+TLU": (lambda: _grouped(keras.layers.LayerNormalization()), lambda: _grouped(layers.FilterResponseNormalization(), layers.TLU())),
+    "WeightNormalization(Dense)": (
+        lambda: keras.layers.Dense(256),
+        lambda: layers.WeightNormalization(keras.layers.Dense(256)),
+    ),
+    "InstanceNormalization": (
+        lambda: _grouped(keras.layers.GroupNormalization(groups=-1)),
+        lambda: _grouped(layers.InstanceNormalization()),
+    ),
+    "FilterResponseNormalization+TLU": (
+        lambda: _grouped(keras.layers.LayerNormalization()),
+        lambda: _grouped(layers.FilterResponseNormalization(), layers.TLU()),
+    ),
     "Swish": (lambda: keras.layers.Activation("silu"), lambda: layers.Swish()),
     "DropPath": (lambda: keras.layers.Dropout(0.1, noise_shape=None), lambda: layers.DropPath(0.1, seed=0)),
     "SkipInit": (lambda: keras.layers.Identity(), lambda: layers.SkipInit(alpha=1.0)),
@@ -81,8 +101,12 @@ LAYER_PAIRS = {
 CALLBACK_PAIRS = {
     # the same configuration on both sides: how far from 1.0 the machine's noise alone moves a ratio
     "A/A control (no callback on either side)": list,
-    "GradientStatistics(every step, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)],
-    "GradientStatistics(every 10 steps, read every 100)": lambda: [callbacks.GradientStatistics(every_n_steps=10, read_every_n_steps=100)],
+    "GradientStatistics(every step, read every 100)": lambda: [
+        callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)
+    ],
+    "GradientStatistics(every 10 steps, read every 100)": lambda: [
+        callbacks.GradientStatistics(every_n_steps=10, read_every_n_steps=100)
+    ],
     "EarlyStopping": lambda: [callbacks.EarlyStopping(monitor="loss", patience=1000, smoothing="ema")],
     "LearningRateWarmup": lambda: [callbacks.LearningRateWarmup(10_000)],
     "ReduceLROnPlateau": lambda: [callbacks.ReduceLROnPlateau(monitor="loss", patience=1000)],
@@ -90,12 +114,22 @@ CALLBACK_PAIRS = {
     "TimeStopping": lambda: [callbacks.TimeStopping(3600)],
 }
 
-# name -> (baseline, component) on the CNN: {"conv": conv factory, "insert": layer after the first conv, "callbacks": ...}
+# name -> (baseline, component) on the CNN:
+# {"conv": conv factory, "insert": layer after the first conv, "callbacks": ...}
 CNN_PAIRS = {
     "WSConv2D vs Conv2D (CNN)": ({}, {"conv": lambda f, s: layers.WSConv2D(f, 3, strides=s, padding="same")}),
-    "ScaledStdConv2D vs Conv2D (CNN)": ({}, {"conv": lambda f, s: layers.ScaledStdConv2D(f, 3, strides=s, padding="same")}),
-    "DropBlock2D vs SpatialDropout2D (CNN)": ({"insert": lambda: keras.layers.SpatialDropout2D(0.1)}, {"insert": lambda: layers.DropBlock2D(0.1, 3, seed=0)}),
-    "GradientStatistics(every step, read every 100) (CNN)": ({}, {"callbacks": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)]}),
+    "ScaledStdConv2D vs Conv2D (CNN)": (
+        {},
+        {"conv": lambda f, s: layers.ScaledStdConv2D(f, 3, strides=s, padding="same")},
+    ),
+    "DropBlock2D vs SpatialDropout2D (CNN)": (
+        {"insert": lambda: keras.layers.SpatialDropout2D(0.1)},
+        {"insert": lambda: layers.DropBlock2D(0.1, 3, seed=0)},
+    ),
+    "GradientStatistics(every step, read every 100) (CNN)": (
+        {},
+        {"callbacks": lambda: [callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)]},
+    ),
 }
 
 
@@ -236,7 +270,11 @@ def main(argv=None, script="benchmarks/overhead.py"):
     n = args.steps * args.batch_size
     data = {  # per model kind: (x, y, batch size)
         "mlp": (rng.normal(size=(n, 64)).astype("float32"), rng.integers(0, 10, size=n), args.batch_size),
-        "cnn": (rng.normal(size=(args.steps * 64, 16, 16, 3)).astype("float32"), rng.integers(0, 10, size=args.steps * 64), 64),
+        "cnn": (
+            rng.normal(size=(args.steps * 64, 16, 16, 3)).astype("float32"),
+            rng.integers(0, 10, size=args.steps * 64),
+            64,
+        ),
     }
     kind = {name: "cnn" if name in CNN_PAIRS else "mlp" for name in names}
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -262,11 +300,17 @@ def main(argv=None, script="benchmarks/overhead.py"):
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "model": f"MLP {args.depth}x{args.width} relu, batch {args.batch_size} (pairs marked CNN: 3 conv layers on 16x16x3, batch 64), {args.steps} steps per epoch (the first {args.skip} not timed), median of {args.repeats} back-to-back pair ratios",
+        "model": f"MLP {args.depth}x{args.width} relu, batch {args.batch_size} (pairs marked CNN: 3 conv layers on "
+        f"16x16x3, batch 64), {args.steps} steps per epoch (the first {args.skip} not timed), "
+        f"median of {args.repeats} back-to-back pair ratios",
     }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
-        json.dump({"meta": meta, "results": rows, "raw_seconds_per_step": {f"{k[0]}|{k[1]}": v for k, v in times.items()}}, f, indent=1)
+        json.dump(
+            {"meta": meta, "results": rows, "raw_seconds_per_step": {f"{k[0]}|{k[1]}": v for k, v in times.items()}},
+            f,
+            indent=1,
+        )
     lines = [
         f"`{meta['command']}` — {meta['machine']}, Keras {meta['keras']} ({meta['backend']}, XLA); {meta['model']}.",
         "",

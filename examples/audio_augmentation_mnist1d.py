@@ -21,9 +21,9 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+import keras
 
-from kerasboost import layers  # noqa: E402
+from kerasboost import layers
 
 
 def data(train_size):

@@ -20,11 +20,11 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
 
-from kerasboost import layers, schedules  # noqa: E402
+from kerasboost import layers, schedules
 
 
 def data(seed=0):
@@ -77,7 +77,10 @@ def main(argv=None):
         train_acc = model.evaluate(x, y, verbose=0)[1]
         val_acc = history.history["val_accuracy"][-1]
         results[name] = {"train_accuracy": train_acc, "val_accuracy": val_acc}
-        print(f"{name:12s} train accuracy {train_acc:.3f}  validation accuracy {val_acc:.3f}  gap {train_acc - val_acc:+.3f}")
+        print(
+            f"{name:12s} train accuracy {train_acc:.3f}  validation accuracy {val_acc:.3f}  gap "
+            f"{train_acc - val_acc:+.3f}"
+        )
     return results
 
 

@@ -17,12 +17,12 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
 
-from kerasboost.diagnostics import activation_report  # noqa: E402
-from kerasboost.initializers import LooksLinear  # noqa: E402
+from kerasboost.diagnostics import activation_report
+from kerasboost.initializers import LooksLinear
 
 
 def data(seed=0):

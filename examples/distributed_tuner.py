@@ -22,19 +22,22 @@ import tempfile
 # the processes start in a fraction of TensorFlow's time on JAX, when it is installed
 os.environ.setdefault("KERAS_BACKEND", "jax" if importlib.util.find_spec("jax") else "tensorflow")
 
-import keras_tuner  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras_tuner
+from sklearn.datasets import load_digits
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 
 def search(directory, trials, epochs):
     """What every process runs: keras-tuner makes it the chief or a worker."""
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")
-    hypermodel = kerasboost.tuning.MLPHyperModel((64,), num_classes=10, max_layers=3, epochs=epochs, num_samples=1200, schedules=["constant", "one_cycle"])
-    tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials, directory=directory, project_name="distributed", seed=0)
+    hypermodel = kerasboost.tuning.MLPHyperModel(
+        (64,), num_classes=10, max_layers=3, epochs=epochs, num_samples=1200, schedules=["constant", "one_cycle"]
+    )
+    tuner = keras_tuner.RandomSearch(
+        hypermodel, objective="val_accuracy", max_trials=trials, directory=directory, project_name="distributed", seed=0
+    )
     tuner.search(x[:1200], y[:1200], validation_data=(x[1200:], y[1200:]), verbose=0)
 
 
@@ -52,13 +55,33 @@ def main(argv=None):
         search(args.directory, trials, epochs)
         return None
     directory = args.directory or tempfile.mkdtemp(prefix="kerasboost-distributed-")
-    command = [sys.executable, os.path.abspath(__file__), "--role", "search", "--directory", directory, "--trials", str(trials), "--epochs", str(epochs)]
-    run = kerasboost.tuning.run_distributed_search(command, num_workers=args.workers, timeout=3600, log_dir=os.path.join(directory, "logs"), env={"KERAS_BACKEND": "jax" if importlib.util.find_spec("jax") else os.environ["KERAS_BACKEND"]})
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--role",
+        "search",
+        "--directory",
+        directory,
+        "--trials",
+        str(trials),
+        "--epochs",
+        str(epochs),
+    ]
+    run = kerasboost.tuning.run_distributed_search(
+        command,
+        num_workers=args.workers,
+        timeout=3600,
+        log_dir=os.path.join(directory, "logs"),
+        env={"KERAS_BACKEND": "jax" if importlib.util.find_spec("jax") else os.environ["KERAS_BACKEND"]},
+    )
     oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=trials)
     oracle._set_project_dir(directory, "distributed")
     oracle.reload()
     frame = kerasboost.tuning.trials_dataframe(oracle).sort_values("score", ascending=False)
-    print(f"chief + {args.workers} workers on port {run.port}: {len(frame)} trials in {run.seconds:.0f} s; logs in {directory}/logs")
+    print(
+        f"chief + {args.workers} workers on port {run.port}: {len(frame)} trials in {run.seconds:.0f} s; logs in "
+        f"{directory}/logs"
+    )
     print(frame[["trial_id", "status", "score"]].head(5).to_string(index=False))
     return {"trials": len(frame), "seconds": run.seconds, "best": float(frame["score"].iloc[0])}
 

@@ -22,10 +22,10 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 
 def data(quick):
@@ -73,15 +73,24 @@ def main(argv=None):
 
     steps = epochs * int(np.ceil(len(x) / args.batch_size))
     runs = {
-        f"one-cycle to {found['valley']:.3g} (SGD)": keras.optimizers.SGD(kerasboost.schedules.OneCycle(found["valley"], total_steps=steps), momentum=0.9),
+        f"one-cycle to {found['valley']:.3g} (SGD)": keras.optimizers.SGD(
+            kerasboost.schedules.OneCycle(found["valley"], total_steps=steps), momentum=0.9
+        ),
         "Adam(1e-3) constant": keras.optimizers.Adam(1e-3),
     }
     results = {}
     for name, optimizer in runs.items():
         model = cnn(x.shape[1])
         model.compile(optimizer, loss, metrics=["accuracy"], jit_compile=True)
-        history = model.fit(x, y, validation_data=(x_val, y_val), batch_size=args.batch_size, epochs=epochs, verbose=0,
-                            callbacks=[kerasboost.callbacks.LearningRateLogger()])
+        history = model.fit(
+            x,
+            y,
+            validation_data=(x_val, y_val),
+            batch_size=args.batch_size,
+            epochs=epochs,
+            verbose=0,
+            callbacks=[kerasboost.callbacks.LearningRateLogger()],
+        )
         results[name] = history.history
         accuracy = " ".join(f"{a:.3f}" for a in history.history["val_accuracy"])
         print(f"{name:32s} val accuracy per epoch: {accuracy}")

@@ -32,11 +32,11 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 
 def data(shots, seed):
@@ -74,7 +74,9 @@ def classifier(base, seed):
 
 
 def compile_and_fit(model, optimizer, x, y, val, epochs, callbacks=()):
-    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"], jit_compile=True)
+    model.compile(
+        optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"], jit_compile=True
+    )
     history = model.fit(x, y, validation_data=val, batch_size=16, epochs=epochs, verbose=0, callbacks=list(callbacks))
     return history.history["val_accuracy" if val else "accuracy"][-1]
 
@@ -109,13 +111,21 @@ def main(argv=None):
 
     model = classifier(pretrained(), args.seed)
     summary = kerasboost.transfer.freeze(model, until="base")
-    optimizer = kerasboost.transfer.layerwise_lr_decay(model, keras.optimizers.Adam(3e-3), decay=0.5, groups=[["block1", "bn1"], ["block2", "bn2"], ["block3"], ["head"]])
+    optimizer = kerasboost.transfer.layerwise_lr_decay(
+        model,
+        keras.optimizers.Adam(3e-3),
+        decay=0.5,
+        groups=[["block1", "bn1"], ["block2", "bn2"], ["block3"], ["head"]],
+    )
     every = max(1, epochs // 4)
     unfreezing = kerasboost.transfer.GradualUnfreezing(["block3", "block2", "block1"], every_n_epochs=every)
     results["gradual unfreezing"] = compile_and_fit(model, optimizer, x, y, (xv, yv), epochs, [unfreezing])
 
     print(f"pre-trained on {len(xs)} images of 0-4; target: {len(x)} labelled images of 5-9, validated on {len(xv)}")
-    print(f"trainable at the start of transfer: {summary.trainable_params:,} of {summary.trainable_params + summary.non_trainable_params:,} parameters")
+    print(
+        f"trainable at the start of transfer: {summary.trainable_params:,} of "
+        f"{summary.trainable_params + summary.non_trainable_params:,} parameters"
+    )
     for name, accuracy in results.items():
         print(f"{name:20s} validation accuracy {accuracy:.3f}")
     return results

@@ -19,11 +19,11 @@ import tempfile
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras_tuner  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras_tuner
+import numpy as np
+from sklearn.datasets import load_digits
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 
 def data(seed=0):
@@ -43,18 +43,41 @@ def main(argv=None):
     args = parser.parse_args(argv)
     trials, epochs = (2, 2) if args.quick else (args.trials, args.epochs)
     (x, y), (xv, yv), (xt, yt) = data()
-    hypermodel = kerasboost.tuning.MLPHyperModel((64,), num_classes=10, max_layers=4, epochs=epochs, num_samples=len(x), patience=5)
+    hypermodel = kerasboost.tuning.MLPHyperModel(
+        (64,), num_classes=10, max_layers=4, epochs=epochs, num_samples=len(x), patience=5
+    )
     directory = args.directory or tempfile.mkdtemp(prefix="kerasboost-tuner-")
-    tuner = keras_tuner.BayesianOptimization(hypermodel, objective="val_accuracy", max_trials=trials, num_initial_points=min(5, trials), directory=directory, project_name="digits_mlp", seed=0)
+    tuner = keras_tuner.BayesianOptimization(
+        hypermodel,
+        objective="val_accuracy",
+        max_trials=trials,
+        num_initial_points=min(5, trials),
+        directory=directory,
+        project_name="digits_mlp",
+        seed=0,
+    )
     tuner.search(x, y, validation_data=(xv, yv), verbose=0)
 
     frame = kerasboost.tuning.trials_dataframe(tuner).sort_values("score", ascending=False)
-    columns = ["trial_id", "score", "hp/num_layers", "hp/units", "hp/activation", "hp/optimizer/name", "hp/learning_rate", "hp/schedule", "hp/batch_size"]
+    columns = [
+        "trial_id",
+        "score",
+        "hp/num_layers",
+        "hp/units",
+        "hp/activation",
+        "hp/optimizer/name",
+        "hp/learning_rate",
+        "hp/schedule",
+        "hp/batch_size",
+    ]
     print(frame[[c for c in columns if c in frame]].head(5).to_string(index=False))
     kerasboost.tuning.plot_trials(tuner, path="tuner_trials.png")
     best = tuner.get_best_models(1)[0]
     accuracy = float(np.mean(np.argmax(best.predict(xt, verbose=0), -1) == yt))
-    print(f"{len(frame)} trials; best validation accuracy {frame['score'].iloc[0]:.3f}; its test accuracy {accuracy:.3f}; trials plot: tuner_trials.png")
+    print(
+        f"{len(frame)} trials; best validation accuracy {frame['score'].iloc[0]:.3f}; its test accuracy "
+        f"{accuracy:.3f}; trials plot: tuner_trials.png"
+    )
     return {"trials": len(frame), "best_val_accuracy": float(frame["score"].iloc[0]), "test_accuracy": accuracy}
 
 

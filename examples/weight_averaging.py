@@ -33,11 +33,11 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 
 def data(seed):
@@ -50,7 +50,14 @@ def data(seed):
 
 def network(seed):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((64,)), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def scores(model, x, y):
@@ -66,22 +73,38 @@ def run(seed, epochs, cycles):
     out = {}
 
     model = network(seed)
-    model.compile(keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.1, steps), momentum=0.9), loss, jit_compile=True)
+    model.compile(
+        keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.1, steps), momentum=0.9), loss, jit_compile=True
+    )
     model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
     out["plain"] = scores(model, xt, yt)
 
     model = network(seed)
     start = int(0.6 * epochs)
     lr = kerasboost.schedules.SequentialSchedule(
-        [keras.optimizers.schedules.CosineDecay(0.1, start * steps_per_epoch, alpha=0.2), 0.02], boundaries=[start * steps_per_epoch]
+        [keras.optimizers.schedules.CosineDecay(0.1, start * steps_per_epoch, alpha=0.2), 0.02],
+        boundaries=[start * steps_per_epoch],
     )
     model.compile(keras.optimizers.SGD(lr, momentum=0.9), loss, jit_compile=True)
-    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[kerasboost.callbacks.StochasticWeightAveraging(start_epoch=start)])
+    model.fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[kerasboost.callbacks.StochasticWeightAveraging(start_epoch=start)],
+    )
     out["swa"] = scores(model, xt, yt)
 
     model = network(seed)
     cycle = max(1, epochs // cycles)
-    model.compile(keras.optimizers.SGD(kerasboost.schedules.CosineRestarts(0.1, first_cycle_steps=cycle * steps_per_epoch), momentum=0.9), loss, jit_compile=True)
+    model.compile(
+        keras.optimizers.SGD(
+            kerasboost.schedules.CosineRestarts(0.1, first_cycle_steps=cycle * steps_per_epoch), momentum=0.9
+        ),
+        loss,
+        jit_compile=True,
+    )
     snapshots = kerasboost.ensemble.SnapshotEnsemble()
     model.fit(x, y, batch_size=32, epochs=cycle * cycles, verbose=0, callbacks=[snapshots])
     out["snapshot ensemble"] = scores(snapshots.ensemble(), xt, yt)
@@ -103,7 +126,10 @@ def main(argv=None):
         acc = np.array([r[name][0] for r in results])
         nll = np.array([r[name][1] for r in results])
         summary[name] = {"accuracy": float(acc.mean()), "log_loss": float(nll.mean())}
-        print(f"{name:18s} test accuracy {acc.mean():.4f} (+- {acc.std():.4f})  log-loss {nll.mean():.4f}  over {seeds} seed(s)")
+        print(
+            f"{name:18s} test accuracy {acc.mean():.4f} (+- {acc.std():.4f})  log-loss {nll.mean():.4f}  over "
+            f"{seeds} seed(s)"
+        )
     return summary
 
 

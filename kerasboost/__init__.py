@@ -7,14 +7,16 @@
 
 __version__ = "0.1.0"
 
-from kerasboost import callbacks  # noqa: E402
-from kerasboost import diagnostics  # noqa: E402
-from kerasboost import ensemble  # noqa: E402
-from kerasboost import initializers  # noqa: E402
-from kerasboost import layers  # noqa: E402
-from kerasboost import optimizers  # noqa: E402
-from kerasboost import schedules  # noqa: E402
-from kerasboost import transfer  # noqa: E402
+from kerasboost import (
+    callbacks,
+    diagnostics,
+    ensemble,
+    initializers,
+    layers,
+    optimizers,
+    schedules,
+    transfer,
+)
 
 # Imported on first use (`kerasboost.tuning`, `from kerasboost import tuning`): it imports
 # keras-tuner, which a user of the layers, optimizers or callbacks need not load. Nothing in
@@ -34,6 +36,7 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "callbacks",

@@ -42,10 +42,10 @@ Behaviour (public names, undocumented use):
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
-
 
 # ------------------------------------------------------------------ optimizers
 

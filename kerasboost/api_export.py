@@ -15,13 +15,14 @@ public API but not serializable Keras objects.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import keras
 
 PACKAGE = "kerasboost"
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Callable)
 
 # public path ("kerasboost.schedules.OneCycle") -> object
 _EXPORTS: dict[str, object] = {}
@@ -39,16 +40,13 @@ def kerasboost_export(path: str, register: bool = True) -> Callable[[T], T]:
             registry (classes with `get_config`); `False` for plain functions.
     """
     if not path.startswith(PACKAGE + "."):
-        raise ValueError(
-            f"`path` must start with '{PACKAGE}.'. Received: path={path!r}"
-        )
+        raise ValueError(f"`path` must start with '{PACKAGE}.'. Received: path={path!r}")
 
     def decorator(obj: T) -> T:
         name = path.rsplit(".", 1)[-1]
         if name != obj.__name__:
             raise ValueError(
-                f"The exported name must equal the object's name "
-                f"({obj.__name__!r}). Received: path={path!r}"
+                f"The exported name must equal the object's name ({obj.__name__!r}). Received: path={path!r}"
             )
         if path in _EXPORTS and _EXPORTS[path] is not obj:
             raise ValueError(f"{path!r} is already exported.")

@@ -121,7 +121,11 @@ def train(name, recipe, data, args, verbose):
         optimizer = keras.optimizers.Adam(schedule)
         callbacks.append(
             kerasboost.callbacks.EarlyStopping(
-                "val_accuracy", patience=max(3, args.epochs // 4), smoothing="ema", smoothing_factor=0.5, restore_best_weights=True
+                "val_accuracy",
+                patience=max(3, args.epochs // 4),
+                smoothing="ema",
+                smoothing_factor=0.5,
+                restore_best_weights=True,
             )
         )
     else:
@@ -201,7 +205,11 @@ def write_figures(results: list[RunResult], out: str, steps: int) -> list[str]:
     for r, colour in zip(results, ("tab:red", "tab:blue")):
         ax.plot(r.history["accuracy"], "--", color=colour, label=f"{r.name} (train)")
         ax.plot(r.history["val_accuracy"], "-", color=colour, label=f"{r.name} (validation)")
-    ax.set_xlabel("epoch"), ax.set_ylabel("accuracy"), ax.set_ylim(0, 1.02), ax.legend(), ax.grid(alpha=0.3)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.grid(alpha=0.3)
     paths.append(_save(fig, out, "accuracy.png"))
     fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), sharey=True)
     for ax, r in zip(np.atleast_1d(axes), results):
@@ -232,19 +240,28 @@ def _save(fig, out, name):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", choices=("digits", "mnist1d"), default="digits",
-                        help="scikit-learn's bundled digits or mnist1d's generated set (default digits)")
+    parser.add_argument(
+        "--data",
+        choices=("digits", "mnist1d"),
+        default="digits",
+        help="scikit-learn's bundled digits or mnist1d's generated set (default digits)",
+    )
     parser.add_argument("--depth", type=int, default=50, help="hidden layers (default 50)")
     parser.add_argument("--width", type=int, default=64, help="units per hidden layer (default 64)")
-    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid", "selu", "gelu", "elu"), default="relu",
-                        help="activation of every hidden layer (default relu)")
+    parser.add_argument(
+        "--activation",
+        choices=("relu", "tanh", "sigmoid", "selu", "gelu", "elu"),
+        default="relu",
+        help="activation of every hidden layer (default relu)",
+    )
     parser.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--max-lr", type=float, default=3e-3, help="the one-cycle peak of the recipe (default 3e-3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data split and the models (default 0)")
     parser.add_argument("--out", default="kerasboost-demo", help="folder for the PNGs (default kerasboost-demo)")
-    parser.add_argument("--quick", action="store_true",
-                        help="8 layers, 2 epochs: a smoke run of every part (about 20 s on 2 CPU cores)")
+    parser.add_argument(
+        "--quick", action="store_true", help="8 layers, 2 epochs: a smoke run of every part (about 20 s on 2 CPU cores)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
 
@@ -263,7 +280,14 @@ def run(args: argparse.Namespace) -> int:
     )
     results = []
     for name, recipe in (("keras_defaults", False), ("kerasboost", True)):
-        print(f"\n== {name}: " + ("Adam(1e-3), Dense default initializer" if not recipe else "matched init, warmup + one-cycle, early stopping"))
+        print(
+            f"\n== {name}: "
+            + (
+                "Adam(1e-3), Dense default initializer"
+                if not recipe
+                else "matched init, warmup + one-cycle, early stopping"
+            )
+        )
         results.append(train(name, recipe, data, args, verbose=not args.quiet))
     print("\n" + table(results))
     steps = math.ceil(len(data[0]) / args.batch_size) * args.epochs

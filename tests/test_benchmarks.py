@@ -20,7 +20,9 @@ def _main(name, argv):
 
 def test_overhead_script_writes_its_table(tmp_path, child):
     out = tmp_path / "overhead"
-    child.call(_main, "overhead", ["--repeats", "2", "--steps", "6", "--skip", "2", "--only", "SkipInit", "--out", str(out)])
+    child.call(
+        _main, "overhead", ["--repeats", "2", "--steps", "6", "--skip", "2", "--only", "SkipInit", "--out", str(out)]
+    )
     rows = json.loads(out.with_suffix(".json").read_text())["results"]
     assert [r["component"] for r in rows] == ["SkipInit"]
     assert rows[0]["ratio"] > 0 and rows[0]["ratio_best"] > 0
@@ -41,17 +43,29 @@ def test_kernels_script_checks_and_times_every_group(tmp_path, child):
 def test_ablations_script_times_its_variants(tmp_path, child):
     out = tmp_path / "ablations"
     only = ["GradientStatistics: update", "Lookahead: inner"]
-    child.call(_main, "ablations", ["--repeats", "1", "--steps", "6", "--skip", "2", "--only", *only, "--out", str(out)])
+    child.call(
+        _main, "ablations", ["--repeats", "1", "--steps", "6", "--skip", "2", "--only", *only, "--out", str(out)]
+    )
     data = json.loads(out.with_suffix(".json").read_text())
-    assert {r["component"] for r in data["results"]} == {"GradientStatistics: update statistics", "Lookahead: inner step only"}
+    assert {r["component"] for r in data["results"]} == {
+        "GradientStatistics: update statistics",
+        "Lookahead: inner step only",
+    }
     assert data["meta"]["command"].startswith("python benchmarks/ablations.py")
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="--direct times TensorFlow's compiled train step")
 def test_ablations_direct_mode_times_compiled_steps(tmp_path, child):
     out = tmp_path / "direct"
-    rows = child.call(_main, "ablations", ["--direct", "--repeats", "1", "--calls", "2", "--only", "A/A", "no maximum", "--out", str(out)])
-    assert [r["component"] for r in rows] == ["A/A control (no callback on either side)", "GradientStatistics: no maximum"]
+    rows = child.call(
+        _main,
+        "ablations",
+        ["--direct", "--repeats", "1", "--calls", "2", "--only", "A/A", "no maximum", "--out", str(out)],
+    )
+    assert [r["component"] for r in rows] == [
+        "A/A control (no callback on either side)",
+        "GradientStatistics: no maximum",
+    ]
     assert all(r["baseline_us"] > 0 and r["component_us"] > 0 for r in rows)
     raw = json.loads(out.with_suffix(".json").read_text())["raw_seconds_per_step"]
     assert set(raw) == {"baseline", *(r["component"] for r in rows)} and all(len(v) == 1 for v in raw.values())
@@ -69,7 +83,22 @@ def test_gpu_script_runs_its_quick_path(tmp_path, child):
 def test_compile_script_measures_each_configuration_in_its_own_process(tmp_path, child):
     out = tmp_path / "compile"
     backend = keras.backend.backend()
-    child.call(_main, "compile", ["--depths", "2", "--backends", backend, "--samples", "64", "--only", "GradientStatistics()", "--out", str(out)])
+    child.call(
+        _main,
+        "compile",
+        [
+            "--depths",
+            "2",
+            "--backends",
+            backend,
+            "--samples",
+            "64",
+            "--only",
+            "GradientStatistics()",
+            "--out",
+            str(out),
+        ],
+    )
     data = json.loads(out.with_suffix(".json").read_text())
     rows = {r["component"]: r for r in data["results"]}
     assert set(rows) == {"baseline (plain Keras, Adam)", "GradientStatistics()"}

@@ -42,7 +42,13 @@ CASES = [
     ),
     ContractCase(
         schedules.CyclicalLearningRate,
-        {"initial_learning_rate": 1e-3, "maximal_learning_rate": 1e-2, "step_size": 2, "mode": "exp_range", "gamma": 0.9},
+        {
+            "initial_learning_rate": 1e-3,
+            "maximal_learning_rate": 1e-2,
+            "step_size": 2,
+            "mode": "exp_range",
+            "gamma": 0.9,
+        },
         invalid=[
             ({"step_size": 0}, "step_size"),
             ({"maximal_learning_rate": 1e-4}, "maximal_learning_rate"),
@@ -96,7 +102,13 @@ CASES = [
     ),
     ContractCase(
         schedules.WarmupStableDecay,
-        {"peak_learning_rate": 0.01, "total_steps": 10, "warmup_steps": 1, "decay_fraction": 0.5, "decay_shape": "1-sqrt"},
+        {
+            "peak_learning_rate": 0.01,
+            "total_steps": 10,
+            "warmup_steps": 1,
+            "decay_fraction": 0.5,
+            "decay_shape": "1-sqrt",
+        },
         invalid=[
             ({"total_steps": 0}, "total_steps"),
             ({"decay_fraction": 1.5}, "decay_fraction"),
@@ -107,7 +119,15 @@ CASES = [
     ),
     ContractCase(
         schedules.CosineRestarts,
-        {"initial_learning_rate": 0.01, "first_cycle_steps": 2, "cycle_multiplier": 2.0, "cycle_decay": 0.5, "warmup_steps": 1, "max_cycles": 3, "min_learning_rate": 1e-4},
+        {
+            "initial_learning_rate": 0.01,
+            "first_cycle_steps": 2,
+            "cycle_multiplier": 2.0,
+            "cycle_decay": 0.5,
+            "warmup_steps": 1,
+            "max_cycles": 3,
+            "min_learning_rate": 1e-4,
+        },
         invalid=[
             ({"first_cycle_steps": 0}, "first_cycle_steps"),
             ({"cycle_multiplier": 0.5}, "cycle_multiplier"),
@@ -120,7 +140,11 @@ CASES = [
     ContractCase(
         schedules.Scaled,
         lambda: {"schedule": schedules.StepDecay(0.01, drop_every=2), "factor": 0.5},
-        invalid=[({"factor": -0.5}, "factor"), ({"factor": float("nan")}, "factor"), ({"schedule": "cosine"}, "schedule")],
+        invalid=[
+            ({"factor": -0.5}, "factor"),
+            ({"factor": float("nan")}, "factor"),
+            ({"schedule": "cosine"}, "schedule"),
+        ],
     ),
     ContractCase(
         schedules.SequentialSchedule,
@@ -140,7 +164,6 @@ CASES = [
         ],
     ),
 ]
-
 
 
 def _conv1d_model(initializer):
@@ -187,20 +210,39 @@ _SGD = {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9},
 
 def _two_branch_average(obj):
     inputs = keras.Input((6,))
-    branches = [keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(8, activation="tanh")(inputs)) for _ in range(2)]
+    branches = [
+        keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(8, activation="tanh")(inputs)) for _ in range(2)
+    ]
     return keras.Model(inputs, obj(branches), name="contract_EnsembleAverage")
 
 
 CASES += [
-    ContractCase(ensemble.EnsembleAverage, {"weights": [2.0, 1.0], "mode": "mean"}, model=_two_branch_average,
-                 invalid=[({"weights": [-1.0, 1.0]}, "weights"), ({"weights": [0.0, 0.0]}, "weights"), ({"mode": "median"}, "mode")]),
-    ContractCase(ensemble.EnsembleAverage, {"mode": "geometric"}, model=_two_branch_average, id="EnsembleAverage[geometric]",
-                 invalid=[({"mode": None}, "mode"), ({"weights": [1.0, float("inf")]}, "weights")]),
+    ContractCase(
+        ensemble.EnsembleAverage,
+        {"weights": [2.0, 1.0], "mode": "mean"},
+        model=_two_branch_average,
+        invalid=[
+            ({"weights": [-1.0, 1.0]}, "weights"),
+            ({"weights": [0.0, 0.0]}, "weights"),
+            ({"mode": "median"}, "mode"),
+        ],
+    ),
+    ContractCase(
+        ensemble.EnsembleAverage,
+        {"mode": "geometric"},
+        model=_two_branch_average,
+        id="EnsembleAverage[geometric]",
+        invalid=[({"mode": None}, "mode"), ({"weights": [1.0, float("inf")]}, "weights")],
+    ),
 ]
 
 
 def _wrapper_invalid(extra=()):
-    return [({"optimizer": "not_an_optimizer"}, "optimizer"), ({"optimizer": 3}, "optimizer"), ({"clipnorm": 1.0}, "clipnorm")] + list(extra)
+    return [
+        ({"optimizer": "not_an_optimizer"}, "optimizer"),
+        ({"optimizer": 3}, "optimizer"),
+        ({"clipnorm": 1.0}, "clipnorm"),
+    ] + list(extra)
 
 
 CASES += [
@@ -208,7 +250,12 @@ CASES += [
     ContractCase(
         optimizers.RectifiedAdam,
         {"learning_rate": 0.01, "sma_threshold": 4.5, "weight_decay": 0.01},
-        invalid=[({"beta_1": 1.0}, "beta_1"), ({"beta_2": -0.1}, "beta_2"), ({"epsilon": -1.0}, "epsilon"), ({"sma_threshold": 3.0}, "sma_threshold")],
+        invalid=[
+            ({"beta_1": 1.0}, "beta_1"),
+            ({"beta_2": -0.1}, "beta_2"),
+            ({"epsilon": -1.0}, "epsilon"),
+            ({"sma_threshold": 3.0}, "sma_threshold"),
+        ],
     ),
     ContractCase(
         optimizers.AdaBelief,
@@ -218,22 +265,41 @@ CASES += [
     ContractCase(
         optimizers.LARS,
         {"learning_rate": 0.5, "weight_decay_rate": 1e-3, "trust_coefficient": 0.01, "nesterov": True},
-        invalid=[({"momentum": 1.0}, "momentum"), ({"trust_coefficient": 0.0}, "trust_coefficient"), ({"weight_decay_rate": -1.0}, "weight_decay_rate"), ({"nesterov": "no"}, "nesterov")],
+        invalid=[
+            ({"momentum": 1.0}, "momentum"),
+            ({"trust_coefficient": 0.0}, "trust_coefficient"),
+            ({"weight_decay_rate": -1.0}, "weight_decay_rate"),
+            ({"nesterov": "no"}, "nesterov"),
+        ],
     ),
     ContractCase(
         optimizers.LayerwiseLearningRate,
         lambda: {"optimizer": keras.optimizers.Adam(0.01), "scales": {"no_such_layer": 1.0}, "default_scale": 0.5},
-        invalid=_wrapper_invalid([({"scales": {"dense": -1.0}}, "scales"), ({"scales": ["dense"]}, "scales"), ({"default_scale": float("nan")}, "default_scale")]),
+        invalid=_wrapper_invalid(
+            [
+                ({"scales": {"dense": -1.0}}, "scales"),
+                ({"scales": ["dense"]}, "scales"),
+                ({"default_scale": float("nan")}, "default_scale"),
+            ]
+        ),
     ),
     ContractCase(
         optimizers.Lookahead,
         lambda: {"optimizer": keras.optimizers.Adam(0.01), "sync_period": 2, "slow_step_size": 0.5},
-        invalid=_wrapper_invalid([({"sync_period": 0}, "sync_period"), ({"slow_step_size": 0.0}, "slow_step_size"), ({"slow_step_size": 1.5}, "slow_step_size")]),
+        invalid=_wrapper_invalid(
+            [
+                ({"sync_period": 0}, "sync_period"),
+                ({"slow_step_size": 0.0}, "slow_step_size"),
+                ({"slow_step_size": 1.5}, "slow_step_size"),
+            ]
+        ),
     ),
     ContractCase(
         optimizers.Lookahead,
         lambda: {
-            "optimizer": optimizers.GradientNoise(optimizers.AdaptiveGradientClipping(optimizers.RectifiedAdam(0.01)), eta=0.01, seed=3),
+            "optimizer": optimizers.GradientNoise(
+                optimizers.AdaptiveGradientClipping(optimizers.RectifiedAdam(0.01)), eta=0.01, seed=3
+            ),
             "sync_period": 2,
         },
         invalid=[({"optimizer": keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD())}, "optimizer")],
@@ -249,7 +315,9 @@ CASES += [
     ContractCase(
         optimizers.AdaptiveGradientClipping,
         {"optimizer": _SGD, "clip_factor": 0.05, "exclude": ["dense_1"]},
-        invalid=_wrapper_invalid([({"clip_factor": 0.0}, "clip_factor"), ({"eps": -1.0}, "eps"), ({"exclude": "dense"}, "exclude")]),
+        invalid=_wrapper_invalid(
+            [({"clip_factor": 0.0}, "clip_factor"), ({"eps": -1.0}, "eps"), ({"exclude": "dense"}, "exclude")]
+        ),
     ),
     ContractCase(
         optimizers.GradientCentralization,
@@ -262,7 +330,6 @@ CASES += [
         invalid=_wrapper_invalid(),
     ),
 ]
-
 
 
 def _mlp():
@@ -278,7 +345,6 @@ CASES += [
         model=lambda sam: sam,
     ),
 ]
-
 
 
 def _residual_model(layer):
@@ -313,7 +379,12 @@ CASES += [
     ContractCase(
         layers.InstanceNormalization,
         {"epsilon": 1e-5},
-        invalid=[({"epsilon": 0.0}, "epsilon"), ({"groups": 2}, "groups"), ({"center": "yes"}, "center"), ({"axis": 1.5}, "axis")],
+        invalid=[
+            ({"epsilon": 0.0}, "epsilon"),
+            ({"groups": 2}, "groups"),
+            ({"center": "yes"}, "center"),
+            ({"axis": 1.5}, "axis"),
+        ],
         input_shape=_SPECTROGRAM,
     ),
     ContractCase(
@@ -356,7 +427,8 @@ CASES += [
     ContractCase(
         layers.DropBlock2D,
         {"rate": 0.2, "block_size": 2, "seed": 1},
-        invalid=[({"rate": 1.0}, "rate"), ({"block_size": 0}, "block_size"), ({"data_format": "nhwc"}, "data_format")] + _SEED,
+        invalid=[({"rate": 1.0}, "rate"), ({"block_size": 0}, "block_size"), ({"data_format": "nhwc"}, "data_format")]
+        + _SEED,
         input_shape=_IMAGE,
         random_on_tensorflow=True,
     ),
@@ -398,7 +470,12 @@ CASES += [
     ContractCase(
         layers.TimeMasking,
         {"max_width": 3, "num_masks": 2, "seed": 2},
-        invalid=[({"max_width": 0}, "max_width"), ({"num_masks": 0}, "num_masks"), ({"mask_value": "mean"}, "mask_value")] + _SEED,
+        invalid=[
+            ({"max_width": 0}, "max_width"),
+            ({"num_masks": 0}, "num_masks"),
+            ({"mask_value": "mean"}, "mask_value"),
+        ]
+        + _SEED,
         input_shape=_SPECTROGRAM,
         random_on_tensorflow=True,
     ),

@@ -19,7 +19,13 @@ def test_quick_demo_prints_the_table_and_writes_every_figure(tmp_path, child):
         assert 0.0 <= float(cells[1]) <= float(cells[2]) <= 1.0  # final <= best
         assert cells[3] == "2"  # --quick: two epochs
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["accuracy.png", "activations_keras_defaults.png", "activations_kerasboost.png", "gradient_flow.png", "learning_rate.png"]
+    assert names == [
+        "accuracy.png",
+        "activations_keras_defaults.png",
+        "activations_kerasboost.png",
+        "gradient_flow.png",
+        "learning_rate.png",
+    ]
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
 
 
@@ -29,7 +35,10 @@ def _defaults_and_recipe(out):
     demo.add_arguments(parser)
     args = parser.parse_args(["--depth", "30", "--epochs", "4", "--out", str(out)])
     data = demo.load_data("digits", 0)
-    runs = [demo.train("keras_defaults", False, data, args, verbose=False), demo.train("kerasboost", True, data, args, verbose=False)]
+    runs = [
+        demo.train("keras_defaults", False, data, args, verbose=False),
+        demo.train("kerasboost", True, data, args, verbose=False),
+    ]
     return [(demo.diagnose(run), run.best) for run in runs]
 
 
@@ -46,9 +55,12 @@ def test_diagnose_names_layers():
         alerts = [{"kind": "exploding", "layers": ["m/dense_03", "m/dense_01"]}]
 
     row = lambda name, dead, sat: type("Row", (), {"layer": name, "dead": dead, "saturated": sat})  # noqa: E731
-    result = demo.RunResult("r", {"val_accuracy": [0.5]}, Stats(), [row("d1", 0.9, math.nan), row("d2", math.nan, 0.7)], 1.0)
+    result = demo.RunResult(
+        "r", {"val_accuracy": [0.5]}, Stats(), [row("d1", 0.9, math.nan), row("d2", math.nan, 0.7)], 1.0
+    )
     assert demo.diagnose(result) == (
-        "exploding gradients (dense_01, dense_03); dead units >= 50% in 1 layers (d1); saturated >= 50% in 1 layers (d2)"
+        "exploding gradients (dense_01, dense_03); dead units >= 50% in 1 layers (d1); saturated >= 50% in 1 layers "
+        "(d2)"
     )
 
 

@@ -1,8 +1,8 @@
 """The examples in the docstrings and the README run and print what they claim."""
 
-import inspect
 import doctest
 import importlib
+import inspect
 import pkgutil
 import re
 from pathlib import Path
@@ -13,9 +13,7 @@ import kerasboost
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(
-    m.name
-    for m in pkgutil.walk_packages(kerasboost.__path__, "kerasboost.")
-    if not m.name.endswith("__main__")
+    m.name for m in pkgutil.walk_packages(kerasboost.__path__, "kerasboost.") if not m.name.endswith("__main__")
 )
 
 

@@ -103,7 +103,7 @@ def test_jax_optimizer_state_mid_fit():
     def iterations_now(state):  # read at once: JAX donates the state's buffers to the next step
         if state is None:
             return None
-        position = [i for i, v in enumerate(model.optimizer.variables) if v is model.optimizer.iterations][0]
+        position = next(i for i, v in enumerate(model.optimizer.variables) if v is model.optimizer.iterations)
         return int(np.asarray(state[position]))
 
     class Probe(keras.callbacks.Callback):
@@ -149,7 +149,9 @@ def test_update_metrics_variables_on_jax():
     metrics_variables = [v.value for v in model.metrics_variables]
     x, y = ops.ones((4, 3)), ops.ones((4, 1))
     y_pred = ops.zeros((4, 1))
-    logs, new = _keras.update_metrics_variables(model, metrics_variables, ops.convert_to_tensor(2.0), x, y, y_pred, None)
+    logs, new = _keras.update_metrics_variables(
+        model, metrics_variables, ops.convert_to_tensor(2.0), x, y, y_pred, None
+    )
     assert float(logs["loss"]) == pytest.approx(2.0) and float(logs["mae"]) == pytest.approx(1.0)
     assert len(new) == len(metrics_variables)
 

@@ -81,7 +81,9 @@ def test_swish_with_beta_one_matches_torch_silu():
 @pytest.mark.parametrize("multiplier", [1, 2])
 def test_cosine_restarts_matches_torch_cosine_annealing_warm_restarts(multiplier):
     expected = torch_lrs(
-        lambda torch, opt: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=multiplier, eta_min=1e-4),
+        lambda torch, opt: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            opt, T_0=10, T_mult=multiplier, eta_min=1e-4
+        ),
         0.1,
         75,
     )
@@ -96,7 +98,9 @@ def test_step_decay_matches_torch_step_lr():
 
 def test_linear_decay_matches_torch_linear_lr():
     expected = torch_lrs(
-        lambda torch, opt: torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.01, total_iters=30), 0.1, 45
+        lambda torch, opt: torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.01, total_iters=30),
+        0.1,
+        45,
     )
     np.testing.assert_allclose(schedule_values(LinearDecay(0.1, 30, 0.001), 45), expected, rtol=1e-6)
 
@@ -104,13 +108,21 @@ def test_linear_decay_matches_torch_linear_lr():
 # ----------------------------------------------------------------------------- callbacks
 
 
-@pytest.mark.parametrize("patience,cooldown,min_delta", [(0, 0, 0.0), (1, 0, 0.0), (1, 2, 0.0), (2, 1, 0.02), (0, 3, 0.0)])
+@pytest.mark.parametrize(
+    "patience,cooldown,min_delta", [(0, 0, 0.0), (1, 0, 0.0), (1, 2, 0.0), (2, 1, 0.02), (0, 3, 0.0)]
+)
 def test_reduce_lr_on_plateau_matches_torch(patience, cooldown, min_delta):
     values = [1.0, 0.9, 0.95, 0.9, 0.92, 0.85, 0.86, 0.87, 0.88, 0.89, 0.8, 0.81, 0.82, 0.83, 0.84, 0.7, 0.71, 0.72]
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=0.1)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=patience, cooldown=cooldown, threshold=min_delta, threshold_mode="abs", min_lr=0.004
+        optimizer,
+        factor=0.5,
+        patience=patience,
+        cooldown=cooldown,
+        threshold=min_delta,
+        threshold_mode="abs",
+        min_lr=0.004,
     )
     expected = []
     for value in values:
@@ -121,7 +133,9 @@ def test_reduce_lr_on_plateau_matches_torch(patience, cooldown, min_delta):
     model.compile(keras.optimizers.SGD(0.1), "mse")
     model.optimizer.build(model.trainable_variables)
     # PyTorch reduces after more than `patience` bad epochs, Keras (and kerasboost) after `patience`
-    callback = ReduceLROnPlateau(factor=0.5, patience=patience + 1, cooldown=cooldown, min_delta=min_delta, min_lr=0.004)
+    callback = ReduceLROnPlateau(
+        factor=0.5, patience=patience + 1, cooldown=cooldown, min_delta=min_delta, min_lr=0.004
+    )
     callback.set_model(model)
     callback.on_train_begin()
     actual = []

@@ -82,9 +82,15 @@ def test_reductions_match_numpy(shape):
     np.testing.assert_allclose(float(norm(x)), float(np.linalg.norm(x.ravel())), rtol=1e-5)
     if x.size:
         y = np.cos(x)  # a second tensor of the same shape
-        out = totals([x, y], sums=(lambda a, b: a * b, lambda a, b: a), maxima=(lambda a, b: keras.ops.abs(a), lambda a, b: -a))
-        np.testing.assert_allclose(np.asarray(out)[:2], [np.sum(x.astype("float64") * y), np.sum(x.astype("float64"))], rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(np.asarray(out)[2:], [np.abs(x).max(), -x.min()], rtol=1e-6)  # maxima: position matters
+        out = totals(
+            [x, y], sums=(lambda a, b: a * b, lambda a, b: a), maxima=(lambda a, b: keras.ops.abs(a), lambda a, b: -a)
+        )
+        np.testing.assert_allclose(
+            np.asarray(out)[:2], [np.sum(x.astype("float64") * y), np.sum(x.astype("float64"))], rtol=1e-4, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            np.asarray(out)[2:], [np.abs(x).max(), -x.min()], rtol=1e-6
+        )  # maxima: position matters
         assert float(totals([x], maxima=(keras.ops.abs,))[0]) == pytest.approx(float(np.abs(x).max()))
         compiled = _compiled(lambda v: norm(v))
         np.testing.assert_allclose(float(compiled(x)), float(np.linalg.norm(x.ravel())), rtol=1e-5)
@@ -94,7 +100,9 @@ def test_reductions_match_numpy(shape):
 def test_reductions_count_and_max_every_position(position):
     x = np.zeros(71, "float32")
     x[position] = -3.0
-    zeros, top = np.asarray(totals([x], sums=(lambda v: keras.ops.cast(keras.ops.equal(v, 0), "float32"),), maxima=(keras.ops.abs,)))
+    zeros, top = np.asarray(
+        totals([x], sums=(lambda v: keras.ops.cast(keras.ops.equal(v, 0), "float32"),), maxima=(keras.ops.abs,))
+    )
     assert (zeros, top) == (70.0, 3.0)
 
 

@@ -10,4 +10,14 @@ from kerasboost.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
 
-__all__ = ["ActivationStatistics", "EarlyStopping", "GradientStatistics", "LearningRateFinder", "LearningRateLogger", "LearningRateWarmup", "ReduceLROnPlateau", "StochasticWeightAveraging", "TimeStopping"]
+__all__ = [
+    "ActivationStatistics",
+    "EarlyStopping",
+    "GradientStatistics",
+    "LearningRateFinder",
+    "LearningRateLogger",
+    "LearningRateWarmup",
+    "ReduceLROnPlateau",
+    "StochasticWeightAveraging",
+    "TimeStopping",
+]

@@ -20,11 +20,12 @@ train function outside of `enter` / `leave` invalidates every function kept for 
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 
 class _Steps:
-    def __init__(self, plain: Any):
+    def __init__(self, plain: Any) -> None:
         self.plain = plain
         self.active: list = []
         self.compiled: dict[frozenset, Any] = {}
@@ -88,4 +89,3 @@ def invalidate(model) -> None:
     else:
         model.make_train_function(force=True)
     steps.current = model.train_function
-

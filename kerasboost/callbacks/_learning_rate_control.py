@@ -12,14 +12,18 @@ trainer carries it and TensorFlow reads it live; `warmup` is traced.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
-import keras
 from keras import ops
 
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
-from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables, restore_hidden_variables
+from kerasboost.callbacks._optimizer_state import (
+    add_hidden_variables,
+    remove_hidden_variables,
+    restore_hidden_variables,
+)
 from kerasboost.optimizers.wrapper import optimizer_chain
 
 _KEY = "_kerasboost_learning_rate_control"
@@ -34,7 +38,7 @@ class LearningRateControl:
     set, and on the warmup's configuration (`warmup_key`).
     """
 
-    def __init__(self, model):
+    def __init__(self, model) -> None:
         self.model = model
         self.optimizer = optimizer_chain(model.optimizer)[-1]
         if not model.optimizer.built:
@@ -72,7 +76,9 @@ class LearningRateControl:
         self._entered = key
 
     @classmethod
-    def acquire(cls, model, user, warmup: Callable[[Any], Any] | None = None, warmup_key: Hashable = None) -> "LearningRateControl":
+    def acquire(
+        cls, model, user, warmup: Callable[[Any], Any] | None = None, warmup_key: Hashable = None
+    ) -> LearningRateControl:
         """The optimizer's control, installed, with `user` among its users (and `warmup`, a
         function of the step whose configuration `warmup_key` names, as its warmup)."""
         if model.optimizer is None:
@@ -93,7 +99,11 @@ class LearningRateControl:
         return control
 
     def release(self, user) -> None:
-        if any(u is user for u in self.users) and self.warmup is not None and getattr(user, "factor", None) == self.warmup:
+        if (
+            any(u is user for u in self.users)
+            and self.warmup is not None
+            and getattr(user, "factor", None) == self.warmup
+        ):
             self.warmup, self.warmup_key = None, None
         self.users = [u for u in self.users if u is not user]
         if not self.users:

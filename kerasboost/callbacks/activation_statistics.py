@@ -13,7 +13,8 @@ from kerasboost.utils.validation import check_number, fail
 
 REMEDIES = {
     "dead": "lower the learning rate, use LeakyReLU/ELU/GELU, or initialize for ReLU (VarianceFor, LooksLinear)",
-    "saturated": "initialize for the activation (OrthogonalFor, lsuv), normalize inputs, or use a non-saturating activation",
+    "saturated": "initialize for the activation (OrthogonalFor, lsuv), normalize inputs, or use a non-saturating "
+    "activation",
 }
 
 
@@ -39,7 +40,8 @@ class ActivationStatistics(keras.callbacks.Callback):
     ```python
     >>> import keras, numpy as np, kerasboost
     >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
-    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu", name="hidden"), keras.layers.Dense(1)])
+    >>> hidden = keras.layers.Dense(8, activation="relu", name="hidden")
+    >>> model = keras.Sequential([keras.Input((4,)), hidden, keras.layers.Dense(1)])
     >>> model.compile(optimizer="sgd", loss="mse")
     >>> stats = kerasboost.callbacks.ActivationStatistics(x[:32])
     >>> history = model.fit(x, np.ones((64, 1)), epochs=1, callbacks=[stats], verbose=0)
@@ -55,7 +57,7 @@ class ActivationStatistics(keras.callbacks.Callback):
           Theory and Numerical Examples", https://arxiv.org/abs/1903.06733
     """
 
-    def __init__(self, x_probe: Any, every_n_epochs: int = 1, alert_fraction: float = 0.5):
+    def __init__(self, x_probe: Any, every_n_epochs: int = 1, alert_fraction: float = 0.5) -> None:
         super().__init__()
         if not hasattr(x_probe, "shape") or len(x_probe) == 0:
             raise fail("x_probe", "a non-empty array of inputs", type(x_probe).__name__)

@@ -9,7 +9,6 @@ import shutil
 import tempfile
 import warnings
 from collections import deque
-from typing import Any
 
 import keras
 import numpy as np
@@ -120,7 +119,7 @@ class EarlyStopping(keras.callbacks.Callback):
         restore_to: str = "memory",
         state_dir: str | None = None,
         verbose: int = 0,
-    ):
+    ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise fail("monitor", "a non-empty logs key", monitor)
@@ -135,7 +134,9 @@ class EarlyStopping(keras.callbacks.Callback):
         if smoothing is not None:
             check_choice("smoothing", smoothing, ("ema", "window"))
         self.smoothing = smoothing
-        self.smoothing_factor = check_number("smoothing_factor", smoothing_factor, low=0.0, high=1.0, low_inclusive=False)
+        self.smoothing_factor = check_number(
+            "smoothing_factor", smoothing_factor, low=0.0, high=1.0, low_inclusive=False
+        )
         self.smoothing_window = check_number("smoothing_window", smoothing_window, low=1, integer=True)
         self.stopping_threshold = check_number("stopping_threshold", stopping_threshold, allow_none=True)
         self.divergence_threshold = check_number("divergence_threshold", divergence_threshold, allow_none=True)
@@ -170,7 +171,11 @@ class EarlyStopping(keras.callbacks.Callback):
 
     def _smooth(self, value: float) -> float:
         if self.smoothing == "ema":
-            self._smoothed = value if self._smoothed is None else self.smoothing_factor * value + (1 - self.smoothing_factor) * self._smoothed
+            self._smoothed = (
+                value
+                if self._smoothed is None
+                else self.smoothing_factor * value + (1 - self.smoothing_factor) * self._smoothed
+            )
             return self._smoothed
         if self.smoothing == "window":
             self._window.append(value)
@@ -178,6 +183,7 @@ class EarlyStopping(keras.callbacks.Callback):
         return value
 
     def _state_path(self, name: str) -> str:
+        assert self.state_dir is not None, "only called with a state_dir"
         return os.path.join(self.state_dir, name)
 
     def _best_file(self) -> str:
@@ -261,7 +267,11 @@ class EarlyStopping(keras.callbacks.Callback):
         if epoch < self.start_from_epoch:
             self._save_state(epoch)
             return
-        if self.divergence_threshold is not None and not self._better(smoothed, self.divergence_threshold, 0.0) and smoothed != self.divergence_threshold:
+        if (
+            self.divergence_threshold is not None
+            and not self._better(smoothed, self.divergence_threshold, 0.0)
+            and smoothed != self.divergence_threshold
+        ):
             self._stop(epoch, f"{self.monitor}={smoothed:.6g} crossed divergence_threshold={self.divergence_threshold}")
             return
         self.wait += 1

@@ -105,7 +105,7 @@ class GradientStatistics(keras.callbacks.Callback):
         vanishing_floor: float = 1e-8,
         exploding_threshold: float = 1e3,
         layer_logs: bool = True,
-    ):
+    ) -> None:
         super().__init__()
         self.every_n_steps = check_number("every_n_steps", every_n_steps, low=1, integer=True)
         self.read_every_n_steps = check_number(
@@ -117,9 +117,13 @@ class GradientStatistics(keras.callbacks.Callback):
             raise fail("log_dir", "None or a directory name", log_dir)
         self.path = path
         self.log_dir = log_dir
-        self.vanishing_ratio = check_number("vanishing_ratio", vanishing_ratio, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+        self.vanishing_ratio = check_number(
+            "vanishing_ratio", vanishing_ratio, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         self.vanishing_floor = check_number("vanishing_floor", vanishing_floor, low=0.0)
-        self.exploding_threshold = check_number("exploding_threshold", exploding_threshold, low=0.0, low_inclusive=False)
+        self.exploding_threshold = check_number(
+            "exploding_threshold", exploding_threshold, low=0.0, low_inclusive=False
+        )
         if not isinstance(layer_logs, bool):
             raise fail("layer_logs", "a bool", layer_logs)
         self.layer_logs = layer_logs
@@ -217,7 +221,9 @@ class GradientStatistics(keras.callbacks.Callback):
         logs["grad_alert"] = 1.0 if alerts else 0.0
 
     def _check_alerts(self, epoch) -> list[dict]:
-        found = find_alerts(self._epoch_records, self._layers, self.vanishing_ratio, self.vanishing_floor, self.exploding_threshold)
+        found = find_alerts(
+            self._epoch_records, self._layers, self.vanishing_ratio, self.vanishing_floor, self.exploding_threshold
+        )
         for alert in found:
             alert["epoch"] = epoch
             self.alerts.append(alert)
@@ -255,4 +261,3 @@ class GradientStatistics(keras.callbacks.Callback):
         from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
 
         return plot_gradient_flow(self.records, self.layers, path=path, ax=ax)
-

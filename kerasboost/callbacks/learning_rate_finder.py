@@ -85,7 +85,14 @@ class LearningRateFinder(keras.callbacks.Callback):
           Networks Using Large Learning Rates", https://arxiv.org/abs/1708.07120
     """
 
-    def __init__(self, min_lr: float = 1e-7, max_lr: float = 10.0, num_steps: int = 100, smoothing: float = 0.98, divergence_factor: float = 4.0):
+    def __init__(
+        self,
+        min_lr: float = 1e-7,
+        max_lr: float = 10.0,
+        num_steps: int = 100,
+        smoothing: float = 0.98,
+        divergence_factor: float = 4.0,
+    ) -> None:
         super().__init__()
         self.min_lr = check_number("min_lr", min_lr, low=0.0, low_inclusive=False)
         self.max_lr = check_number("max_lr", max_lr, low=0.0, low_inclusive=False)

@@ -58,7 +58,7 @@ class LearningRateWarmup(keras.callbacks.Callback):
           ImageNet in 1 Hour", https://arxiv.org/abs/1706.02677
     """
 
-    def __init__(self, warmup_steps: int, start_factor: float = 0.0, mode: str = "linear", power: float = 1.0):
+    def __init__(self, warmup_steps: int, start_factor: float = 0.0, mode: str = "linear", power: float = 1.0) -> None:
         super().__init__()
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=1, integer=True)
         self.start_factor = check_number("start_factor", start_factor, low=0.0, high=1.0)
@@ -66,7 +66,9 @@ class LearningRateWarmup(keras.callbacks.Callback):
         self.power = check_number("power", power, low=0.0, low_inclusive=False)
         if self.mode == "exponential" and self.start_factor <= 0.0:
             raise fail("start_factor", 'a number in (0, 1] with mode="exponential"', start_factor)
-        self._factor = Warmup(1.0, self.warmup_steps, start_learning_rate=self.start_factor, mode=self.mode, power=self.power)
+        self._factor = Warmup(
+            1.0, self.warmup_steps, start_learning_rate=self.start_factor, mode=self.mode, power=self.power
+        )
         self._control = None
 
     def factor(self, step):

@@ -12,9 +12,9 @@ import numpy as np
 
 from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._monitor import direction, improved, write_state
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._learning_rate_control import LearningRateControl, is_float_rate
+from kerasboost.callbacks._monitor import direction, improved, write_state
 from kerasboost.optimizers.wrapper import optimizer_chain
 from kerasboost.schedules.scaled import Scaled
 from kerasboost.utils.validation import check_choice, check_number, fail
@@ -71,7 +71,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
     >>> reduce = kerasboost.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=1, mode="max")
     >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[reduce])
-    >>> model.optimizer.get_config()["learning_rate"]["registered_name"], reduce.scale   # loss fell: "max" never improves
+    >>> # the loss fell, but with mode="max" it never improves
+    >>> model.optimizer.get_config()["learning_rate"]["registered_name"], reduce.scale
     ('kerasboost>Scaled', 0.25)
 
     ```
@@ -93,7 +94,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         min_lr: float = 0.0,
         state_dir: str | None = None,
         verbose: int = 0,
-    ):
+    ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise fail("monitor", "a non-empty logs key", monitor)
@@ -127,6 +128,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # ------------------------------------------------------------------ state
 
     def _state_file(self) -> str:
+        assert self.state_dir is not None, "only called with a state_dir"
         return os.path.join(self.state_dir, _STATE)
 
     def _save_state(self):

@@ -79,7 +79,9 @@ class StochasticWeightAveraging(keras.callbacks.Callback):
           https://arxiv.org/abs/1803.05407
     """
 
-    def __init__(self, start_epoch: int = 0, every_n_epochs: int = 1, refresh_data: Any = None, batch_size: int = 128):
+    def __init__(
+        self, start_epoch: int = 0, every_n_epochs: int = 1, refresh_data: Any = None, batch_size: int = 128
+    ) -> None:
         super().__init__()
         self.start_epoch = check_number("start_epoch", start_epoch, low=0, integer=True)
         self.every_n_epochs = check_number("every_n_epochs", every_n_epochs, low=1, integer=True)

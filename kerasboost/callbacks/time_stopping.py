@@ -50,7 +50,7 @@ class TimeStopping(keras.callbacks.Callback):
     # read by keras.callbacks.CallbackList: batch ends may run on its background thread
     async_safe = True
 
-    def __init__(self, seconds: float = 86400.0, verbose: int = 0):
+    def __init__(self, seconds: float = 86400.0, verbose: int = 0) -> None:
         super().__init__()
         self.seconds = check_number("seconds", seconds, low=0.0, low_inclusive=False)
         self.verbose = int(check_number("verbose", verbose, low=0, high=1, integer=True))

@@ -1,11 +1,6 @@
 """Diagnostics shared by callbacks, the demo and the docs."""
 
-from kerasboost.diagnostics.activation_report import (
-    ActivationReport,
-    ActivationRow,
-    activation_report,
-    plot_activations,
-)
+from kerasboost.diagnostics.activation_report import activation_report, plot_activations
 from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
 from kerasboost.diagnostics.plot_schedule import plot_schedule, schedule_values
 

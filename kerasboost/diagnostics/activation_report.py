@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -12,6 +12,9 @@ import numpy as np
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.models import probe_model
 from kerasboost.utils.validation import check_number, fail
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SATURATING = {
     # activation -> (low, high): outputs outside [low, high] are saturated
@@ -45,9 +48,7 @@ class ActivationReport(list):
         """The rows as a pandas DataFrame (without the sampled values)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [{k: v for k, v in dataclasses.asdict(row).items() if k != "values"} for row in self]
-        )
+        return pd.DataFrame([{k: v for k, v in dataclasses.asdict(row).items() if k != "values"} for row in self])
 
     def __str__(self) -> str:
         lines = [f"{'layer':24s} {'activation':12s} {'mean':>9s} {'std':>9s} {'saturated':>9s} {'dead':>7s}"]
@@ -88,7 +89,9 @@ def _row(name: str, activation: str, out: np.ndarray, rng: np.random.Generator) 
         dead = math.nan
     flat = out.ravel()
     sample = flat if flat.size <= _SAMPLE else rng.choice(flat, _SAMPLE, replace=False)
-    return ActivationRow(name, activation, float(flat.mean()), float(flat.std()), saturated, dead, units, sample.astype("float32"))
+    return ActivationRow(
+        name, activation, float(flat.mean()), float(flat.std()), saturated, dead, units, sample.astype("float32")
+    )
 
 
 @kerasboost_export("kerasboost.diagnostics.activation_report", register=False)
@@ -156,13 +159,11 @@ def activation_report(model: keras.Model, x: Any, batch_size: int = 256, all_lay
     if len(layers) == 1:
         outputs = [outputs]
     rng = np.random.default_rng(0)
-    return ActivationReport(
-        _row(layer.name, activation, out, rng) for (layer, activation), out in zip(layers, outputs)
-    )
+    return ActivationReport(_row(layer.name, activation, out, rng) for (layer, activation), out in zip(layers, outputs))
 
 
 @kerasboost_export("kerasboost.diagnostics.plot_activations", register=False)
-def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 60) -> "matplotlib.figure.Figure":  # noqa: F821
+def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 60) -> Figure:
     """Histograms of each layer's activation values (Glorot & Bengio 2010, Fig. 3 style).
 
     One normalized histogram per layer, overlaid, for up to `max_layers` layers

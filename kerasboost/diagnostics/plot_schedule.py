@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -10,6 +11,9 @@ import numpy as np
 from kerasboost.api_export import kerasboost_export
 from kerasboost.diagnostics._figure import figure_and_axes
 from kerasboost.utils.validation import check_number, fail
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @kerasboost_export("kerasboost.diagnostics.schedule_values", register=False)
@@ -32,17 +36,18 @@ def schedule_values(schedule: Any, steps: int | Sequence[int]) -> np.ndarray:
     """
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         check_number("steps", steps, low=1, integer=True)
-        steps = np.arange(int(steps))
-    steps = np.asarray(steps)
-    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.number):
+        array = np.arange(int(steps))
+    else:
+        array = np.asarray(steps)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.number):
         raise fail("steps", "a positive int or a non-empty 1-D sequence of steps", steps)
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         value = check_number("schedule", schedule, low=0.0)
-        return np.full(steps.shape, value, np.float32)
-    values = keras.ops.convert_to_numpy(schedule(keras.ops.convert_to_tensor(steps, "int64")))
-    if np.shape(values) != steps.shape:  # a schedule that only takes scalar steps
+        return np.full(array.shape, value, np.float32)
+    values = keras.ops.convert_to_numpy(schedule(keras.ops.convert_to_tensor(array, "int64")))
+    if np.shape(values) != array.shape:  # a schedule that only takes scalar steps
         values = np.array(
-            [keras.ops.convert_to_numpy(schedule(keras.ops.convert_to_tensor(s, "int64"))) for s in steps]
+            [keras.ops.convert_to_numpy(schedule(keras.ops.convert_to_tensor(s, "int64"))) for s in array]
         )
     return values.astype(np.float32)
 
@@ -54,7 +59,7 @@ def plot_schedule(
     ax: Any = None,
     label: str | None = None,
     log_scale: bool = False,
-):
+) -> Figure:
     """Draw the learning rate against the step; return the matplotlib Figure.
 
     Args:

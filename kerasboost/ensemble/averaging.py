@@ -16,11 +16,17 @@ _MODES = ("mean", "geometric")
 def _check_weights(weights, count: int | None = None) -> list[float] | None:
     if weights is None:
         return None
-    ok = isinstance(weights, (list, tuple)) and len(weights) >= 1 and all(
-        isinstance(w, numbers.Real) and not isinstance(w, bool) and w >= 0 and w == w and w != float("inf") for w in weights
+    ok = (
+        isinstance(weights, (list, tuple))
+        and len(weights) >= 1
+        and all(
+            isinstance(w, numbers.Real) and not isinstance(w, bool) and 0 <= float(w) < float("inf") for w in weights
+        )
     )
     if not ok or sum(weights) <= 0 or (count is not None and len(weights) != count):
-        allowed = "None or a list of finite numbers >= 0 with a positive sum" + (f", one per model ({count})" if count else "")
+        allowed = "None or a list of finite numbers >= 0 with a positive sum" + (
+            f", one per model ({count})" if count else ""
+        )
         raise fail("weights", allowed, weights)
     total = float(sum(weights))
     return [float(w) / total for w in weights]
@@ -56,7 +62,7 @@ class EnsembleAverage(keras.layers.Layer):
           geometric combination)
     """
 
-    def __init__(self, weights: list | None = None, mode: str = "mean", **kwargs):
+    def __init__(self, weights: list | None = None, mode: str = "mean", **kwargs) -> None:
         checked = _check_weights(weights)
         mode = check_choice("mode", mode, _MODES)
         super().__init__(**kwargs)
@@ -92,7 +98,9 @@ def _shape(model) -> tuple:
 
 
 @kerasboost_export("kerasboost.ensemble.average_models", register=False)
-def average_models(models: list, weights: list | None = None, mode: str = "mean", name: str = "ensemble") -> keras.Model:
+def average_models(
+    models: list, weights: list | None = None, mode: str = "mean", name: str = "ensemble"
+) -> keras.Model:
     """One functional model whose output averages the members' outputs.
 
     The members become nested models of the result (the result shares their
@@ -116,7 +124,8 @@ def average_models(models: list, weights: list | None = None, mode: str = "mean"
 
     ```python
     >>> import keras, numpy as np, kerasboost
-    >>> members = [keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(c))])
+    >>> constant = keras.initializers.Constant
+    >>> members = [keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer=constant(c))])
     ...            for c in (1.0, 3.0)]
     >>> ensemble = kerasboost.ensemble.average_models(members)
     >>> ensemble.predict(np.ones((1, 2)), verbose=0)   # (2 + 6) / 2
@@ -141,7 +150,8 @@ def average_models(models: list, weights: list | None = None, mode: str = "mean"
     in_shapes = [tuple(m.inputs[0].shape[1:]) for m in models]
     if len(set(in_shapes)) != 1:
         raise fail("models", "models whose inputs have the same shape", {m.name: s for m, s in zip(models, in_shapes)})
-    members, seen = [], set()
+    members: list[keras.Model] = []
+    seen: set[str] = set()
     for i, m in enumerate(models):
         if m.name in seen or any(m is other for other in members):
             clone = keras.models.clone_model(m)
@@ -151,5 +161,7 @@ def average_models(models: list, weights: list | None = None, mode: str = "mean"
         seen.add(m.name)
         members.append(m)
     inputs = keras.Input(in_shapes[0], dtype=models[0].inputs[0].dtype)
-    outputs = EnsembleAverage(weights=None if weights is None else list(weights), mode=mode, name="average")([m(inputs) for m in members])
+    outputs = EnsembleAverage(weights=None if weights is None else list(weights), mode=mode, name="average")(
+        [m(inputs) for m in members]
+    )
     return keras.Model(inputs, outputs, name=name)

@@ -70,7 +70,14 @@ class SnapshotEnsemble(keras.callbacks.Callback):
           Warm Restarts", https://arxiv.org/abs/1608.03983
     """
 
-    def __init__(self, cycle_epochs: int | None = None, max_snapshots: int | None = None, directory: str | None = None, snapshot_at_end: bool = True, verbose: int = 0):
+    def __init__(
+        self,
+        cycle_epochs: int | None = None,
+        max_snapshots: int | None = None,
+        directory: str | None = None,
+        snapshot_at_end: bool = True,
+        verbose: int = 0,
+    ) -> None:
         super().__init__()
         self.cycle_epochs = check_number("cycle_epochs", cycle_epochs, low=1, integer=True, allow_none=True)
         self.max_snapshots = check_number("max_snapshots", max_snapshots, low=1, integer=True, allow_none=True)
@@ -144,5 +151,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
     def ensemble(self, weights=None, mode: str = "mean", name: str = "snapshot_ensemble") -> keras.Model:
         """`average_models` over the snapshots (needs at least 2)."""
         if len(self.snapshots) < 2:
-            raise ValueError(f"SnapshotEnsemble: {len(self.snapshots)} snapshot(s) taken; an ensemble needs at least 2.")
+            raise ValueError(
+                f"SnapshotEnsemble: {len(self.snapshots)} snapshot(s) taken; an ensemble needs at least 2."
+            )
         return average_models(self.models(), weights=weights, mode=mode, name=name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -48,7 +49,7 @@ def _gaussian_grid() -> tuple[np.ndarray, np.ndarray]:
     return z, weights
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _second_moment_gain(name: str) -> float:
     """`1 / sqrt(E[phi(z)^2])` for `z ~ N(0, 1)` (fine-grid quadrature)."""
     try:

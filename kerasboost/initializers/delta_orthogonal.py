@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from kerasboost.api_export import kerasboost_export
@@ -49,12 +51,12 @@ class DeltaOrthogonal(keras.initializers.Initializer):
           https://arxiv.org/abs/1806.05393
     """
 
-    def __init__(self, gain: float = 1.0, seed: int | None = None):
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         self.gain = check_number("gain", gain, low=0.0, low_inclusive=False)
         self.seed = check_seed("seed", seed)
         self._orthogonal = keras.initializers.Orthogonal(gain=self.gain, seed=seed)
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> Any:
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (3, 4, 5):
             raise fail(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -61,13 +63,13 @@ class LooksLinear(keras.initializers.Initializer):
           the answer, then what is the question?", https://arxiv.org/abs/1702.08591
     """
 
-    def __init__(self, input_mirrored: bool = True, gain: float = 1.0, seed: int | None = None):
+    def __init__(self, input_mirrored: bool = True, gain: float = 1.0, seed: int | None = None) -> None:
         self.input_mirrored = check_bool("input_mirrored", input_mirrored)
         self.gain = check_number("gain", gain, low=0.0, low_inclusive=False)
         self.seed = check_seed("seed", seed)
         self._orthogonal = keras.initializers.Orthogonal(gain=self.gain, seed=seed)
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> Any:
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (2, 3, 4, 5):
             raise fail("shape", "a Dense or Conv kernel shape (..., in, out)", shape)

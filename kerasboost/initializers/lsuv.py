@@ -115,9 +115,7 @@ def lsuv(
         raise fail("model", "a built model with known inputs (call it or give it an Input)", model.name)
     x_batch = np.asarray(keras.ops.convert_to_numpy(x_batch))
     expected = tuple(model.inputs[0].shape)
-    if x_batch.ndim != len(expected) or any(
-        e is not None and e != a for e, a in zip(expected[1:], x_batch.shape[1:])
-    ):
+    if x_batch.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected[1:], x_batch.shape[1:])):
         raise fail("x_batch", f"a batch of shape (batch, {', '.join(map(str, expected[1:]))})", x_batch.shape)
     if x_batch.shape[0] < 2:
         raise fail("x_batch", "a batch of at least 2 samples", x_batch.shape)

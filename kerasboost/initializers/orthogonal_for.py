@@ -42,11 +42,17 @@ class OrthogonalFor(keras.initializers.Orthogonal):
           learning in deep linear neural networks", https://arxiv.org/abs/1312.6120
     """
 
-    def __init__(self, activation: str = "linear", negative_slope: float | None = None, seed: int | None = None):
+    def __init__(
+        self, activation: str = "linear", negative_slope: float | None = None, seed: int | None = None
+    ) -> None:
         self.activation = check_activation(activation)
         self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, high=1e6, allow_none=True)
         check_seed("seed", seed)
         super().__init__(gain=activation_gain(self.activation, self.negative_slope), seed=seed)
 
     def get_config(self) -> dict:
-        return {"activation": self.activation, "negative_slope": self.negative_slope, "seed": super().get_config()["seed"]}
+        return {
+            "activation": self.activation,
+            "negative_slope": self.negative_slope,
+            "seed": super().get_config()["seed"],
+        }

@@ -93,7 +93,7 @@ class VarianceFor(keras.initializers.VarianceScaling):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
-    ):
+    ) -> None:
         self.activation = check_activation(activation)
         self.negative_slope = check_number("negative_slope", negative_slope, low=0.0, high=1e6, allow_none=True)
         check_choice("mode", mode, MODES)

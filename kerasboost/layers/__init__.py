@@ -21,6 +21,7 @@ from kerasboost.layers.weight_normalization import WeightNormalization
 from kerasboost.layers.ws_conv2d import WSConv2D
 
 __all__ = [
+    "TLU",
     "AddNoise",
     "DropBlock2D",
     "DropPath",
@@ -35,7 +36,6 @@ __all__ = [
     "SkipInit",
     "StochasticDepth",
     "Swish",
-    "TLU",
     "TimeMasking",
     "WSConv2D",
     "WeightNormalization",

@@ -19,7 +19,7 @@ class RandomLayer(keras.layers.Layer):
     reproduce, and its state is a layer variable, saved with the model).
     """
 
-    def __init__(self, seed: int | None = None, **kwargs: Any):
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = check_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
@@ -59,9 +59,9 @@ class RandomLayer(keras.layers.Layer):
         store[self._SEED_KEY] = self.seed_generator.state
 
     def load_own_variables(self, store):
-        keys = [k for k in store.keys() if k != self._SEED_KEY]
+        keys = [k for k in store if k != self._SEED_KEY]
         super().load_own_variables({k: store[k] for k in keys})
-        if self._SEED_KEY in store.keys():
+        if self._SEED_KEY in store:
             self.seed_generator.state.assign(store[self._SEED_KEY])
 
 
@@ -96,9 +96,7 @@ def gather_time(inputs, positions):
         index = floor + offset
         valid = ops.logical_and(index >= 0, index <= steps - 1)
         clipped = ops.cast(ops.clip(index, 0, steps - 1), "int32")
-        picked = ops.take_along_axis(
-            flat, ops.broadcast_to(clipped[:, :, None], (shape[0], steps, features)), axis=1
-        )
+        picked = ops.take_along_axis(flat, ops.broadcast_to(clipped[:, :, None], (shape[0], steps, features)), axis=1)
         scale = ops.where(valid, weight, 0.0)[:, :, None]
         result = result + ops.cast(picked, "float32") * scale
     return ops.reshape(ops.cast(result, inputs.dtype), shape)
@@ -114,7 +112,17 @@ def check_time_input(layer: keras.layers.Layer, input_shape, min_rank: int = 2) 
         )
 
 
-_CONV_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias")
+_CONV_ARGS = (
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "data_format",
+    "dilation_rate",
+    "groups",
+    "activation",
+    "use_bias",
+)
 
 
 def init_conv(init, layer, args: tuple, kwargs: dict) -> None:

@@ -16,7 +16,9 @@ class BandMasking(RandomLayer):
     AXIS = 1
     AXIS_NAME = "time"
 
-    def __init__(self, max_width: int, num_masks: int = 1, mask_value: float = 0.0, seed: int | None = None, **kwargs: Any):
+    def __init__(
+        self, max_width: int, num_masks: int = 1, mask_value: float = 0.0, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.max_width = check_number("max_width", max_width, low=1, integer=True)
         self.num_masks = check_number("num_masks", num_masks, low=1, integer=True)

@@ -43,7 +43,9 @@ class AddNoise(RandomLayer):
           Recognition", Interspeech 2015
     """
 
-    def __init__(self, min_snr_db: float = 10.0, max_snr_db: float = 30.0, seed: int | None = None, **kwargs: Any):
+    def __init__(
+        self, min_snr_db: float = 10.0, max_snr_db: float = 30.0, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.min_snr_db, self.max_snr_db = check_range(
             "min_snr_db", min_snr_db, "max_snr_db", max_snr_db, low=-60.0, high=120.0

@@ -85,7 +85,9 @@ class DropBlock2D(RandomLayer):
           convolutional networks", https://arxiv.org/abs/1810.12890
     """
 
-    def __init__(self, rate: float, block_size: int, data_format: str | None = None, seed: int | None = None, **kwargs: Any):
+    def __init__(
+        self, rate: float, block_size: int, data_format: str | None = None, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check_rate("rate", rate)
         self.block_size = check_number("block_size", block_size, low=1, integer=True)
@@ -121,4 +123,9 @@ class DropBlock2D(RandomLayer):
         return x if self.data_format == "channels_last" else ops.transpose(x, (0, 3, 1, 2))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate, "block_size": self.block_size, "data_format": self.data_format}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "block_size": self.block_size,
+            "data_format": self.data_format,
+        }

@@ -46,7 +46,7 @@ class DropPath(RandomLayer):
           Networks without Residuals", https://arxiv.org/abs/1605.07648
     """
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check_rate("rate", rate)
 

@@ -70,7 +70,7 @@ class FilterResponseNormalization(keras.layers.Layer):
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         if axis not in (-1, 1) or isinstance(axis, bool):
             raise fail("axis", "-1 (channels last) or 1 (channels first)", axis)
@@ -92,8 +92,12 @@ class FilterResponseNormalization(keras.layers.Layer):
         channels = input_shape[self.axis]
         if channels is None:
             raise fail("input_shape", f"a known channel dimension on axis {self.axis}", input_shape)
-        self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer=self.gamma_initializer, regularizer=self.gamma_regularizer)
-        self.beta = self.add_weight(name="beta", shape=(channels,), initializer=self.beta_initializer, regularizer=self.beta_regularizer)
+        self.gamma = self.add_weight(
+            name="gamma", shape=(channels,), initializer=self.gamma_initializer, regularizer=self.gamma_regularizer
+        )
+        self.beta = self.add_weight(
+            name="beta", shape=(channels,), initializer=self.beta_initializer, regularizer=self.beta_regularizer
+        )
         if self.learned_epsilon:
             self.eps_l = self.add_weight(name="eps_l", shape=(), initializer="zeros")
         self.built = True

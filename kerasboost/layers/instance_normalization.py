@@ -66,7 +66,7 @@ class InstanceNormalization(keras.layers.GroupNormalization):
         beta_constraint: Any = None,
         gamma_constraint: Any = None,
         **kwargs: Any,
-    ):
+    ) -> None:
         groups = kwargs.pop("groups", -1)
         if groups != -1:
             raise fail("groups", "-1 (one group per channel; use keras.layers.GroupNormalization for others)", groups)

@@ -42,7 +42,7 @@ class Maxout(keras.layers.Layer):
           Networks", https://arxiv.org/abs/1302.4389
     """
 
-    def __init__(self, num_units: int, axis: int = -1, **kwargs: Any):
+    def __init__(self, num_units: int, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_units = check_number("num_units", num_units, low=1, integer=True)
         if isinstance(axis, bool) or not isinstance(axis, int):

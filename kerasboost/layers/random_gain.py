@@ -41,7 +41,9 @@ class RandomGain(RandomLayer):
           Recognition", Interspeech 2015 (volume and speed perturbation)
     """
 
-    def __init__(self, min_gain_db: float = -6.0, max_gain_db: float = 6.0, seed: int | None = None, **kwargs: Any):
+    def __init__(
+        self, min_gain_db: float = -6.0, max_gain_db: float = 6.0, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.min_gain_db, self.max_gain_db = check_range(
             "min_gain_db", min_gain_db, "max_gain_db", max_gain_db, low=-120.0, high=120.0

@@ -42,7 +42,7 @@ class RandomSpeed(RandomLayer):
           1.0, 1.1)
     """
 
-    def __init__(self, min_rate: float = 0.9, max_rate: float = 1.1, seed: int | None = None, **kwargs: Any):
+    def __init__(self, min_rate: float = 0.9, max_rate: float = 1.1, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.min_rate, self.max_rate = check_range(
             "min_rate", min_rate, "max_rate", max_rate, low=0.0, low_inclusive=False, high=100.0

@@ -45,7 +45,7 @@ class RandomTimeShift(RandomLayer):
           https://arxiv.org/abs/1608.04363
     """
 
-    def __init__(self, max_shift: float = 0.1, fill: str = "zeros", seed: int | None = None, **kwargs: Any):
+    def __init__(self, max_shift: float = 0.1, fill: str = "zeros", seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.max_shift = check_number("max_shift", max_shift, low=0.0, high=1.0)
         self.fill = check_choice("fill", fill, ("zeros", "wrap"))

@@ -54,7 +54,9 @@ class ScaledStdConv2D(keras.layers.Conv2D):
           Image Recognition Without Normalization", https://arxiv.org/abs/2102.06171
     """
 
-    def __init__(self, *args: Any, gamma: float = 1.0, epsilon: float = 1e-4, gain_initializer: Any = "ones", **kwargs: Any):
+    def __init__(
+        self, *args: Any, gamma: float = 1.0, epsilon: float = 1e-4, gain_initializer: Any = "ones", **kwargs: Any
+    ) -> None:
         init_conv(super().__init__, self, args, kwargs)
         self.gamma = check_number("gamma", gamma, low=0.0, low_inclusive=False)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)

@@ -43,7 +43,7 @@ class SkipInit(keras.layers.Layer):
           the Identity Function in Deep Networks", https://arxiv.org/abs/2002.10444
     """
 
-    def __init__(self, alpha: float = 0.0, **kwargs: Any):
+    def __init__(self, alpha: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha_value = check_number("alpha", alpha)
         self.supports_masking = True

@@ -50,7 +50,7 @@ class StochasticDepth(DropPath):
           Stochastic Depth", https://arxiv.org/abs/1603.09382
     """
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(rate, seed=seed, **kwargs)
 
     @staticmethod

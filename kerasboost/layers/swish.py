@@ -39,7 +39,7 @@ class Swish(keras.layers.Layer):
           https://arxiv.org/abs/1710.05941
     """
 
-    def __init__(self, beta: float = 1.0, **kwargs: Any):
+    def __init__(self, beta: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.beta_value = check_number("beta", beta)
         self.supports_masking = True

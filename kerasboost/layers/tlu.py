@@ -41,7 +41,9 @@ class TLU(keras.layers.Layer):
           Networks", https://arxiv.org/abs/1911.09737
     """
 
-    def __init__(self, axis: int = -1, tau_initializer: Any = "zeros", tau_regularizer: Any = None, **kwargs: Any):
+    def __init__(
+        self, axis: int = -1, tau_initializer: Any = "zeros", tau_regularizer: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise fail("axis", "an int", axis)
@@ -60,7 +62,10 @@ class TLU(keras.layers.Layer):
         if not -len(input_shape) <= self.axis < len(input_shape) or input_shape[self.axis] is None:
             raise fail("axis", f"an axis with a known size of the input of shape {input_shape}", self.axis)
         self.tau = self.add_weight(
-            name="tau", shape=(input_shape[self.axis],), initializer=self.tau_initializer, regularizer=self.tau_regularizer
+            name="tau",
+            shape=(input_shape[self.axis],),
+            initializer=self.tau_initializer,
+            regularizer=self.tau_regularizer,
         )
         self.built = True
 

@@ -73,7 +73,7 @@ class WeightNormalization(keras.layers.Wrapper):
           https://arxiv.org/abs/1602.07868
     """
 
-    def __init__(self, layer: keras.layers.Layer, data_init: bool = True, epsilon: float = 1e-6, **kwargs: Any):
+    def __init__(self, layer: keras.layers.Layer, data_init: bool = True, epsilon: float = 1e-6, **kwargs: Any) -> None:
         if not isinstance(layer, _SUPPORTED) or getattr(layer, "lora_enabled", False):
             raise fail(
                 "layer",
@@ -117,7 +117,9 @@ class WeightNormalization(keras.layers.Wrapper):
 
     def _unit_direction(self, direction):
         axes = tuple(range(len(direction.shape) - 1))
-        return direction * ops.rsqrt(ops.maximum(ops.sum(ops.square(direction), axis=axes, keepdims=True), self.epsilon))
+        return direction * ops.rsqrt(
+            ops.maximum(ops.sum(ops.square(direction), axis=axes, keepdims=True), self.epsilon)
+        )
 
     def effective_kernel(self):
         """The kernel the wrapped layer effectively applies: `(g + g_offset) * v / ||v||`."""
@@ -145,7 +147,9 @@ class WeightNormalization(keras.layers.Wrapper):
         shape = [1] * rank
         shape[channel_axis] = -1
         dtype = linear.dtype
-        g, g_offset, bias_offset = (ops.cast(ops.convert_to_tensor(v), dtype) for v in (self.g, self.g_offset, self.bias_offset))
+        g, g_offset, bias_offset = (
+            ops.cast(ops.convert_to_tensor(v), dtype) for v in (self.g, self.g_offset, self.bias_offset)
+        )
         bias = ops.cast(ops.convert_to_tensor(self._bias), dtype) if self._bias is not None else ops.zeros_like(g)
         if self.data_init and training:
             g_offset, bias_offset = self._data_init(linear, channel_axis, g, bias, g_offset, bias_offset)
@@ -161,7 +165,9 @@ class WeightNormalization(keras.layers.Wrapper):
         if replica_count() > 1:
             # tf.distribute: the moments of the whole batch, not of this replica's share
             count = ops.cast(ops.size(values) // ops.shape(values)[channel_axis], "float32")
-            (count, total, squares), _ = cross_replica_sum([count, ops.sum(values, axis=axes), ops.sum(ops.square(values), axis=axes)])
+            (count, total, squares), _ = cross_replica_sum(
+                [count, ops.sum(values, axis=axes), ops.sum(ops.square(values), axis=axes)]
+            )
             mean = total / count
             variance = ops.maximum(squares / count - ops.square(mean), 0.0)
         else:

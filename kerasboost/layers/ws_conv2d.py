@@ -52,7 +52,7 @@ class WSConv2D(keras.layers.Conv2D):
           https://arxiv.org/abs/1903.10520
     """
 
-    def __init__(self, *args: Any, epsilon: float = 1e-5, **kwargs: Any):
+    def __init__(self, *args: Any, epsilon: float = 1e-5, **kwargs: Any) -> None:
         init_conv(super().__init__, self, args, kwargs)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
 

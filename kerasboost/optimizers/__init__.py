@@ -18,6 +18,7 @@ from kerasboost.optimizers.wrapper import OptimizerWrapper
 
 __all__ = [
     "LARS",
+    "SAM",
     "AdaBelief",
     "AdaptiveGradientClipping",
     "GradientCentralization",
@@ -26,6 +27,5 @@ __all__ = [
     "Lookahead",
     "OptimizerWrapper",
     "RectifiedAdam",
-    "SAM",
     "SkipNonFinite",
 ]

@@ -62,7 +62,7 @@ class AdaBelief(keras.optimizers.Optimizer):
         beta_2: float = 0.999,
         epsilon: float = 1e-16,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(learning_rate=check_learning_rate(learning_rate), **kwargs)
         self.beta_1 = check_number("beta_1", beta_1, low=0.0, high=1.0, high_inclusive=False)
         self.beta_2 = check_number("beta_2", beta_2, low=0.0, high=1.0, high_inclusive=False)

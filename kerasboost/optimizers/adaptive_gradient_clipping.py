@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 from keras import ops
@@ -80,7 +81,7 @@ class AdaptiveGradientClipping(OptimizerWrapper):
         exclude: Sequence[str] | None = None,
         name: str | None = None,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(optimizer, name=name, **kwargs)
         self.clip_factor = check_number("clip_factor", clip_factor, low=0.0, low_inclusive=False)
         self.eps = check_number("eps", eps, low=0.0, low_inclusive=False)

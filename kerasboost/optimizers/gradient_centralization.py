@@ -43,7 +43,7 @@ class GradientCentralization(OptimizerWrapper):
           https://arxiv.org/abs/2004.01461
     """
 
-    def __init__(self, optimizer: Any, name: str | None = None, **kwargs: Any):
+    def __init__(self, optimizer: Any, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(optimizer, name=name, **kwargs)
 
     def transform_gradients(self, grads, variables):

@@ -50,7 +50,15 @@ class GradientNoise(OptimizerWrapper):
           Very Deep Networks", https://arxiv.org/abs/1511.06807
     """
 
-    def __init__(self, optimizer: Any, eta: float = 0.01, gamma: float = 0.55, seed: int | None = None, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        optimizer: Any,
+        eta: float = 0.01,
+        gamma: float = 0.55,
+        seed: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(optimizer, name=name, **kwargs)
         self.eta = check_number("eta", eta, low=0.0)
         self.gamma = check_number("gamma", gamma, low=0.0)

@@ -65,13 +65,11 @@ class LARS(keras.optimizers.Optimizer):
         nesterov: bool = False,
         exclude_vectors: bool = True,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(learning_rate=check_learning_rate(learning_rate), **kwargs)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_inclusive=False)
         self.weight_decay_rate = check_number("weight_decay_rate", weight_decay_rate, low=0.0)
-        self.trust_coefficient = check_number(
-            "trust_coefficient", trust_coefficient, low=0.0, low_inclusive=False
-        )
+        self.trust_coefficient = check_number("trust_coefficient", trust_coefficient, low=0.0, low_inclusive=False)
         self.epsilon = check_number("epsilon", epsilon, low=0.0)
         self.nesterov = check_bool("nesterov", nesterov)
         self.exclude_vectors = check_bool("exclude_vectors", exclude_vectors)

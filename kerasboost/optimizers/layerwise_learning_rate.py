@@ -60,7 +60,9 @@ class LayerwiseLearningRate(OptimizerWrapper):
           (layer-wise learning-rate decay)
     """
 
-    def __init__(self, optimizer: Any, scales: dict, default_scale: float = 1.0, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self, optimizer: Any, scales: dict, default_scale: float = 1.0, name: str | None = None, **kwargs: Any
+    ) -> None:
         allowed = "a dict from variable paths or path prefixes (non-empty strings) to finite floats >= 0"
         if not isinstance(scales, dict) or not all(isinstance(k, str) and k for k in scales):
             raise fail("scales", allowed, scales)

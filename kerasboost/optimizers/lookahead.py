@@ -50,12 +50,12 @@ class Lookahead(OptimizerWrapper):
           1 step back", https://arxiv.org/abs/1907.08610
     """
 
-    def __init__(self, optimizer: Any, sync_period: int = 6, slow_step_size: float = 0.5, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self, optimizer: Any, sync_period: int = 6, slow_step_size: float = 0.5, name: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(optimizer, name=name, **kwargs)
         self.sync_period = check_number("sync_period", sync_period, low=1, integer=True)
-        self.slow_step_size = check_number(
-            "slow_step_size", slow_step_size, low=0.0, high=1.0, low_inclusive=False
-        )
+        self.slow_step_size = check_number("slow_step_size", slow_step_size, low=0.0, high=1.0, low_inclusive=False)
 
     def build_own(self, var_list):
         self._slow_weights = slots(self, var_list, "slow")

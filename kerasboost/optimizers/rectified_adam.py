@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import keras
@@ -69,12 +68,10 @@ class RectifiedAdam(keras.optimizers.Optimizer):
         epsilon: float = 1e-7,
         sma_threshold: float = 5.0,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(learning_rate=check_learning_rate(learning_rate), **kwargs)
         self.beta_1 = check_number("beta_1", beta_1, low=0.0, high=1.0, high_inclusive=False)
-        self.beta_2 = check_number(
-            "beta_2", beta_2, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-        )
+        self.beta_2 = check_number("beta_2", beta_2, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         self.epsilon = check_number("epsilon", epsilon, low=0.0)
         self.sma_threshold = check_number("sma_threshold", sma_threshold, low=4.0)
 

@@ -76,7 +76,9 @@ class SAM(keras.Model):
           https://arxiv.org/abs/2102.11600
     """
 
-    def __init__(self, model: Any, rho: float = 0.05, adaptive: bool = False, name: str | None = None, **kwargs):
+    def __init__(
+        self, model: Any, rho: float = 0.05, adaptive: bool = False, name: str | None = None, **kwargs
+    ) -> None:
         if isinstance(model, dict):  # a copy: Functional.from_config consumes its config
             model = keras.saving.deserialize_keras_object(copy.deepcopy(model))
         if not isinstance(model, keras.Model):
@@ -166,15 +168,27 @@ class SAM(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
         (_, aux), grads = grad_fn(
-            trainable, non_trainable, metrics_variables, x, y, sample_weight,
-            training=True, optimizer_variables=optimizer_variables,
+            trainable,
+            non_trainable,
+            metrics_variables,
+            x,
+            y,
+            sample_weight,
+            training=True,
+            optimizer_variables=optimizer_variables,
         )
         unscaled_loss, y_pred, new_non_trainable, metrics_variables = aux
         perturbation = sam_perturbation(grads, trainable, self.rho, self.adaptive)
         adversarial = [w + e for w, e in zip(trainable, perturbation)]
         (_, _), grads = grad_fn(
-            adversarial, non_trainable, metrics_variables, x, y, sample_weight,
-            training=True, optimizer_variables=optimizer_variables,
+            adversarial,
+            non_trainable,
+            metrics_variables,
+            x,
+            y,
+            sample_weight,
+            training=True,
+            optimizer_variables=optimizer_variables,
         )
         trainable, optimizer_variables = self.optimizer.stateless_apply(optimizer_variables, grads, trainable)
         logs, metrics_variables = _keras.update_metrics_variables(

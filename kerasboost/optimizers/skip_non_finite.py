@@ -48,7 +48,7 @@ class SkipNonFinite(OptimizerWrapper):
           gradients, there for loss scaling)
     """
 
-    def __init__(self, optimizer: Any, name: str | None = None, **kwargs: Any):
+    def __init__(self, optimizer: Any, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(optimizer, name=name, **kwargs)
 
     def build_own(self, var_list):
@@ -57,6 +57,10 @@ class SkipNonFinite(OptimizerWrapper):
     def apply_wrapped(self, grads, variables):
         finite = all_finite(grads)
         # where the inner step runs unconditionally (see `run_if`), it must not see a NaN
-        safe = [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads] if not cond_skips_work() else grads
+        safe = (
+            [None if g is None else ops.where(finite, g, ops.zeros_like(g)) for g in grads]
+            if not cond_skips_work()
+            else grads
+        )
         run_if(finite, lambda: self.apply_inner(safe, variables), [*variables, *self.optimizer.variables])
         self.skipped_steps.assign_add(ops.cast(ops.logical_not(finite), self.skipped_steps.dtype))

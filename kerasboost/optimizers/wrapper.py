@@ -8,10 +8,10 @@ from typing import Any
 import keras
 from keras import ops
 
-from kerasboost.api_export import kerasboost_export
 from kerasboost import _keras
-from kerasboost.utils.distribute import cross_replica_sum, replica_count
+from kerasboost.api_export import kerasboost_export
 from kerasboost.utils import flat
+from kerasboost.utils.distribute import cross_replica_sum, replica_count
 from kerasboost.utils.validation import fail
 
 _BASE_ARGUMENTS = (
@@ -104,7 +104,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
           Ecosystem", http://github.com/google-deepmind
     """
 
-    def __init__(self, optimizer: Any, name: str | None = None, **kwargs):
+    def __init__(self, optimizer: Any, name: str | None = None, **kwargs) -> None:
         for argument in _BASE_ARGUMENTS:
             if argument in kwargs:
                 raise ValueError(
@@ -156,8 +156,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         if trainable_variables is None:
             if not self.built:
                 raise ValueError(
-                    "Build the optimizer first (`optimizer.build(variables)`) or pass "
-                    "`trainable_variables` to `apply`."
+                    "Build the optimizer first (`optimizer.build(variables)`) or pass `trainable_variables` to `apply`."
                 )
             trainable_variables = _keras.built_for(self)
         else:

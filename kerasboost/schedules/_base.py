@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import keras
 from keras import ops
+from keras.optimizers.schedules import LearningRateSchedule
 
 from kerasboost.utils.validation import check_number, fail
 
-LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
-
 #: A learning rate: a constant or any `LearningRateSchedule` (Keras's or ours).
-ScheduleLike = Union[float, LearningRateSchedule]
+ScheduleLike: TypeAlias = "float | LearningRateSchedule"
 
 
 class Schedule(LearningRateSchedule):
@@ -24,7 +23,7 @@ class Schedule(LearningRateSchedule):
     through `as_schedule`, so no schedule needs its own `from_config`."""
 
     @classmethod
-    def from_config(cls, config: dict) -> "Schedule":
+    def from_config(cls, config: dict) -> Schedule:
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -39,8 +38,7 @@ def as_schedule(name: str, value: Any) -> ScheduleLike:
             value = keras.saving.deserialize_keras_object(copy.deepcopy(value))
         except Exception as e:  # report which argument held the bad config
             raise ValueError(
-                f"`{name}` holds a config that could not be deserialized: {e}. "
-                f"Received: {name}={value!r}"
+                f"`{name}` holds a config that could not be deserialized: {e}. Received: {name}={value!r}"
             ) from e
     if isinstance(value, LearningRateSchedule):
         return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from keras import ops
 
@@ -64,28 +65,24 @@ class CosineRestarts(Schedule):
         min_learning_rate: float = 0.0,
         warmup_steps: int = 0,
         max_cycles: int | None = None,
-    ):
+    ) -> None:
         self.initial_learning_rate = check_number(
             "initial_learning_rate", initial_learning_rate, low=0.0, low_inclusive=False
         )
-        self.first_cycle_steps = check_number(
-            "first_cycle_steps", first_cycle_steps, low=1, integer=True
-        )
+        self.first_cycle_steps = check_number("first_cycle_steps", first_cycle_steps, low=1, integer=True)
         self.cycle_multiplier = check_number("cycle_multiplier", cycle_multiplier, low=1.0)
-        self.cycle_decay = check_number(
-            "cycle_decay", cycle_decay, low=0.0, high=1.0, low_inclusive=False
-        )
+        self.cycle_decay = check_number("cycle_decay", cycle_decay, low=0.0, high=1.0, low_inclusive=False)
         self.min_learning_rate = check_number("min_learning_rate", min_learning_rate, low=0.0)
         if self.min_learning_rate > self.initial_learning_rate:
-            raise fail("min_learning_rate", f"a number in [0, initial_learning_rate={self.initial_learning_rate}]", min_learning_rate)
+            raise fail(
+                "min_learning_rate",
+                f"a number in [0, initial_learning_rate={self.initial_learning_rate}]",
+                min_learning_rate,
+            )
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=0, integer=True)
         if self.warmup_steps >= self.first_cycle_steps:
-            raise fail(
-                "warmup_steps", f"< first_cycle_steps ({self.first_cycle_steps})", warmup_steps
-            )
-        self.max_cycles = check_number(
-            "max_cycles", max_cycles, low=1, integer=True, allow_none=True
-        )
+            raise fail("warmup_steps", f"< first_cycle_steps ({self.first_cycle_steps})", warmup_steps)
+        self.max_cycles = check_number("max_cycles", max_cycles, low=1, integer=True, allow_none=True)
 
     def _cycle_start(self, cycle):
         """The first step of cycle `cycle` (a float tensor)."""
@@ -94,7 +91,7 @@ class CosineRestarts(Schedule):
         m = self.cycle_multiplier
         return self.first_cycle_steps * (ops.power(m, cycle) - 1.0) / (m - 1.0)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         t0, m = float(self.first_cycle_steps), self.cycle_multiplier
         if m == 1.0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -60,13 +62,9 @@ class CyclicalLearningRate(Schedule):
         step_size: int,
         mode: str = "triangular",
         gamma: float = 1.0,
-    ):
-        self.initial_learning_rate = check_number(
-            "initial_learning_rate", initial_learning_rate, low=0.0
-        )
-        self.maximal_learning_rate = check_number(
-            "maximal_learning_rate", maximal_learning_rate, low=0.0
-        )
+    ) -> None:
+        self.initial_learning_rate = check_number("initial_learning_rate", initial_learning_rate, low=0.0)
+        self.maximal_learning_rate = check_number("maximal_learning_rate", maximal_learning_rate, low=0.0)
         if self.maximal_learning_rate < self.initial_learning_rate:
             raise fail(
                 "maximal_learning_rate",
@@ -77,16 +75,14 @@ class CyclicalLearningRate(Schedule):
         self.mode = check_choice("mode", mode, CYCLICAL_MODES)
         self.gamma = check_number("gamma", gamma, low=0.0, high=1.0, low_inclusive=False)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         cycle = ops.floor(1.0 + step / (2.0 * self.step_size))
         # the same x as |step / step_size - 2 * cycle + 1|, with one rounding
         # instead of several: the position in the cycle is an exact integer
         position = step - 2.0 * self.step_size * (cycle - 1.0)
         x = ops.abs(position / self.step_size - 1.0)
-        height = (self.maximal_learning_rate - self.initial_learning_rate) * ops.maximum(
-            0.0, 1.0 - x
-        )
+        height = (self.maximal_learning_rate - self.initial_learning_rate) * ops.maximum(0.0, 1.0 - x)
         if self.mode == "triangular2":
             height = height / ops.power(2.0, cycle - 1.0)
         elif self.mode == "exp_range":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -40,11 +42,11 @@ class InverseSqrtDecay(Schedule):
           https://arxiv.org/abs/1706.03762 (Section 5.3)
     """
 
-    def __init__(self, scale: float, warmup_steps: int = 0):
+    def __init__(self, scale: float, warmup_steps: int = 0) -> None:
         self.scale = check_number("scale", scale, low=0.0, low_inclusive=False)
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=0, integer=True)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         n = as_step(step) + 1.0
         decay = ops.rsqrt(n)
         if self.warmup_steps > 0:

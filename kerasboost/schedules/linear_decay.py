@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keras import ops
+from typing import Any
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.schedules._base import Schedule, as_step, linear_anneal, progress
@@ -43,14 +43,12 @@ class LinearDecay(Schedule):
         initial_learning_rate: float,
         decay_steps: int,
         end_learning_rate: float = 0.0,
-    ):
-        self.initial_learning_rate = check_number(
-            "initial_learning_rate", initial_learning_rate, low=0.0
-        )
+    ) -> None:
+        self.initial_learning_rate = check_number("initial_learning_rate", initial_learning_rate, low=0.0)
         self.decay_steps = check_number("decay_steps", decay_steps, low=1, integer=True)
         self.end_learning_rate = check_number("end_learning_rate", end_learning_rate, low=0.0)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         done, remaining = progress(as_step(step), 0.0, float(self.decay_steps))
         return linear_anneal(self.initial_learning_rate, self.end_learning_rate, done, remaining)
 

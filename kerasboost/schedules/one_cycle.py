@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -75,7 +77,7 @@ class OneCycle(Schedule):
         div_factor: float = 25.0,
         final_div_factor: float = 1e4,
         three_phase: bool = False,
-    ):
+    ) -> None:
         self.maximal_learning_rate = check_number(
             "maximal_learning_rate", maximal_learning_rate, low=0.0, low_inclusive=False
         )
@@ -85,9 +87,7 @@ class OneCycle(Schedule):
         )
         self.anneal_strategy = check_choice("anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
         self.div_factor = check_number("div_factor", div_factor, low=0.0, low_inclusive=False)
-        self.final_div_factor = check_number(
-            "final_div_factor", final_div_factor, low=0.0, low_inclusive=False
-        )
+        self.final_div_factor = check_number("final_div_factor", final_div_factor, low=0.0, low_inclusive=False)
         self.three_phase = check_bool("three_phase", three_phase)
 
         initial = self.maximal_learning_rate / self.div_factor
@@ -116,13 +116,12 @@ class OneCycle(Schedule):
                 )
             previous_end = end
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         anneal = cosine_anneal if self.anneal_strategy == "cos" else linear_anneal
         starts = [0.0] + [end for end, _, _ in self._phases[:-1]]
         values = [
-            anneal(first, last, *progress(step, start, end))
-            for start, (end, first, last) in zip(starts, self._phases)
+            anneal(first, last, *progress(step, start, end)) for start, (end, first, last) in zip(starts, self._phases)
         ]
         # The first phase whose end has not been passed (PyTorch's rule).
         learning_rate = values[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kerasboost.api_export import kerasboost_export
 from kerasboost.schedules._base import Schedule, ScheduleLike, as_schedule, evaluate, serialize_schedule
 from kerasboost.utils.validation import check_number
@@ -36,11 +38,11 @@ class Scaled(Schedule):
           https://arxiv.org/abs/1506.01186 (a schedule's height and shape as separate choices)
     """
 
-    def __init__(self, schedule: ScheduleLike, factor: float):
+    def __init__(self, schedule: ScheduleLike, factor: float) -> None:
         self.schedule = as_schedule("schedule", schedule)
         self.factor = check_number("factor", factor, low=0.0)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         return evaluate(self.schedule, step) * self.factor
 
     def get_config(self) -> dict:

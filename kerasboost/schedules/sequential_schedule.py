@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from keras import ops
 
@@ -50,7 +51,7 @@ class SequentialSchedule(Schedule):
           step-offset semantics)
     """
 
-    def __init__(self, schedules: Sequence[ScheduleLike], boundaries: Sequence[int]):
+    def __init__(self, schedules: Sequence[ScheduleLike], boundaries: Sequence[int]) -> None:
         if isinstance(schedules, (str, bytes, dict)) or not isinstance(schedules, Sequence):
             raise fail("schedules", "a list of floats or schedules", schedules)
         if len(schedules) < 1:
@@ -64,14 +65,11 @@ class SequentialSchedule(Schedule):
                 f"a list of len(schedules) - 1 = {len(self.schedules) - 1} steps",
                 boundaries,
             )
-        self.boundaries = [
-            check_number(f"boundaries[{i}]", b, low=1, integer=True)
-            for i, b in enumerate(boundaries)
-        ]
+        self.boundaries = [check_number(f"boundaries[{i}]", b, low=1, integer=True) for i, b in enumerate(boundaries)]
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
             raise fail("boundaries", "strictly increasing", boundaries)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         offsets = [0] + self.boundaries
         learning_rate = evaluate(self.schedules[-1], ops.maximum(step - offsets[-1], 0.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -46,7 +48,7 @@ class StepDecay(Schedule):
         drop_every: int,
         factor: float = 0.1,
         min_learning_rate: float = 0.0,
-    ):
+    ) -> None:
         self.initial_learning_rate = check_number(
             "initial_learning_rate", initial_learning_rate, low=0.0, low_inclusive=False
         )
@@ -54,9 +56,13 @@ class StepDecay(Schedule):
         self.factor = check_number("factor", factor, low=0.0, high=1.0, low_inclusive=False)
         self.min_learning_rate = check_number("min_learning_rate", min_learning_rate, low=0.0)
         if self.min_learning_rate > self.initial_learning_rate:
-            raise fail("min_learning_rate", f"a number in [0, initial_learning_rate={self.initial_learning_rate}]", min_learning_rate)
+            raise fail(
+                "min_learning_rate",
+                f"a number in [0, initial_learning_rate={self.initial_learning_rate}]",
+                min_learning_rate,
+            )
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         drops = ops.floor(as_step(step) / self.drop_every)
         learning_rate = self.initial_learning_rate * ops.power(self.factor, drops)
         return ops.maximum(learning_rate, self.min_learning_rate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -72,12 +74,10 @@ class Warmup(Schedule):
         start_learning_rate: float = 0.0,
         mode: str = "linear",
         power: float = 1.0,
-    ):
+    ) -> None:
         self.schedule = as_schedule("schedule", schedule)
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=0, integer=True)
-        self.start_learning_rate = check_number(
-            "start_learning_rate", start_learning_rate, low=0.0
-        )
+        self.start_learning_rate = check_number("start_learning_rate", start_learning_rate, low=0.0)
         self.mode = check_choice("mode", mode, WARMUP_MODES)
         self.power = check_number("power", power, low=0.0, low_inclusive=False)
         if self.mode == "exponential" and self.start_learning_rate <= 0.0:
@@ -87,7 +87,7 @@ class Warmup(Schedule):
                 start_learning_rate,
             )
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         after = evaluate(self.schedule, ops.maximum(step - self.warmup_steps, 0.0))
         if self.warmup_steps == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasboost.api_export import kerasboost_export
@@ -62,10 +64,8 @@ class WarmupStableDecay(Schedule):
         decay_fraction: float = 0.1,
         end_learning_rate: float = 0.0,
         decay_shape: str = "linear",
-    ):
-        self.peak_learning_rate = check_number(
-            "peak_learning_rate", peak_learning_rate, low=0.0, low_inclusive=False
-        )
+    ) -> None:
+        self.peak_learning_rate = check_number("peak_learning_rate", peak_learning_rate, low=0.0, low_inclusive=False)
         self.total_steps = check_number("total_steps", total_steps, low=1, integer=True)
         self.warmup_steps = check_number("warmup_steps", warmup_steps, low=0, integer=True)
         self.decay_fraction = check_number("decay_fraction", decay_fraction, low=0.0, high=1.0)
@@ -73,17 +73,16 @@ class WarmupStableDecay(Schedule):
             "end_learning_rate", end_learning_rate, low=0.0, high=self.peak_learning_rate
         )
         self.decay_shape = check_choice("decay_shape", decay_shape, DECAY_SHAPES)
-        self._decay_steps = int(round(self.decay_fraction * self.total_steps))
+        self._decay_steps = round(self.decay_fraction * self.total_steps)
         self._decay_start = self.total_steps - self._decay_steps
         if self.warmup_steps > self._decay_start:
             raise fail(
                 "warmup_steps",
-                f"<= the start of the decay, total_steps - round(decay_fraction * "
-                f"total_steps) = {self._decay_start}",
+                f"<= the start of the decay, total_steps - round(decay_fraction * total_steps) = {self._decay_start}",
                 warmup_steps,
             )
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = as_step(step)
         peak, end = self.peak_learning_rate, self.end_learning_rate
         learning_rate = ops.full((), peak, "float32")

@@ -27,7 +27,9 @@ def _check_entry(keras, np, entry: dict) -> None:
     if len(state) != entry["state"]:
         raise AssertionError(f"optimizer has {len(state)} variables, saved {entry['state']}")
     for j, variable in enumerate(state):
-        compare_arrays(f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable), tolerance)
+        compare_arrays(
+            f"optimizer variable {variable.path}", arrays[f"state{j}"], keras.ops.convert_to_numpy(variable), tolerance
+        )
     if model.jit_compile is not entry["jit_compile"]:
         raise AssertionError(f"the loaded model has jit_compile={model.jit_compile!r}, saved {entry['jit_compile']!r}")
     model.fit(x, y, batch_size=entry["batch_size"], epochs=1, shuffle=False, verbose=0)
@@ -40,20 +42,21 @@ def _check_entry(keras, np, entry: dict) -> None:
 
 def main(argv: list[str]) -> int:
     manifest_path, report_path = argv
-    import kerasboost  # noqa: F401 - the only import a user needs
     import keras
     import numpy as np
+
+    import kerasboost  # noqa: F401 - the only import a user needs
 
     with open(manifest_path) as f:
         manifest = json.load(f)
     for module in manifest["imports"]:
         importlib.import_module(module)
-    report = {}
+    report: dict[str, str | None] = {}
     for entry in manifest["cases"]:
         try:
             _check_entry(keras, np, entry)
             report[entry["name"]] = None
-        except Exception as e:  # noqa: BLE001 - every failure is reported per case
+        except Exception as e:  # every failure is reported per case
             report[entry["name"]] = f"{type(e).__name__}: {e}"
         keras.backend.clear_session()
     with open(report_path, "w") as f:

@@ -52,7 +52,8 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -93,9 +94,7 @@ class ContractCase:
     """
 
     cls: type
-    kwargs: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = dataclasses.field(
-        default_factory=dict
-    )
+    kwargs: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     invalid: Sequence[tuple[Mapping[str, Any], str]] = ()
     id: str | None = None
     input_shape: tuple[int, ...] = (6,)
@@ -148,10 +147,8 @@ def _check(case: ContractCase, check: str):
         if str(e).startswith(f"{case.name}: "):
             raise
         raise ContractError(f"{case.name}: check '{check}' failed: {e}") from e
-    except Exception as e:  # noqa: BLE001 - every failure is a contract failure
-        raise ContractError(
-            f"{case.name}: check '{check}' failed: {type(e).__name__}: {e}"
-        ) from e
+    except Exception as e:  # every failure is a contract failure
+        raise ContractError(f"{case.name}: check '{check}' failed: {type(e).__name__}: {e}") from e
 
 
 def _fail(message: str):
@@ -203,20 +200,12 @@ def check_registry(case: ContractCase) -> None:
 
 
 def _required_params(cls: type) -> list[str]:
-    return [
-        p.name
-        for p in _init_params(cls)
-        if p.default is inspect.Parameter.empty
-    ]
+    return [p.name for p in _init_params(cls) if p.default is inspect.Parameter.empty]
 
 
 def _init_params(cls: type) -> list[inspect.Parameter]:
-    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    return [
-        p
-        for p in params
-        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    ]
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # type: ignore[misc]
+    return [p for p in params if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -238,7 +227,7 @@ def check_config(case: ContractCase) -> None:
         missing = [p.name for p in _init_params(case.cls) if p.name not in config]
         if missing:
             _fail(f"__init__ arguments missing from get_config(): {missing}")
-        rebuilt = case.cls.from_config(config).get_config()
+        rebuilt = case.cls.from_config(config).get_config()  # type: ignore[attr-defined]
         if not _same(rebuilt, config):
             _fail(f"from_config(get_config()) changed the config:\n{config}\n!=\n{rebuilt}")
         text = json.dumps(keras.saving.serialize_keras_object(obj))
@@ -495,7 +484,7 @@ def check_validation(case: ContractCase) -> None:
                     _fail(f"the error for {shown} does not name `{argument}`: {message!r}")
                 if argument in overrides and repr(overrides[argument]) not in message:
                     _fail(f"the error for {shown} does not show the value: {message!r}")
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 _fail(f"{shown} raised {type(e).__name__} instead of ValueError: {e}")
             else:
                 _fail(f"{shown} was accepted; it must raise ValueError")
@@ -508,9 +497,7 @@ def check_exports(cases: Iterable[ContractCase], package: str = "kerasboost") ->
     """Registered `package>` keys == public exports, and each has a case."""
     from kerasboost.api_export import registered_exports
 
-    registered = {
-        key for key in keras.saving.get_custom_objects() if key.startswith(package + ">")
-    }
+    registered = {key for key in keras.saving.get_custom_objects() if key.startswith(package + ">")}
     exported = set(registered_exports().values())
     if registered != exported:
         raise ContractError(
@@ -532,9 +519,7 @@ PER_CASE_CHECKS: dict[str, Callable[[ContractCase], None]] = {
 }
 
 
-def run_contract(
-    case: ContractCase, checks: Sequence[str] = CHECKS, imports: Sequence[str] = ()
-) -> None:
+def run_contract(case: ContractCase, checks: Sequence[str] = CHECKS, imports: Sequence[str] = ()) -> None:
     """Run the named checks on one case; raise `ContractError` on the first failure.
 
     `imports` are the modules the fresh process of `check_saving` imports

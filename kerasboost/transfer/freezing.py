@@ -61,8 +61,10 @@ def _containers(model) -> list:
 def layer_position(model, leaves: list, value, name: str) -> tuple[int, int]:
     """The (first, last) leaf index that a layer name, path, nested model or index designates."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        if not -len(leaves) <= value < len(leaves):
-            raise fail(name, f"a layer index in [{-len(leaves)}, {len(leaves) - 1}] (leaf layers of {model.name})", value)
+        if not -len(leaves) <= int(value) < len(leaves):
+            raise fail(
+                name, f"a layer index in [{-len(leaves)}, {len(leaves) - 1}] (leaf layers of {model.name})", value
+            )
         i = int(value) % len(leaves)
         return i, i
     if isinstance(value, str):
@@ -109,7 +111,10 @@ class TrainableSummary:
         width = max([len(r["layer"]) for r in self.rows] + [5])
         lines = [f"{'layer':<{width}}  trainable  trainable params  non-trainable params"]
         for r in self.rows:
-            lines.append(f"{r['layer']:<{width}}  {str(r['trainable']):<9}  {r['trainable_params']:>16,}  {r['non_trainable_params']:>20,}")
+            lines.append(
+                f"{r['layer']:<{width}}  {r['trainable']!s:<9}  {r['trainable_params']:>16,}  "
+                f"{r['non_trainable_params']:>20,}"
+            )
         lines.append(f"{'total':<{width}}  {'':<9}  {self.trainable_params:>16,}  {self.non_trainable_params:>20,}")
         return "\n".join(lines)
 
@@ -188,7 +193,9 @@ def freeze(model: keras.Model, until: str | int | None = None) -> TrainableSumma
 
 
 @kerasboost_export("kerasboost.transfer.unfreeze", register=False)
-def unfreeze(model: keras.Model, start: str | int | None = None, keep_batch_norm_frozen: bool = True) -> TrainableSummary:
+def unfreeze(
+    model: keras.Model, start: str | int | None = None, keep_batch_norm_frozen: bool = True
+) -> TrainableSummary:
     """Unfreeze the layers from `start` to the output (all when None).
 
     By default `BatchNormalization` layers stay frozen, so they keep running

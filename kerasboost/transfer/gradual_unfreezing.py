@@ -8,7 +8,7 @@ from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks._optimizer_state import hidden_variables, remove_by_identity
 from kerasboost.optimizers.wrapper import optimizer_chain
-from kerasboost.transfer.freezing import leaf_layers, layer_position, unfreeze
+from kerasboost.transfer.freezing import layer_position, leaf_layers, unfreeze
 from kerasboost.utils.validation import check_bool, check_number, fail
 
 
@@ -84,7 +84,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
           Classification", https://arxiv.org/abs/1801.06146
     """
 
-    def __init__(self, blocks: list | None = None, every_n_epochs: int = 1, keep_batch_norm_frozen: bool = True, verbose: int = 0):
+    def __init__(
+        self, blocks: list | None = None, every_n_epochs: int = 1, keep_batch_norm_frozen: bool = True, verbose: int = 0
+    ) -> None:
         super().__init__()
         if blocks is not None and (not isinstance(blocks, (list, tuple)) or not blocks):
             raise fail("blocks", "None or a non-empty list of layer names or indices", blocks)
@@ -120,4 +122,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
             rebuild_optimizer(self.model)
             self.model.make_train_function(force=True)
         if self.verbose:
-            print(f"GradualUnfreezing: epoch {epoch + 1}: unfroze from {layer.name}; {summary.trainable_params:,} trainable parameters.")
+            print(
+                f"GradualUnfreezing: epoch {epoch + 1}: unfroze from {layer.name}; {summary.trainable_params:,} "
+                "trainable parameters."
+            )

@@ -14,7 +14,9 @@ from kerasboost.utils.validation import check_number, fail
 
 
 @kerasboost_export("kerasboost.transfer.layerwise_lr_decay", register=False)
-def layerwise_lr_decay(model: keras.Model, optimizer: Any, decay: float, groups: list | None = None) -> LayerwiseLearningRate:
+def layerwise_lr_decay(
+    model: keras.Model, optimizer: Any, decay: float, groups: list | None = None
+) -> LayerwiseLearningRate:
     """An optimizer giving each layer group the learning rate times `decay ** depth_from_top`.
 
     The group nearest the output has depth 0 (full rate), the one before it
@@ -54,7 +56,11 @@ def layerwise_lr_decay(model: keras.Model, optimizer: Any, decay: float, groups:
     if groups is None:
         paths = [[layer.path] for layer in leaves if layer.weights]
     else:
-        if not isinstance(groups, (list, tuple)) or not groups or not all(isinstance(g, (list, tuple)) and g for g in groups):
+        if (
+            not isinstance(groups, (list, tuple))
+            or not groups
+            or not all(isinstance(g, (list, tuple)) and g for g in groups)
+        ):
             raise fail("groups", "a non-empty list of non-empty lists of layer names", groups)
         known = {layer.name: layer.path for layer in leaves}
         known.update({c.name: c.path for c in _nested(model)})
@@ -62,7 +68,9 @@ def layerwise_lr_decay(model: keras.Model, optimizer: Any, decay: float, groups:
         for group in groups:
             missing = [name for name in group if name not in known]
             if missing:
-                raise fail("groups", f"names of layers of {model.name} (unknown: {missing}; known: {sorted(known)})", groups)
+                raise fail(
+                    "groups", f"names of layers of {model.name} (unknown: {missing}; known: {sorted(known)})", groups
+                )
             paths.append([known[name] for name in group])
     scales = {}
     for depth, group in enumerate(reversed(paths)):

@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.utils.validation import check_number, fail
@@ -128,9 +128,11 @@ def run_distributed_search(
     try:
         for name in names:
             logs[name] = os.path.join(log_dir, f"{name}.log")
-            f = open(logs[name], "w")
+            f = open(logs[name], "w")  # noqa: SIM115 - closed in the `finally` below, after the processes
             files.append(f)
-            processes[name] = subprocess.Popen(list(command), env={**base, "KERASTUNER_TUNER_ID": name}, stdout=f, stderr=subprocess.STDOUT)
+            processes[name] = subprocess.Popen(
+                list(command), env={**base, "KERASTUNER_TUNER_ID": name}, stdout=f, stderr=subprocess.STDOUT
+            )
             if name == "chief":
                 time.sleep(0.5)  # the workers' first call waits for the server anyway
         workers_done_at = None
@@ -144,7 +146,9 @@ def run_distributed_search(
             if all(codes[n] is not None for n in names[1:]):
                 workers_done_at = workers_done_at or time.monotonic()
                 if time.monotonic() - workers_done_at > chief_grace:
-                    raise DistributedSearchError(_report(f"every worker exited but the chief was still waiting after {chief_grace:.0f} s", logs))
+                    raise DistributedSearchError(
+                        _report(f"every worker exited but the chief was still waiting after {chief_grace:.0f} s", logs)
+                    )
             if time.monotonic() - start > timeout:
                 raise DistributedSearchError(_report(f"the search did not finish within {timeout:.0f} s", logs))
             time.sleep(0.2)
@@ -163,5 +167,3 @@ def _report(reason: str, logs: dict) -> str:
     for name, path in logs.items():
         parts.append(f"--- {name} ({path}), last lines:\n{_tail(path)}")
     return "\n".join(parts)
-
-

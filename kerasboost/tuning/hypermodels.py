@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import keras_tuner
@@ -31,7 +32,7 @@ ACTIVATIONS = ("relu", "tanh", "gelu", "selu", "elu", "sigmoid")
 
 
 @kerasboost_export("kerasboost.tuning.trial_seed", register=False)
-def trial_seed(hp, base_seed: int) -> int:
+def trial_seed(hp: keras_tuner.HyperParameters, base_seed: int) -> int:
     """The seed of a trial: `base_seed` plus a hash of its hyperparameter values.
 
     A configuration always trains from the same initialization and data
@@ -77,7 +78,7 @@ class _HyperModel(keras_tuner.HyperModel):
         early_stopping: bool,
         patience: int,
         name: str | None,
-    ):
+    ) -> None:
         super().__init__(name=name, tunable=True)
         self.task = check_choice("task", task, ("classification", "regression"))
         if self.task == "classification":
@@ -95,7 +96,11 @@ class _HyperModel(keras_tuner.HyperModel):
         self.epochs = check_number("epochs", epochs, low=1, integer=True)
         self.num_samples = check_number("num_samples", num_samples, low=1, integer=True, allow_none=True)
         if self.num_samples is None and self.schedules != ["constant"]:
-            raise fail("num_samples", 'the number of training samples (step-based schedules need it), or schedules=["constant"]', num_samples)
+            raise fail(
+                "num_samples",
+                'the number of training samples (step-based schedules need it), or schedules=["constant"]',
+                num_samples,
+            )
         self.seed = check_seed("seed", seed, allow_none=False)
         self.early_stopping = check_bool("early_stopping", early_stopping)
         self.patience = check_number("patience", patience, low=0, integer=True)
@@ -121,13 +126,19 @@ class _HyperModel(keras_tuner.HyperModel):
         kwargs["batch_size"] = hp.get("batch_size")
         kwargs.setdefault("epochs", self.epochs)
         callbacks = list(kwargs.pop("callbacks", None) or [])
-        if self.early_stopping and not any(isinstance(c, (EarlyStopping, keras.callbacks.EarlyStopping)) for c in callbacks):
+        if self.early_stopping and not any(
+            isinstance(c, (EarlyStopping, keras.callbacks.EarlyStopping)) for c in callbacks
+        ):
             validation = kwargs.get("validation_data") is not None or kwargs.get("validation_split")
-            callbacks.append(EarlyStopping("val_loss" if validation else "loss", patience=self.patience, restore_best_weights=True))
+            callbacks.append(
+                EarlyStopping("val_loss" if validation else "loss", patience=self.patience, restore_best_weights=True)
+            )
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         for key, values in history.history.items():
             if "loss" in key and not all(math.isfinite(v) for v in values):
-                raise keras_tuner.errors.FailedTrialError(f"`{key}` became non-finite ({values}); the configuration diverged.")
+                raise keras_tuner.errors.FailedTrialError(
+                    f"`{key}` became non-finite ({values}); the configuration diverged."
+                )
         return history
 
     # ------------------------------------------------------------------ pieces
@@ -235,8 +246,22 @@ class MLPHyperModel(_HyperModel):
         early_stopping: bool = True,
         patience: int = 5,
         name: str | None = None,
-    ):
-        super().__init__(num_classes, output_units, task, activations, optimizers, schedules, batch_sizes, epochs, num_samples, seed, early_stopping, patience, name)
+    ) -> None:
+        super().__init__(
+            num_classes,
+            output_units,
+            task,
+            activations,
+            optimizers,
+            schedules,
+            batch_sizes,
+            epochs,
+            num_samples,
+            seed,
+            early_stopping,
+            patience,
+            name,
+        )
         self.input_shape = _shape("input_shape", input_shape)
         self.max_layers = check_number("max_layers", max_layers, low=1, integer=True)
         if not isinstance(units, (list, tuple)) or not units:
@@ -251,7 +276,12 @@ class MLPHyperModel(_HyperModel):
         units = hp.Choice("units", self.units)
         rate = hp_dropout(hp, 0.0, 0.5)
         for i in range(hp.Int("num_layers", 1, self.max_layers)):
-            x = keras.layers.Dense(units, kernel_initializer=hp_initializer(hp, activation), kernel_regularizer=hp_regularizer(hp), name=f"dense_{i}")(x)
+            x = keras.layers.Dense(
+                units,
+                kernel_initializer=hp_initializer(hp, activation),
+                kernel_regularizer=hp_regularizer(hp),
+                name=f"dense_{i}",
+            )(x)
             norm = hp_normalization(hp, self.normalizations)
             if norm is not None:
                 x = norm(x)
@@ -328,8 +358,22 @@ class ConvNetHyperModel(_HyperModel):
         early_stopping: bool = True,
         patience: int = 5,
         name: str | None = None,
-    ):
-        super().__init__(num_classes, output_units, task, activations, optimizers, schedules, batch_sizes, epochs, num_samples, seed, early_stopping, patience, name)
+    ) -> None:
+        super().__init__(
+            num_classes,
+            output_units,
+            task,
+            activations,
+            optimizers,
+            schedules,
+            batch_sizes,
+            epochs,
+            num_samples,
+            seed,
+            early_stopping,
+            patience,
+            name,
+        )
         self.input_shape = _shape("input_shape", input_shape)
         if len(self.input_shape) != 3:
             raise fail("input_shape", "(height, width, channels)", input_shape)
@@ -346,7 +390,13 @@ class ConvNetHyperModel(_HyperModel):
         x = inputs
         for block in range(hp.Int("num_blocks", 1, self.max_blocks)):
             for _ in range(2):
-                x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", kernel_initializer=hp_initializer(hp, activation), kernel_regularizer=hp_regularizer(hp))(x)
+                x = keras.layers.Conv2D(
+                    filters * 2**block,
+                    3,
+                    padding="same",
+                    kernel_initializer=hp_initializer(hp, activation),
+                    kernel_regularizer=hp_regularizer(hp),
+                )(x)
                 norm = hp_normalization(hp, self.normalizations, groups=4)
                 if norm is not None:
                     x = norm(x)

@@ -49,7 +49,12 @@ def trials_dataframe(tuner: Any) -> Any:
     rows = []
     for trial_id in sorted(oracle.trials):
         trial = oracle.trials[trial_id]
-        row = {"trial_id": trial_id, "status": str(getattr(trial.status, "value", trial.status)), "score": trial.score, "best_step": trial.best_step}
+        row = {
+            "trial_id": trial_id,
+            "status": str(getattr(trial.status, "value", trial.status)),
+            "score": trial.score,
+            "best_step": trial.best_step,
+        }
         hps = trial.hyperparameters
         for hp in hps.space:
             row[f"hp/{hp.name}"] = hps.values[hp.name] if hps.is_active(hp) and hp.name in hps.values else None
@@ -94,7 +99,11 @@ def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    if isinstance(max_hyperparameters, bool) or not isinstance(max_hyperparameters, numbers.Integral) or max_hyperparameters < 1:
+    if (
+        isinstance(max_hyperparameters, bool)
+        or not isinstance(max_hyperparameters, numbers.Integral)
+        or max_hyperparameters < 1
+    ):
         raise fail("max_hyperparameters", "an int >= 1", max_hyperparameters)
     oracle = _oracle(tuner)
     frame = trials_dataframe(oracle)

@@ -10,7 +10,8 @@ keras-tuner's `Choice` takes one type and its gRPC transport cannot carry `None`
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 
@@ -58,11 +59,15 @@ def _log_float(hp, name, lo, hi, default=None):
     if lo == hi:
         return hp.Fixed(name, lo)
     sampling = "log" if lo > 0 else "linear"
-    return hp.Float(name, lo, hi, sampling=sampling, default=default if default is not None and lo <= default <= hi else None)
+    return hp.Float(
+        name, lo, hi, sampling=sampling, default=default if default is not None and lo <= default <= hi else None
+    )
 
 
 @kerasboost_export("kerasboost.tuning.hp_learning_rate", register=False)
-def hp_learning_rate(hp: Any = 1e-3, min_value: float = 1e-4, max_value: float = 1e-1, name: str = "learning_rate") -> float:
+def hp_learning_rate(
+    hp: Any = 1e-3, min_value: float = 1e-4, max_value: float = 1e-1, name: str = "learning_rate"
+) -> float:
     """A learning rate: the fixed float, or `hp.Float(name, min_value, max_value, sampling="log")`.
 
     Args:
@@ -98,7 +103,9 @@ def hp_learning_rate(hp: Any = 1e-3, min_value: float = 1e-4, max_value: float =
 
 
 @kerasboost_export("kerasboost.tuning.hp_dropout", register=False)
-def hp_dropout(hp: Any = 0.0, min_value: float = 0.0, max_value: float = 0.5, step: float = 0.1, name: str = "dropout") -> float:
+def hp_dropout(
+    hp: Any = 0.0, min_value: float = 0.0, max_value: float = 0.5, step: float = 0.1, name: str = "dropout"
+) -> float:
     """A dropout rate: the fixed float in [0, 1), or `hp.Float(name, min_value, max_value, step)`.
 
     Args:
@@ -133,7 +140,13 @@ def hp_dropout(hp: Any = 0.0, min_value: float = 0.0, max_value: float = 0.5, st
 
 
 @kerasboost_export("kerasboost.tuning.hp_initializer", register=False)
-def hp_initializer(hp: Any = "matched", activation: str = "relu", choices: Sequence[str] = INITIALIZERS, seed: int | None = None, name: str = "initializer") -> keras.initializers.Initializer:
+def hp_initializer(
+    hp: Any = "matched",
+    activation: str = "relu",
+    choices: Sequence[str] = INITIALIZERS,
+    seed: int | None = None,
+    name: str = "initializer",
+) -> keras.initializers.Initializer:
     """A kernel initializer, matched to `activation` where the name says so.
 
     `"matched"` is `kerasboost.initializers.VarianceFor(activation)` (the
@@ -177,7 +190,13 @@ def hp_initializer(hp: Any = "matched", activation: str = "relu", choices: Seque
 
 
 @kerasboost_export("kerasboost.tuning.hp_regularizer", register=False)
-def hp_regularizer(hp: Any = "none", choices: Sequence[str] = REGULARIZERS, min_value: float = 1e-6, max_value: float = 1e-2, name: str = "regularizer") -> keras.regularizers.Regularizer | None:
+def hp_regularizer(
+    hp: Any = "none",
+    choices: Sequence[str] = REGULARIZERS,
+    min_value: float = 1e-6,
+    max_value: float = 1e-2,
+    name: str = "regularizer",
+) -> keras.regularizers.Regularizer | None:
     """A weight regularizer: none, L1, L2 or elastic net (L1 + L2), strengths on a log scale.
 
     The strengths (`l1`, `l2`) are declared only under the choices that use
@@ -230,7 +249,9 @@ def hp_regularizer(hp: Any = "none", choices: Sequence[str] = REGULARIZERS, min_
 
 
 @kerasboost_export("kerasboost.tuning.hp_normalization", register=False)
-def hp_normalization(hp: Any = "none", choices: Sequence[str] = ("none", "batch", "layer"), groups: int = 4, name: str = "normalization") -> keras.layers.Layer | None:
+def hp_normalization(
+    hp: Any = "none", choices: Sequence[str] = ("none", "batch", "layer"), groups: int = 4, name: str = "normalization"
+) -> keras.layers.Layer | None:
     """A new normalization layer (call it once per place it goes), or None.
 
     `"batch"`: `BatchNormalization`; `"layer"`: `LayerNormalization`;
@@ -484,7 +505,7 @@ def hp_schedule(
     choices = _choices("choices", choices, SCHEDULES)
     learning_rate = check_number("learning_rate", learning_rate, low=0.0, low_inclusive=False)
     if steps is None:
-        if None in (num_samples, batch_size, epochs):
+        if num_samples is None or batch_size is None or epochs is None:
             if choices == ["constant"] or (not is_hyperparameters(hp) and hp == "constant"):
                 steps = 1
             else:
@@ -497,10 +518,13 @@ def hp_schedule(
     return {
         "constant": lambda: learning_rate,
         "step": lambda: kb.StepDecay(learning_rate, drop_every=max(1, steps // 3), factor=0.1),
-        "exponential": lambda: keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps=steps, decay_rate=0.01),
+        "exponential": lambda: keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps=steps, decay_rate=0.01
+        ),
         "cosine": lambda: keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps),
         "cyclical": lambda: kb.CyclicalLearningRate(learning_rate / 10, learning_rate, step_size=max(1, steps // 8)),
         "one_cycle": lambda: kb.OneCycle(learning_rate, total_steps=steps),
-        "warmup_cosine": lambda: kb.Warmup(keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps - warmup)), warmup),
+        "warmup_cosine": lambda: kb.Warmup(
+            keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps - warmup)), warmup
+        ),
     }[value]()
-

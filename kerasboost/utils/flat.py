@@ -12,7 +12,7 @@ left is a reshape and a pad, which XLA folds into the concatenation.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -46,7 +46,7 @@ class FlatLayout:
     the order of their group ids, stably), so each group's rows are contiguous.
     """
 
-    def __init__(self, shapes: Sequence[Sequence[int]], groups: Sequence[int] | None = None):
+    def __init__(self, shapes: Sequence[Sequence[int]], groups: Sequence[int] | None = None) -> None:
         self.shapes = [tuple(int(d) for d in s) for s in shapes]
         group = np.arange(len(self.shapes)) if groups is None else np.asarray(groups, "int64")
         self.groups = int(group.max()) + 1 if len(group) else 0

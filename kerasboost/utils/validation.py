@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def fail(name: str, allowed: str, value: Any) -> ValueError:
@@ -66,10 +67,9 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail(name, allowed, value)
     if integer:
-        if not isinstance(value, numbers.Integral):
-            if not (math.isfinite(float(value)) and float(value).is_integer()):
-                raise fail(name, allowed, value)
-        value = int(value)
+        if not isinstance(value, numbers.Integral) and not (math.isfinite(float(value)) and float(value).is_integer()):
+            raise fail(name, allowed, value)
+        value = int(value)  # type: ignore[call-overload]  # an integral Real
     else:
         value = float(value)
         if not math.isfinite(value):
@@ -103,4 +103,3 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool) and type(value).__name__ != "bool_":
         raise fail(name, "a bool", value)
     return bool(value)
-

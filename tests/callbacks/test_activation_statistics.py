@@ -11,8 +11,14 @@ from kerasboost.diagnostics import activation_report
 def test_logs_match_the_report_and_dead_relus_are_named():
     x = np.abs(np.random.default_rng(0).normal(size=(64, 4))).astype("float32")
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(6, activation="relu", name="dead_layer", kernel_initializer=keras.initializers.Constant(-1.0)),
-         keras.layers.Dense(6, activation="tanh", name="tanh_layer"), keras.layers.Dense(1)]
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(
+                6, activation="relu", name="dead_layer", kernel_initializer=keras.initializers.Constant(-1.0)
+            ),
+            keras.layers.Dense(6, activation="tanh", name="tanh_layer"),
+            keras.layers.Dense(1),
+        ]
     )
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse", jit_compile=True)
     stats = ActivationStatistics(x[:32], every_n_epochs=2)

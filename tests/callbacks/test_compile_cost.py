@@ -91,7 +91,11 @@ def test_recompiling_the_model_drops_the_kept_steps():
 )
 def test_second_fit_with_in_graph_learning_rate_callbacks_reuses_the_compiled_step(make):
     model = _mlp()
-    model.compile(optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 4, 0.5)), loss="mse", jit_compile=True)
+    model.compile(
+        optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 4, 0.5)),
+        loss="mse",
+        jit_compile=True,
+    )
     traces = _counting(model)
     _fit(model, make())
     count = len(traces)

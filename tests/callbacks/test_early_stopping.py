@@ -130,7 +130,9 @@ def test_same_decisions_and_best_epoch_as_keras_with_a_baseline(values, patience
     ours_model, theirs_model = _model(), _model()
     ours = EarlyStopping(patience=patience, baseline=baseline, restore_best_weights=True)
     theirs = keras.callbacks.EarlyStopping(patience=patience, baseline=baseline, restore_best_weights=True)
-    assert _drive(ours, values, model=ours_model, on_epoch=weights_of_epoch) == _drive(theirs, values, model=theirs_model, on_epoch=weights_of_epoch)
+    assert _drive(ours, values, model=ours_model, on_epoch=weights_of_epoch) == _drive(
+        theirs, values, model=theirs_model, on_epoch=weights_of_epoch
+    )
     assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
     for a, b in zip(ours_model.get_weights(), theirs_model.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -184,11 +186,15 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
         keras.utils.set_random_seed(3)
         model = _model()
         model.compile(optimizer=keras.optimizers.SGD(0.3), loss="mse", jit_compile=True)
-        stop = EarlyStopping(patience=3, smoothing="ema", restore_best_weights=True, state_dir=str(tmp_path / tag / "stop"))
+        stop = EarlyStopping(
+            patience=3, smoothing="ema", restore_best_weights=True, state_dir=str(tmp_path / tag / "stop")
+        )
         callbacks = [keras.callbacks.BackupAndRestore(str(tmp_path / tag / "backup")), stop]
         if interrupt_at is not None:
             callbacks.append(_Interrupt(interrupt_at))
-        model.fit(x, y, validation_data=(xv, yv), epochs=30, batch_size=16, shuffle=False, callbacks=callbacks, verbose=0)
+        model.fit(
+            x, y, validation_data=(xv, yv), epochs=30, batch_size=16, shuffle=False, callbacks=callbacks, verbose=0
+        )
         return model, stop
 
     reference, ref_stop = run("uninterrupted")
@@ -197,7 +203,11 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
         run("interrupted", interrupt_at=2)
     model, stop = run("interrupted")  # a fresh process would do the same: new model, new callbacks
     assert stop.resumed
-    assert (stop.best_epoch, stop.stopped_epoch, stop.best) == (ref_stop.best_epoch, ref_stop.stopped_epoch, ref_stop.best)
+    assert (stop.best_epoch, stop.stopped_epoch, stop.best) == (
+        ref_stop.best_epoch,
+        ref_stop.stopped_epoch,
+        ref_stop.best,
+    )
     for a, b in zip(model.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not (tmp_path / "interrupted" / "stop" / "early_stopping_state.json").exists()  # cleaned up at the end
@@ -205,10 +215,17 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs,name",
-    [({"patience": -1}, "patience"), ({"mode": "up"}, "mode"), ({"min_delta": -0.1}, "min_delta"),
-     ({"min_delta_mode": "percent"}, "min_delta_mode"), ({"smoothing": "median"}, "smoothing"),
-     ({"smoothing_factor": 0.0}, "smoothing_factor"), ({"restore_to": "gpu"}, "restore_to"),
-     ({"baseline": float("nan")}, "baseline"), ({"monitor": ""}, "monitor")],
+    [
+        ({"patience": -1}, "patience"),
+        ({"mode": "up"}, "mode"),
+        ({"min_delta": -0.1}, "min_delta"),
+        ({"min_delta_mode": "percent"}, "min_delta_mode"),
+        ({"smoothing": "median"}, "smoothing"),
+        ({"smoothing_factor": 0.0}, "smoothing_factor"),
+        ({"restore_to": "gpu"}, "restore_to"),
+        ({"baseline": float("nan")}, "baseline"),
+        ({"monitor": ""}, "monitor"),
+    ],
 )
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"{name}="):

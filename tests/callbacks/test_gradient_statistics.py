@@ -72,7 +72,12 @@ def test_every_statistic_of_variables_cut_into_slices_matches_numpy(every_n_step
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(8, 9)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
     model = keras.Sequential(
-        [keras.Input((9,)), keras.layers.Dense(13, activation="relu", name="h0"), keras.layers.Dense(70, activation="relu", name="h1"), keras.layers.Dense(1, name="out")]
+        [
+            keras.Input((9,)),
+            keras.layers.Dense(13, activation="relu", name="h0"),
+            keras.layers.Dense(70, activation="relu", name="h1"),
+            keras.layers.Dense(1, name="out"),
+        ]
     )
     bias = np.zeros(70, "float32")
     bias[::3] = -100.0  # 24 units never active
@@ -83,7 +88,9 @@ def test_every_statistic_of_variables_cut_into_slices_matches_numpy(every_n_step
     stats = GradientStatistics(every_n_steps=every_n_steps, read_every_n_steps=2)
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, callbacks=[stats], verbose=0)
     first = stats.records[0]
-    reference = keras.Sequential([keras.Input((9,)), *(keras.layers.Dense(l.units, activation=l.activation) for l in model.layers)])
+    reference = keras.Sequential(
+        [keras.Input((9,)), *(keras.layers.Dense(l.units, activation=l.activation) for l in model.layers)]
+    )
     reference.set_weights(initial)
     grads = _direct_gradients(reference, keras.losses.MeanSquaredError(), x, y)
     for i, layer in enumerate(stats.layers):
@@ -92,7 +99,9 @@ def test_every_statistic_of_variables_cut_into_slices_matches_numpy(every_n_step
         np.testing.assert_allclose(first[f"grad_norm/{layer}"], np.linalg.norm(g), rtol=1e-5)
         np.testing.assert_allclose(first[f"grad_max/{layer}"], np.abs(g).max(), rtol=1e-6)
         assert first[f"zero_fraction/{layer}"] == pytest.approx(np.mean(g == 0), abs=1e-12)
-        np.testing.assert_allclose(first[f"update_ratio/{layer}"], lr * np.linalg.norm(g) / np.linalg.norm(w), rtol=1e-4)
+        np.testing.assert_allclose(
+            first[f"update_ratio/{layer}"], lr * np.linalg.norm(g) / np.linalg.norm(w), rtol=1e-4
+        )
         assert first[f"nonfinite/{layer}"] == 0
     assert first[f"zero_fraction/{stats.layers[1]}"] >= 24 * 14 / 980  # the dead units' kernel rows and biases
 
@@ -162,7 +171,14 @@ def test_nonfinite_gradient_is_reported_with_the_layer_name():
         def call(self, x):
             return x + keras.ops.sqrt(self.v - self.v)
 
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, name="fine"), NaNGrad(name="broken"), keras.layers.Dense(1, name="head")])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(4, name="fine"),
+            NaNGrad(name="broken"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
     stats = GradientStatistics()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -170,7 +186,7 @@ def test_nonfinite_gradient_is_reported_with_the_layer_name():
         history = _fit(model, stats, optimizer=SkipNonFinite(keras.optimizers.SGD(0.1)))
     assert history.history["grad_alert"] == [1.0]
     assert history.history["grad_nonfinite"][0] == 4.0  # one NaN entry per step, 4 steps
-    alert = [a for a in stats.alerts if a["kind"] == "nonfinite"][0]
+    alert = next(a for a in stats.alerts if a["kind"] == "nonfinite")
     assert [layer.rsplit("/", 1)[-1] for layer in alert["layers"]] == ["broken"]
     assert len(alert["steps"]) == 4  # SkipNonFinite does not advance `iterations` on a skipped step
     message = " ".join(str(w.message) for w in caught)
@@ -183,7 +199,7 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_name_the_first_layer():
     with pytest.warns(RuntimeWarning, match="vanishing"):
         history = _fit(model, stats)
     assert history.history["grad_alert"] == [1.0]
-    alert = [a for a in stats.alerts if a["kind"] == "vanishing"][0]
+    alert = next(a for a in stats.alerts if a["kind"] == "vanishing")
     assert alert["layers"][0].endswith("hidden0") and alert["first_to_last"] < 0.01
 
 
@@ -233,8 +249,13 @@ def test_files_and_plot(tmp_path, suffix):
 
 @pytest.mark.parametrize(
     "kwargs,name",
-    [({"every_n_steps": 0}, "every_n_steps"), ({"every_n_steps": 5, "read_every_n_steps": 2}, "read_every_n_steps"),
-     ({"path": "grads.txt"}, "path"), ({"vanishing_ratio": 1.0}, "vanishing_ratio"), ({"exploding_threshold": 0.0}, "exploding_threshold")],
+    [
+        ({"every_n_steps": 0}, "every_n_steps"),
+        ({"every_n_steps": 5, "read_every_n_steps": 2}, "read_every_n_steps"),
+        ({"path": "grads.txt"}, "path"),
+        ({"vanishing_ratio": 1.0}, "vanishing_ratio"),
+        ({"exploding_threshold": 0.0}, "exploding_threshold"),
+    ],
 )
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"{name}="):

@@ -40,7 +40,9 @@ def test_finder_ramps_exponentially_recovers_batch_losses_and_restores_everythin
 
         def on_train_batch_begin(self, batch, logs=None):
             start = (batch * 16) % len(x)
-            self.pending = float(np.mean(_np(keras.losses.mean_squared_error(y[start : start + 16], self.model(x[start : start + 16])))))
+            self.pending = float(
+                np.mean(_np(keras.losses.mean_squared_error(y[start : start + 16], self.model(x[start : start + 16]))))
+            )
 
         def on_train_batch_end(self, batch, logs=None):
             self.values = getattr(self, "values", []) + [self.pending]

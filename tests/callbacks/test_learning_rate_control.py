@@ -46,15 +46,20 @@ class AppliedRates(keras.callbacks.Callback):
 def _fit(model, callbacks, steps, epochs=1, **kwargs):
     ones = np.ones((steps, 1), "float32")
     record = AppliedRates()
-    history = model.fit(ones, ones, batch_size=1, epochs=epochs, shuffle=False, verbose=0, callbacks=[*callbacks, record], **kwargs)
+    history = model.fit(
+        ones, ones, batch_size=1, epochs=epochs, shuffle=False, verbose=0, callbacks=[*callbacks, record], **kwargs
+    )
     return record.rates, history
 
 
-@pytest.mark.parametrize("mode,start,expected", [
-    ("linear", 0.0, lambda t: t / 4),
-    ("linear", 0.2, lambda t: 0.2 + 0.8 * t / 4),
-    ("exponential", 0.01, lambda t: 0.01 ** (1 - t / 4)),
-])
+@pytest.mark.parametrize(
+    "mode,start,expected",
+    [
+        ("linear", 0.0, lambda t: t / 4),
+        ("linear", 0.2, lambda t: 0.2 + 0.8 * t / 4),
+        ("exponential", 0.01, lambda t: 0.01 ** (1 - t / 4)),
+    ],
+)
 def test_warmup_applies_the_ramp_inside_the_compiled_step(mode, start, expected):
     model = _unit_gradient_model(keras.optimizers.SGD(0.5))
     rates, _ = _fit(model, [LearningRateWarmup(4, start_factor=start, mode=mode)], steps=7)
@@ -125,7 +130,9 @@ def test_plateau_cooldown_skips_that_many_epochs(cooldown, reduced_after):
     # never improving after epoch 0, patience 1: a reduction at every counted epoch; the
     # `cooldown` epochs after each reduction are not counted
     values = [1.0] * 8
-    rates, _ = _plateau_sequence(ReduceLROnPlateau(factor=0.5, patience=1, cooldown=cooldown), keras.optimizers.SGD(0.1), values)
+    rates, _ = _plateau_sequence(
+        ReduceLROnPlateau(factor=0.5, patience=1, cooldown=cooldown), keras.optimizers.SGD(0.1), values
+    )
     expected = [0.1 * 0.5 ** sum(e <= epoch for e in reduced_after) for epoch in range(8)]
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
 
@@ -134,8 +141,12 @@ def test_plateau_cooldown_differs_from_keras_by_one_epoch():
     # Keras's cooldown=2 skips one epoch (what cooldown=1 skips here); pinned so a change in
     # either shows up
     values = [1.0] * 8
-    ours, _ = _plateau_sequence(ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1), keras.optimizers.SGD(0.1), values)
-    theirs, _ = _plateau_sequence(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=2), keras.optimizers.SGD(0.1), values)
+    ours, _ = _plateau_sequence(
+        ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1), keras.optimizers.SGD(0.1), values
+    )
+    theirs, _ = _plateau_sequence(
+        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=2), keras.optimizers.SGD(0.1), values
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
@@ -169,7 +180,9 @@ def test_plateau_scale_is_applied_in_graph_and_saved(tmp_path):
     rates, history = _fit(model, [reduce], steps=2, epochs=3)
     base = 0.4 * (1 - np.arange(6) / 100)
     np.testing.assert_allclose(rates, base * [1, 1, 1, 1, 0.5, 0.5], rtol=1e-5)  # reduced after epochs 2 and 3
-    np.testing.assert_allclose(history.history["learning_rate"], 0.4 * (1 - np.array([2, 4, 6]) / 100) * [1, 0.5, 0.25], rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history["learning_rate"], 0.4 * (1 - np.array([2, 4, 6]) / 100) * [1, 0.5, 0.25], rtol=1e-5
+    )
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -180,7 +193,11 @@ def test_plateau_scale_is_applied_in_graph_and_saved(tmp_path):
 
 def test_plateau_composes_with_warmup_on_a_float_rate():
     model = _unit_gradient_model(keras.optimizers.SGD(0.8))
-    callbacks = [LearningRateWarmup(4), ReduceLROnPlateau("loss", factor=0.5, patience=1, mode="max"), LearningRateLogger()]
+    callbacks = [
+        LearningRateWarmup(4),
+        ReduceLROnPlateau("loss", factor=0.5, patience=1, mode="max"),
+        LearningRateLogger(),
+    ]
     rates, history = _fit(model, callbacks, steps=2, epochs=3)
     # warmup factors 0, .25, .5, .75, 1, 1; the float rate halves after epochs 2 and 3
     np.testing.assert_allclose(rates, 0.8 * np.array([0, 0.25, 0.5, 0.75, 0.5, 0.5]), rtol=1e-5)
@@ -213,26 +230,32 @@ def test_plateau_state_survives_a_resume(tmp_path):
     np.testing.assert_allclose(rates, whole[7:], rtol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    ({"warmup_steps": 0}, "warmup_steps"),
-    ({"warmup_steps": 2, "start_factor": 1.5}, "start_factor"),
-    ({"warmup_steps": 2, "mode": "cosine"}, "mode"),
-    ({"warmup_steps": 2, "mode": "exponential"}, "start_factor"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"warmup_steps": 0}, "warmup_steps"),
+        ({"warmup_steps": 2, "start_factor": 1.5}, "start_factor"),
+        ({"warmup_steps": 2, "mode": "cosine"}, "mode"),
+        ({"warmup_steps": 2, "mode": "exponential"}, "start_factor"),
+    ],
+)
 def test_warmup_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         LearningRateWarmup(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    ({"factor": 1.0}, "factor"),
-    ({"patience": -1}, "patience"),
-    ({"mode": "up"}, "mode"),
-    ({"cooldown": -2}, "cooldown"),
-    ({"min_lr": -1e-3}, "min_lr"),
-    ({"min_delta_mode": "ratio"}, "min_delta_mode"),
-    ({"monitor": ""}, "monitor"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"factor": 1.0}, "factor"),
+        ({"patience": -1}, "patience"),
+        ({"mode": "up"}, "mode"),
+        ({"cooldown": -2}, "cooldown"),
+        ({"min_lr": -1e-3}, "min_lr"),
+        ({"min_delta_mode": "ratio"}, "min_delta_mode"),
+        ({"monitor": ""}, "monitor"),
+    ],
+)
 def test_plateau_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         ReduceLROnPlateau(**kwargs)

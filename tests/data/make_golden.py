@@ -16,24 +16,29 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import kerasboost  # noqa: E402
-from kerasboost import ensemble, initializers, layers, optimizers, schedules  # noqa: E402
+import kerasboost
+from kerasboost import ensemble, initializers, layers, optimizers, schedules
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 STEPS = [0, 3, 10, 40, 95]
 
 
 def _mlp(name="golden"):
-    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh", name="hidden"), keras.layers.Dense(3, name="out")], name=name)
+    return keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8, activation="tanh", name="hidden"), keras.layers.Dense(3, name="out")],
+        name=name,
+    )
 
 
 def schedules_model():
     lr = schedules.SequentialSchedule(
         [
-            schedules.Warmup(schedules.CosineRestarts(0.01, 5, cycle_multiplier=2.0, warmup_steps=1), 3, mode="polynomial", power=2.0),
+            schedules.Warmup(
+                schedules.CosineRestarts(0.01, 5, cycle_multiplier=2.0, warmup_steps=1), 3, mode="polynomial", power=2.0
+            ),
             schedules.CyclicalLearningRate(1e-3, 1e-2, 4, mode="triangular2"),
             schedules.Scaled(schedules.OneCycle(1e-2, 20, three_phase=True), 0.5),
             schedules.StepDecay(1e-2, 5, factor=0.5),
@@ -54,9 +59,20 @@ def optimizer_models():
         "radam": lambda: optimizers.RectifiedAdam(1e-2),
         "adabelief": lambda: optimizers.AdaBelief(1e-2),
         "lars": lambda: optimizers.LARS(0.1, momentum=0.9, weight_decay_rate=1e-4),
-        "wrappers": lambda: optimizers.Lookahead(optimizers.GradientNoise(optimizers.AdaptiveGradientClipping(optimizers.GradientCentralization(keras.optimizers.SGD(0.1, momentum=0.9))), eta=0.01, seed=3), sync_period=2),
+        "wrappers": lambda: optimizers.Lookahead(
+            optimizers.GradientNoise(
+                optimizers.AdaptiveGradientClipping(
+                    optimizers.GradientCentralization(keras.optimizers.SGD(0.1, momentum=0.9))
+                ),
+                eta=0.01,
+                seed=3,
+            ),
+            sync_period=2,
+        ),
         "skip_non_finite": lambda: optimizers.SkipNonFinite(keras.optimizers.AdamW(1e-2)),
-        "layerwise": lambda: optimizers.LayerwiseLearningRate(keras.optimizers.Adam(1e-2), {"golden/hidden": 0.25}, default_scale=0.5),
+        "layerwise": lambda: optimizers.LayerwiseLearningRate(
+            keras.optimizers.Adam(1e-2), {"golden/hidden": 0.25}, default_scale=0.5
+        ),
     }.items():
         model = _mlp()
         model.compile(optimizer(), "mse", jit_compile=True)

@@ -49,7 +49,17 @@ def test_sigmoid_saturation_on_both_sides_and_conv_units():
     assert row.saturated == pytest.approx(0.5)  # units 1-2 at 0 or 1, units 3-4 at 0.5
 
     images = np.ones((3, 6, 6, 2), "float32")
-    conv = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(4, 3, activation="relu", kernel_initializer=keras.initializers.Constant(np.array([1.0, -1.0, 1.0, -1.0])))])
+    conv = keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            keras.layers.Conv2D(
+                4,
+                3,
+                activation="relu",
+                kernel_initializer=keras.initializers.Constant(np.array([1.0, -1.0, 1.0, -1.0])),
+            ),
+        ]
+    )
     (row,) = activation_report(conv, images)
     assert row.units == 4 and row.dead == 0.5
 

@@ -19,7 +19,14 @@ def _np(x):
 
 def _member(seed, units=8, outputs=3, activation="softmax"):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((5,)), keras.layers.Dense(units, activation="tanh"), keras.layers.Dense(outputs, activation=activation)], name=f"member{seed}")
+    return keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(units, activation="tanh"),
+            keras.layers.Dense(outputs, activation=activation),
+        ],
+        name=f"member{seed}",
+    )
 
 
 def test_mean_weighted_and_geometric_averages_match_numpy():
@@ -28,10 +35,14 @@ def test_mean_weighted_and_geometric_averages_match_numpy():
     p = np.stack([m.predict(x, verbose=0) for m in members]).astype("float64")
     np.testing.assert_allclose(average_models(members).predict(x, verbose=0), p.mean(0), rtol=1e-5)
     w = np.array([1.0, 2.0, 5.0])
-    np.testing.assert_allclose(average_models(members, weights=list(w)).predict(x, verbose=0), np.tensordot(w / w.sum(), p, 1), rtol=1e-5)
+    np.testing.assert_allclose(
+        average_models(members, weights=list(w)).predict(x, verbose=0), np.tensordot(w / w.sum(), p, 1), rtol=1e-5
+    )
     geometric = np.exp(np.tensordot(w / w.sum(), np.log(p), 1))
     geometric /= geometric.sum(-1, keepdims=True)
-    np.testing.assert_allclose(average_models(members, weights=list(w), mode="geometric").predict(x, verbose=0), geometric, rtol=1e-5)
+    np.testing.assert_allclose(
+        average_models(members, weights=list(w), mode="geometric").predict(x, verbose=0), geometric, rtol=1e-5
+    )
 
 
 def test_members_with_one_name_are_cloned_and_the_ensemble_survives_a_fresh_process(tmp_path):
@@ -50,7 +61,14 @@ def test_members_with_one_name_are_cloned_and_the_ensemble_survives_a_fresh_proc
         "print(json.dumps(m.predict(np.load(sys.argv[2]), verbose=0).tolist()))\n"
     )
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
-    out = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=300, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, path, str(tmp_path / "x.npy")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=True,
+    )
     np.testing.assert_allclose(np.array(json.loads(out.stdout.strip().splitlines()[-1])), expected, rtol=1e-6)
 
 
@@ -67,7 +85,11 @@ def test_bad_arguments_name_themselves():
     for kwargs, name in cases:
         with pytest.raises(ValueError, match=name):
             average_models(**kwargs)
-    for kwargs, name in [({"cycle_epochs": 0}, "cycle_epochs"), ({"max_snapshots": 0}, "max_snapshots"), ({"directory": 3}, "directory")]:
+    for kwargs, name in [
+        ({"cycle_epochs": 0}, "cycle_epochs"),
+        ({"max_snapshots": 0}, "max_snapshots"),
+        ({"directory": 3}, "directory"),
+    ]:
         with pytest.raises(ValueError, match=name):
             SnapshotEnsemble(**kwargs)
     with pytest.raises(ValueError, match="weights"):
@@ -96,9 +118,15 @@ def test_snapshot_ensemble_on_digits_scores_at_least_its_average_member(tmp_path
     order = rng.permutation(len(x))
     train, test = order[:1200], order[1200:]
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+    )
     steps = int(np.ceil(len(train) / 64))
-    model.compile(optimizer=keras.optimizers.SGD(CosineRestarts(0.2, first_cycle_steps=6 * steps), momentum=0.9), loss="sparse_categorical_crossentropy", jit_compile=True)
+    model.compile(
+        optimizer=keras.optimizers.SGD(CosineRestarts(0.2, first_cycle_steps=6 * steps), momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        jit_compile=True,
+    )
     snapshots = SnapshotEnsemble(directory=str(tmp_path))
     model.fit(x[train], y[train], batch_size=64, epochs=30, verbose=0, callbacks=[snapshots])
     assert snapshots.epochs == [5, 11, 17, 23, 29]

@@ -7,9 +7,17 @@ import pytest
 from kerasboost.initializers import calculate_gain
 
 TORCH_TABLE = {
-    "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,
-    "conv_transpose2d": 1.0, "conv_transpose3d": 1.0, "sigmoid": 1.0, "tanh": 5 / 3,
-    "relu": math.sqrt(2), "selu": 0.75,
+    "linear": 1.0,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+    "conv3d": 1.0,
+    "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0,
+    "conv_transpose3d": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5 / 3,
+    "relu": math.sqrt(2),
+    "selu": 0.75,
 }
 
 
@@ -70,8 +78,7 @@ def test_one_layer_maps_unit_variance_to_unit_variance(name):
     a = np.asarray(keras.activations.get(name)(rng.normal(size=(2000, 500)).astype("float32")))
     # the second moment of the next pre-activation, averaged over 10 weight draws
     moments = [
-        np.mean((a @ rng.normal(0, gain / math.sqrt(500), size=(500, 1000)).astype("float32")) ** 2)
-        for _ in range(10)
+        np.mean((a @ rng.normal(0, gain / math.sqrt(500), size=(500, 1000)).astype("float32")) ** 2) for _ in range(10)
     ]
     assert float(np.mean(moments)) == pytest.approx(1.0, abs=0.04)
 

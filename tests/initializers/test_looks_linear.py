@@ -20,7 +20,10 @@ def test_first_layer_kernel_is_w_minus_w():
 
 def test_deep_relu_stack_computes_a_linear_map_at_init():
     depth = 100
-    layers = [keras.layers.Dense(32, "relu", kernel_initializer=LooksLinear(input_mirrored=i > 0, seed=i)) for i in range(depth)]
+    layers = [
+        keras.layers.Dense(32, "relu", kernel_initializer=LooksLinear(input_mirrored=i > 0, seed=i))
+        for i in range(depth)
+    ]
     model = keras.Sequential([keras.Input((16,))] + layers)
     x = np.random.default_rng(0).normal(size=(64, 16)).astype("float32")
     y = np.asarray(model(x), "float64")

@@ -38,14 +38,16 @@ def test_every_dense_pre_activation_gets_unit_std_and_architecture_is_kept():
 
 
 def test_target_std_and_orthogonal_pre_init():
-    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(16, use_bias=False), keras.layers.Dense(8, use_bias=False)])
+    model = keras.Sequential(
+        [keras.Input((16,)), keras.layers.Dense(16, use_bias=False), keras.layers.Dense(8, use_bias=False)]
+    )
     x = _x((16,))
     results = lsuv(model, x, target_std=0.5, tol=0.01, seed=0)
     assert all(abs(r.final_std - 0.5) <= 0.005 for r in results)
     # linear layers without bias: one rescaling is exact; the kernel stays a scaled orthogonal matrix
     assert results[0].iterations == 1
     w = np.asarray(model.layers[0].kernel, "float64")
-    np.testing.assert_allclose(w.T @ w, results[0].scale**2 * np.eye(16), atol=1e-5)
+    np.testing.assert_allclose(w.T @ w, results[0].scale ** 2 * np.eye(16), atol=1e-5)
 
 
 def test_functional_conv_model_skips_layers_without_kernel():
@@ -62,8 +64,12 @@ def test_functional_conv_model_skips_layers_without_kernel():
 
 @pytest.mark.parametrize(
     "kwargs,argument",
-    [({"x_batch": np.zeros((8, 5), "float32")}, "x_batch"), ({"tol": 0.0}, "tol"),
-     ({"max_iter": 0}, "max_iter"), ({"target_std": -1.0}, "target_std")],
+    [
+        ({"x_batch": np.zeros((8, 5), "float32")}, "x_batch"),
+        ({"tol": 0.0}, "tol"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"target_std": -1.0}, "target_std"),
+    ],
 )
 def test_bad_arguments(kwargs, argument):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])

@@ -57,7 +57,9 @@ def _expected_drop_fraction(h, w, b, gamma):
     return float(np.mean(1 - (1 - gamma) ** counts))
 
 
-@pytest.mark.parametrize("shape,block,rate", [((12, 12), 3, 0.1), ((7, 9), 2, 0.3), ((5, 5), 5, 0.2), ((8, 8), 1, 0.25)])
+@pytest.mark.parametrize(
+    "shape,block,rate", [((12, 12), 3, 0.1), ((7, 9), 2, 0.3), ((5, 5), 5, 0.2), ((8, 8), 1, 0.25)]
+)
 def test_seed_probability_gives_the_requested_expected_drop_rate(shape, block, rate):
     gamma = seed_probability(*shape, block, rate)
     assert abs(_expected_drop_fraction(*shape, block, gamma) - rate) < 1e-9

@@ -42,7 +42,9 @@ def test_without_data_init_the_wrapped_layer_starts_unchanged():
 @pytest.mark.parametrize("value", [0.05, 1e-5])  # ||v||^2 above and below epsilon = 1e-6
 def test_without_data_init_a_small_kernel_starts_exactly_as_it_was(value):
     # the direction's normalizer and the initial g cancel: 0.05, not 0.04999 (||v||^2 + eps)
-    layer = WeightNormalization(keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(value)), data_init=False)
+    layer = WeightNormalization(
+        keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(value)), data_init=False
+    )
     out = _np(layer(np.ones((1, 4), "float32")))
     np.testing.assert_allclose(out, [[4 * value]], rtol=2e-7)
 

@@ -2,7 +2,7 @@ import numpy as np
 
 from kerasboost.optimizers import AdaBelief
 from tests.optimizers.reference import adabelief
-from tests.optimizers.test_rectified_adam import A, W0, run
+from tests.optimizers.test_rectified_adam import W0, A, run
 
 
 def test_trajectory_follows_the_update_rule():

@@ -51,7 +51,9 @@ def test_differs_from_plain_sgd_and_reports_the_first_pass_loss():
     assert not np.allclose(np.asarray(net.layers[0].kernel), plain, rtol=1e-3)
 
 
-@pytest.mark.parametrize("kwargs,argument", [({"rho": 0.0}, "rho"), ({"adaptive": "yes"}, "adaptive"), ({"model": "mlp"}, "model")])
+@pytest.mark.parametrize(
+    "kwargs,argument", [({"rho": 0.0}, "rho"), ({"adaptive": "yes"}, "adaptive"), ({"model": "mlp"}, "model")]
+)
 def test_bad_arguments(kwargs, argument):
     arguments = {"model": keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), **kwargs}
     with pytest.raises(ValueError, match=argument):

@@ -121,8 +121,12 @@ def test_adaptive_gradient_clipping_of_same_shaped_variables_clips_each_on_its_o
     # variables of one shape are clipped stacked: each must still follow the formula alone
     rng = np.random.default_rng(0)
     shapes = [(3, 4), (3, 4), (4,), (3, 4), (4,), (2, 3, 4), (1, 4)]
-    weights = [keras.Variable(rng.normal(size=s).astype("float32") * (i + 1), name=f"w{i}") for i, s in enumerate(shapes)]
-    grads = [(rng.normal(size=s) * np.geomspace(1e-3, 1.0, s[-1])).astype("float32") for s in shapes]  # small to large units
+    weights = [
+        keras.Variable(rng.normal(size=s).astype("float32") * (i + 1), name=f"w{i}") for i, s in enumerate(shapes)
+    ]
+    grads = [
+        (rng.normal(size=s) * np.geomspace(1e-3, 1.0, s[-1])).astype("float32") for s in shapes
+    ]  # small to large units
     agc = AdaptiveGradientClipping(sgd(1.0), clip_factor=0.05, eps=1e-3)
     agc.build(weights)
     out = agc.transform_gradients(grads, weights)
@@ -204,7 +208,11 @@ def test_skip_non_finite_in_fit_with_nan_inputs(update_path):
 
 @pytest.mark.parametrize(
     "kwargs,argument",
-    [({"optimizer": "sgdx"}, "optimizer"), ({"optimizer": 1}, "optimizer"), ({"global_clipnorm": 1.0}, "global_clipnorm")],
+    [
+        ({"optimizer": "sgdx"}, "optimizer"),
+        ({"optimizer": 1}, "optimizer"),
+        ({"global_clipnorm": 1.0}, "global_clipnorm"),
+    ],
 )
 def test_wrapper_arguments(kwargs, argument):
     arguments = {"optimizer": "sgd", **kwargs}

@@ -10,11 +10,11 @@ import sys
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
 
-import jax  # noqa: E402
-import keras  # noqa: E402
+import jax
+import keras
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parity_cases import compare_all, fit_case  # noqa: E402
+from parity_cases import compare_all, fit_case
 
 
 def train(name, distributed):

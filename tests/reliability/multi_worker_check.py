@@ -38,8 +38,15 @@ def worker(index: int) -> None:
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)
         print(f"worker {index}: trained ({versions})")
     except Exception as e:  # the result is what this script reports
-        frames = [line.strip() for line in traceback.format_exc().splitlines() if "keras/src" in line and "traceback_utils" not in line]
-        print(f"worker {index}: {type(e).__name__} ({versions}) at {frames[-1] if frames else '?'}: {' '.join(str(e).split())[:160]}")
+        frames = [
+            line.strip()
+            for line in traceback.format_exc().splitlines()
+            if "keras/src" in line and "traceback_utils" not in line
+        ]
+        print(
+            f"worker {index}: {type(e).__name__} ({versions}) at {frames[-1] if frames else '?'}: "
+            f"{' '.join(str(e).split())[:160]}"
+        )
 
 
 def main() -> None:

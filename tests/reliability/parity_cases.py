@@ -23,11 +23,15 @@ XI = rng.normal(size=(64, 6, 6, 2)).astype("float32")
 
 
 def dense_model(*middle):
-    return lambda: keras.Sequential([keras.Input((6,)), keras.layers.Dense(8), *[m() for m in middle], keras.layers.Dense(2)])
+    return lambda: keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8), *[m() for m in middle], keras.layers.Dense(2)]
+    )
 
 
 def image_model(*middle):
-    return lambda: keras.Sequential([keras.Input((6, 6, 2)), *[m() for m in middle], keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    return lambda: keras.Sequential(
+        [keras.Input((6, 6, 2)), *[m() for m in middle], keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]
+    )
 
 
 SGD = lambda: keras.optimizers.SGD(0.05, momentum=0.9)  # noqa: E731
@@ -40,9 +44,17 @@ CASES = {
     "LARS": (dense_model(), lambda: optimizers.LARS(0.5, momentum=0.9), list),
     "Lookahead": (dense_model(), lambda: optimizers.Lookahead(ADAM(), sync_period=2), list),
     "GradientCentralization": (dense_model(), lambda: optimizers.GradientCentralization(SGD()), list),
-    "AdaptiveGradientClipping": (dense_model(), lambda: optimizers.AdaptiveGradientClipping(SGD(), clip_factor=0.01), list),
+    "AdaptiveGradientClipping": (
+        dense_model(),
+        lambda: optimizers.AdaptiveGradientClipping(SGD(), clip_factor=0.01),
+        list,
+    ),
     "SkipNonFinite": (dense_model(), lambda: optimizers.SkipNonFinite(ADAM()), list),
-    "LayerwiseLearningRate": (dense_model(), lambda: optimizers.LayerwiseLearningRate(ADAM(), {}, default_scale=0.5), list),
+    "LayerwiseLearningRate": (
+        dense_model(),
+        lambda: optimizers.LayerwiseLearningRate(ADAM(), {}, default_scale=0.5),
+        list,
+    ),
     "GradientNoise": (dense_model(), lambda: optimizers.GradientNoise(SGD(), eta=0.01, seed=1), list),
     # schedules
     "OneCycle": (dense_model(), lambda: keras.optimizers.SGD(schedules.OneCycle(0.1, total_steps=8)), list),
@@ -51,15 +63,33 @@ CASES = {
     "Maxout": (dense_model(lambda: layers.Maxout(4)), SGD, list),
     "Swish": (dense_model(lambda: layers.Swish()), SGD, list),
     "SkipInit": (dense_model(lambda: layers.SkipInit(alpha=0.5)), SGD, list),
-    "InstanceNormalization": (image_model(lambda: keras.layers.Conv2D(4, 3), lambda: layers.InstanceNormalization()), SGD, list),
-    "FilterResponseNormalization+TLU": (image_model(lambda: keras.layers.Conv2D(4, 3), lambda: layers.FilterResponseNormalization(), lambda: layers.TLU()), SGD, list),
+    "InstanceNormalization": (
+        image_model(lambda: keras.layers.Conv2D(4, 3), lambda: layers.InstanceNormalization()),
+        SGD,
+        list,
+    ),
+    "FilterResponseNormalization+TLU": (
+        image_model(
+            lambda: keras.layers.Conv2D(4, 3), lambda: layers.FilterResponseNormalization(), lambda: layers.TLU()
+        ),
+        SGD,
+        list,
+    ),
     "WSConv2D": (image_model(lambda: layers.WSConv2D(4, 3)), SGD, list),
     "ScaledStdConv2D": (image_model(lambda: layers.ScaledStdConv2D(4, 3)), SGD, list),
     # callbacks
     "GradientStatistics": (dense_model(), SGD, lambda: [callbacks.GradientStatistics(read_every_n_steps=2)]),
-    "EarlyStopping": (dense_model(), SGD, lambda: [callbacks.EarlyStopping("loss", patience=0, mode="max", restore_best_weights=True)]),
+    "EarlyStopping": (
+        dense_model(),
+        SGD,
+        lambda: [callbacks.EarlyStopping("loss", patience=0, mode="max", restore_best_weights=True)],
+    ),
     "LearningRateWarmup": (dense_model(), SGD, lambda: [callbacks.LearningRateWarmup(4)]),
-    "ReduceLROnPlateau": (dense_model(), lambda: keras.optimizers.SGD(schedules.OneCycle(0.1, total_steps=8)), lambda: [callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, mode="max")]),
+    "ReduceLROnPlateau": (
+        dense_model(),
+        lambda: keras.optimizers.SGD(schedules.OneCycle(0.1, total_steps=8)),
+        lambda: [callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, mode="max")],
+    ),
     "StochasticWeightAveraging": (dense_model(), SGD, lambda: [callbacks.StochasticWeightAveraging(start_epoch=0)]),
 }
 
@@ -89,7 +119,9 @@ def compare_all(train, out):
             many, losses_many, norms_many = train(name, True)
             a, b = one.get_weights(), many.get_weights()
             diffs = [float(np.max(np.abs(np.asarray(u, "float64") - np.asarray(v, "float64")))) for u, v in zip(a, b)]
-            diffs += [abs(u - v) for u, v in zip(losses_one, losses_many)] + [abs(u - v) for u, v in zip(norms_one, norms_many)]
+            diffs += [abs(u - v) for u, v in zip(losses_one, losses_many)] + [
+                abs(u - v) for u, v in zip(norms_one, norms_many)
+            ]
             results[name] = {
                 "max_diff": max(diffs),
                 "finite": bool(all(np.all(np.isfinite(w)) for w in b)),

@@ -33,7 +33,6 @@ class Poisoned(keras.utils.PyDataset):
         return x, self.y[i * BATCH : (i + 1) * BATCH]
 
 
-
 class EpochOf(keras.callbacks.Callback):
     """Tells the dataset which epoch runs (Keras calls PyDataset hooks at its own times)."""
 
@@ -47,7 +46,9 @@ class EpochOf(keras.callbacks.Callback):
 
 def _model(optimizer):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh", name="hidden"), keras.layers.Dense(1, name="head")])
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(8, activation="tanh", name="hidden"), keras.layers.Dense(1, name="head")]
+    )
     model.compile(optimizer=optimizer, loss="mse", jit_compile=True)
     return model
 
@@ -62,13 +63,24 @@ def test_nan_inputs_stop_training_restore_the_best_weights_and_never_reach_the_c
     checkpoint = str(tmp_path / "best.keras")
     per_epoch = WeightsPerEpoch()
     stats = GradientStatistics(read_every_n_steps=2)
-    stopper = EarlyStopping("loss", patience=10, restore_best_weights=True, restore_to="disk", state_dir=str(tmp_path / "state"))
+    stopper = EarlyStopping(
+        "loss", patience=10, restore_best_weights=True, restore_to="disk", state_dir=str(tmp_path / "state")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         data = Poisoned(bad_epoch=3)
         history = model.fit(
-            data, epochs=8, verbose=0, shuffle=False,
-            callbacks=[EpochOf(data), per_epoch, stats, stopper, keras.callbacks.ModelCheckpoint(checkpoint, monitor="loss", save_best_only=True)],
+            data,
+            epochs=8,
+            verbose=0,
+            shuffle=False,
+            callbacks=[
+                EpochOf(data),
+                per_epoch,
+                stats,
+                stopper,
+                keras.callbacks.ModelCheckpoint(checkpoint, monitor="loss", save_best_only=True),
+            ],
         )
     losses = history.history["loss"]
     assert len(losses) == 4 and all(math.isfinite(v) for v in losses[:3]) and not math.isfinite(losses[3])
@@ -80,7 +92,7 @@ def test_nan_inputs_stop_training_restore_the_best_weights_and_never_reach_the_c
     for w, kept in zip(saved.get_weights(), per_epoch.weights[best]):
         np.testing.assert_array_equal(w, kept)
     # the gradient statistics name the step (epoch 4, batch 2 = step 13) and every layer the NaN reached
-    alert = [a for a in stats.alerts if a["kind"] == "nonfinite"][0]
+    alert = next(a for a in stats.alerts if a["kind"] == "nonfinite")
     assert alert["epoch"] == 3 and alert["steps"][0] == 3 * BATCHES + 1
     assert sorted(layer.rsplit("/", 1)[-1] for layer in alert["layers"]) == ["head", "hidden"]
 

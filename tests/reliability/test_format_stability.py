@@ -2,8 +2,6 @@
 compute what they computed when written; broken files give clear errors."""
 
 import json
-import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -11,7 +9,6 @@ import keras
 import numpy as np
 import pytest
 
-import kerasboost
 from kerasboost.optimizers.wrapper import optimizer_chain
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
@@ -20,8 +17,19 @@ STEPS = [0, 3, 10, 40, 95]
 
 
 def test_every_family_has_a_golden_file():
-    expected = {"schedules", "layers", "initializers", "ensemble", "optimizer_radam", "optimizer_adabelief", "optimizer_lars",
-                "optimizer_wrappers", "optimizer_skip_non_finite", "optimizer_layerwise", "optimizer_sam"}
+    expected = {
+        "schedules",
+        "layers",
+        "initializers",
+        "ensemble",
+        "optimizer_radam",
+        "optimizer_adabelief",
+        "optimizer_lars",
+        "optimizer_wrappers",
+        "optimizer_skip_non_finite",
+        "optimizer_layerwise",
+        "optimizer_sam",
+    }
     assert expected <= set(NAMES)
 
 
@@ -71,7 +79,11 @@ def test_an_unknown_kerasboost_class_is_named_in_the_error(tmp_path):
     target = tmp_path / "unknown.keras"
 
     def edit(config):
-        text = json.dumps(config).replace("kerasboost>RectifiedAdam", "kerasboost>NoSuchOptimizer").replace('"RectifiedAdam"', '"NoSuchOptimizer"')
+        text = (
+            json.dumps(config)
+            .replace("kerasboost>RectifiedAdam", "kerasboost>NoSuchOptimizer")
+            .replace('"RectifiedAdam"', '"NoSuchOptimizer"')
+        )
         return json.loads(text)
 
     _rewrite_config(GOLDEN / "optimizer_radam.keras", target, edit)

@@ -15,15 +15,16 @@ import dataclasses
 import math
 import os
 
-import keras
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kerasboost.testing.contract import _train
-from tests.test_contract import CASES, IDS
+from tests.test_contract import CASES
 
-settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 XLA_STEPS = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 2
@@ -48,7 +49,13 @@ def _same(a, b):
         return True
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and not isinstance(a, bool) and isinstance(b, (int, float)) and not isinstance(b, bool) and a == b)
+    return (a == b and type(a) is type(b)) or (
+        isinstance(a, (int, float))
+        and not isinstance(a, bool)
+        and isinstance(b, (int, float))
+        and not isinstance(b, bool)
+        and a == b
+    )
 
 
 # Keras's own build-time message for a convolution kernel larger than its input
@@ -87,13 +94,20 @@ def test_fuzzed_arguments_build_exactly_or_fail_with_a_named_value_error(case):
             obj = case.cls(**config)
         except ValueError as e:
             message = str(e)
-            assert any(f"`{k}`" in message or k in message for k in replaced), f"{case.name}: ValueError names none of {sorted(replaced)}: {message}"
+            assert any(f"`{k}`" in message or k in message for k in replaced), (
+                f"{case.name}: ValueError names none of {sorted(replaced)}: {message}"
+            )
             return
-        except Exception as e:  # noqa: BLE001 - the point: nothing but ValueError
+        except Exception as e:  # the point: nothing but ValueError
             pytest.fail(f"{case.name}({replaced}) raised {type(e).__name__}: {e}")
         saved = _round_trip(obj)
         for k, v in replaced.items():  # numbers are kept exactly (names may be normalized: None -> "linear")
-            if k in saved and isinstance(v, (int, float)) and not isinstance(v, bool) and isinstance(saved[k], (int, float)):
+            if (
+                k in saved
+                and isinstance(v, (int, float))
+                and not isinstance(v, bool)
+                and isinstance(saved[k], (int, float))
+            ):
                 # float32 storage may round (16777217 -> 16777216), never clamp (1e-300 -> 0)
                 assert _same(saved[k], v) or math.isclose(float(saved[k]), float(v), rel_tol=1e-7), (
                     f"{case.name}: {k}={v!r} was accepted but saved as {saved[k]!r}"
@@ -103,10 +117,15 @@ def test_fuzzed_arguments_build_exactly_or_fail_with_a_named_value_error(case):
     check()
     for _, _, replaced in sorted(accepted, key=lambda a: a[:2])[:XLA_STEPS]:
         try:  # an accepted config trains: one compiled (XLA) fit of the contract's tiny model
-            _train(dataclasses.replace(case, kwargs=lambda replaced=replaced: {**case.config(), **replaced}), jit_compile=True)
+            _train(
+                dataclasses.replace(case, kwargs=lambda replaced=replaced: {**case.config(), **replaced}),
+                jit_compile=True,
+            )
         except ValueError as e:  # checks against the input's shape happen at build: they must name the argument
             message = str(e)
             named = [k for k in replaced if f"`{k}`" in message or any(m in message for m in SHAPE_ERRORS.get(k, ()))]
             assert named, f"{case.name}({replaced}) failed at build with a ValueError naming none of them: {message}"
-        except Exception as e:  # noqa: BLE001
-            pytest.fail(f"{case.name}({replaced}) was accepted but one XLA training step raised {type(e).__name__}: {e}")
+        except Exception as e:
+            pytest.fail(
+                f"{case.name}({replaced}) was accepted but one XLA training step raised {type(e).__name__}: {e}"
+            )

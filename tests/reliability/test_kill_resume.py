@@ -18,7 +18,9 @@ SCRIPT = str(Path(__file__).with_name("train_resumable.py"))
 
 
 def _run(work, env, wait=True):
-    process = subprocess.Popen([sys.executable, SCRIPT, str(work)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT, str(work)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     if wait:
         out, _ = process.communicate(timeout=300)
         assert process.returncode == 0, out.decode(errors="replace")[-3000:]

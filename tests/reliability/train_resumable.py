@@ -11,10 +11,10 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 EPOCHS, BATCH, N = 6, 16, 160
 
@@ -51,15 +51,28 @@ def main(work):
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     steps = EPOCHS * (N // BATCH)
     schedule = kerasboost.schedules.Warmup(keras.optimizers.schedules.CosineDecay(0.01, steps), 8)
-    model.compile(kerasboost.optimizers.Lookahead(keras.optimizers.Adam(schedule), sync_period=3), "mse", jit_compile=True)
-    stopper = kerasboost.callbacks.EarlyStopping("val_loss", patience=20, restore_best_weights=True, state_dir=os.path.join(work, "early_stopping"))
+    model.compile(
+        kerasboost.optimizers.Lookahead(keras.optimizers.Adam(schedule), sync_period=3), "mse", jit_compile=True
+    )
+    stopper = kerasboost.callbacks.EarlyStopping(
+        "val_loss", patience=20, restore_best_weights=True, state_dir=os.path.join(work, "early_stopping")
+    )
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(work, "backup")),
         stopper,
         kerasboost.callbacks.GradientStatistics(read_every_n_steps=5),
         Progress(os.path.join(work, "progress"), pause=float(os.environ.get("KB_PAUSE", "0"))),
     ]
-    model.fit(x[:128], y[:128], validation_data=(x[128:], y[128:]), batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
+    model.fit(
+        x[:128],
+        y[:128],
+        validation_data=(x[128:], y[128:]),
+        batch_size=BATCH,
+        epochs=EPOCHS,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+    )
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays.update({f"o{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model.optimizer.variables)})
     arrays["best_epoch"] = np.array(stopper.best_epoch)

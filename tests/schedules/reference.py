@@ -27,8 +27,16 @@ def cyclic_lr(step, base_lr, max_lr, step_size, mode="triangular", gamma=1.0):
     return base_lr + base_height * scale
 
 
-def one_cycle_lr(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False):
+def one_cycle_lr(
+    step,
+    max_lr,
+    total_steps,
+    pct_start=0.3,
+    anneal_strategy="cos",
+    div_factor=25.0,
+    final_div_factor=1e4,
+    three_phase=False,
+):
     initial = max_lr / div_factor
     minimum = initial / final_div_factor
     if three_phase:

@@ -21,7 +21,9 @@ def test_every_cycle_starts_exactly_at_its_peak():
     lr = CosineRestarts(1.0, first_cycle_steps=10, cycle_multiplier=1.5, cycle_decay=0.5)
     np.testing.assert_allclose(schedule_values(lr, [0, 10, 25]), [1.0, 0.5, 0.25], rtol=1e-6)
     lr = CosineRestarts(1.0, first_cycle_steps=100, cycle_multiplier=2.0, cycle_decay=0.5)
-    np.testing.assert_allclose(schedule_values(lr, [0, 100, 300, 700, 1500, 3100]), [1, 0.5, 0.25, 0.125, 0.0625, 0.03125], rtol=1e-6)
+    np.testing.assert_allclose(
+        schedule_values(lr, [0, 100, 300, 700, 1500, 3100]), [1, 0.5, 0.25, 0.125, 0.0625, 0.03125], rtol=1e-6
+    )
 
 
 def test_per_cycle_warmup_min_and_cycle_limit():

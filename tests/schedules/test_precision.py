@@ -20,7 +20,9 @@ def assert_relative(actual, expected):
     actual, expected = np.asarray(actual, "float64"), np.asarray(expected, "float64")
     error = np.abs(actual - expected) / np.maximum(np.abs(expected), 1e-30)
     worst = int(np.argmax(error))
-    assert error[worst] <= RTOL, f"step {worst}: {actual[worst]!r} vs {expected[worst]!r} (relative error {error[worst]:.2e})"
+    assert error[worst] <= RTOL, (
+        f"step {worst}: {actual[worst]!r} vs {expected[worst]!r} (relative error {error[worst]:.2e})"
+    )
 
 
 def cosine64(start, end, f):
@@ -51,7 +53,11 @@ def test_linear_decay():
 @pytest.mark.parametrize("shape", ["linear", "cosine", "1-sqrt"])
 def test_warmup_stable_decay(shape):
     peak, end, total, warm, start = 0.1, 1e-6, 200, 20, 120  # decay over the last 40%
-    g = {"linear": lambda p: 1 - p, "cosine": lambda p: (1 + math.cos(math.pi * p)) / 2, "1-sqrt": lambda p: 1 - math.sqrt(p)}[shape]
+    g = {
+        "linear": lambda p: 1 - p,
+        "cosine": lambda p: (1 + math.cos(math.pi * p)) / 2,
+        "1-sqrt": lambda p: 1 - math.sqrt(p),
+    }[shape]
 
     def rate(s):
         if s < warm:
@@ -60,7 +66,9 @@ def test_warmup_stable_decay(shape):
             return peak
         return end + (peak - end) * g(min((s - start) / (total - start), 1.0))
 
-    lr = WarmupStableDecay(peak, total_steps=total, warmup_steps=warm, decay_fraction=0.4, end_learning_rate=end, decay_shape=shape)
+    lr = WarmupStableDecay(
+        peak, total_steps=total, warmup_steps=warm, decay_fraction=0.4, end_learning_rate=end, decay_shape=shape
+    )
     values = schedule_values(lr, total + 5)
     assert_relative(values[1:], [rate(s) for s in range(1, total + 5)])  # step 0 is exactly 0
     assert values[0] == 0.0 and values[total] == np.float32(end)
@@ -69,7 +77,9 @@ def test_warmup_stable_decay(shape):
 @pytest.mark.parametrize("multiplier", [1.0, 2.0])
 def test_cosine_restarts(multiplier):
     peak, floor, first, warm = 0.1, 1e-6, 20, 4
-    lr = CosineRestarts(peak, first, cycle_multiplier=multiplier, cycle_decay=0.5, min_learning_rate=floor, warmup_steps=warm)
+    lr = CosineRestarts(
+        peak, first, cycle_multiplier=multiplier, cycle_decay=0.5, min_learning_rate=floor, warmup_steps=warm
+    )
 
     def rate(s):
         cycle, begin, length = 0, 0, first

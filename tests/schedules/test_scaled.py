@@ -8,7 +8,9 @@ from kerasboost.schedules import OneCycle, Scaled
 def test_multiplies_every_step_by_the_factor():
     base = OneCycle(0.1, total_steps=20)
     steps = list(range(21))
-    np.testing.assert_allclose(schedule_values(Scaled(base, 0.25), steps), 0.25 * schedule_values(base, steps), rtol=1e-6)
+    np.testing.assert_allclose(
+        schedule_values(Scaled(base, 0.25), steps), 0.25 * schedule_values(base, steps), rtol=1e-6
+    )
 
 
 def test_float_and_keras_schedules_nest_and_round_trip():

@@ -12,7 +12,9 @@ def test_each_schedule_starts_at_its_own_step_zero():
     np.testing.assert_allclose(schedule_values(lr, [0, 5]), [0.0, 0.5], rtol=1e-6)
     np.testing.assert_allclose(schedule_values(lr, range(10, 100)), schedule_values(cosine, range(0, 90)), rtol=1e-6)
     np.testing.assert_allclose(schedule_values(lr, [100, 119]), [0.01, 0.01], rtol=1e-6)
-    np.testing.assert_allclose(schedule_values(lr, range(120, 200)), schedule_values(one_cycle, range(0, 80)), rtol=1e-6)
+    np.testing.assert_allclose(
+        schedule_values(lr, range(120, 200)), schedule_values(one_cycle, range(0, 80)), rtol=1e-6
+    )
 
 
 def test_single_schedule_needs_no_boundaries():

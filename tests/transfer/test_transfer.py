@@ -16,7 +16,13 @@ def _np(x):
 def _pretrained_and_head():
     keras.utils.set_random_seed(0)
     base = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(8, name="b1"), keras.layers.BatchNormalization(name="bn"), keras.layers.Activation("relu"), keras.layers.Dense(8, activation="relu", name="b2")],
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, name="b1"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(8, activation="relu", name="b2"),
+        ],
         name="base",
     )
     return keras.Sequential([base, keras.layers.Dense(3, name="head")], name="net")
@@ -67,7 +73,13 @@ def test_positions_by_index_and_path_and_bad_names():
     assert len(names) == 5 and [names[i] for i in (0, 1, 3, 4)] == ["b1", "bn", "b2", "head"]
     assert [r["trainable"] for r in freeze(model, until=-2).rows] == [False, False, False, False, True]
     unfreeze(model)
-    assert [r["trainable"] for r in freeze(model, until=model.layers[0].get_layer("b1").path).rows] == [False, False, True, True, True]
+    assert [r["trainable"] for r in freeze(model, until=model.layers[0].get_layer("b1").path).rows] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
     with pytest.raises(ValueError, match="until.*nope"):
         freeze(model, until="nope")
     with pytest.raises(ValueError, match="start.*7"):
@@ -78,10 +90,16 @@ def test_positions_by_index_and_path_and_bad_names():
 
 def _chain(scales_decay, optimizer):
     """Three 1x1 layers w3*w2*w1*x with x = 1 and loss = output: dL/dw_i = the product of the others."""
-    model = keras.Sequential([keras.Input((1,))] + [keras.layers.Dense(1, use_bias=False, name=f"w{i}") for i in range(3)])
+    model = keras.Sequential(
+        [keras.Input((1,))] + [keras.layers.Dense(1, use_bias=False, name=f"w{i}") for i in range(3)]
+    )
     for layer, value in zip(model.layers, (0.5, 1.5, -0.8)):
         layer.kernel.assign([[value]])
-    model.compile(optimizer=layerwise_lr_decay(model, optimizer, scales_decay), loss=lambda y, p: keras.ops.mean(p), jit_compile=True)
+    model.compile(
+        optimizer=layerwise_lr_decay(model, optimizer, scales_decay),
+        loss=lambda y, p: keras.ops.mean(p),
+        jit_compile=True,
+    )
     return model
 
 
@@ -105,10 +123,13 @@ def _momentum(g, state, t, lr, mom=0.9):
     return state[0]
 
 
-@pytest.mark.parametrize("name,optimizer,step", [
-    ("adam", lambda: keras.optimizers.Adam(0.05), _adam),
-    ("sgd-momentum", lambda: keras.optimizers.SGD(0.05, momentum=0.9), _momentum),
-])
+@pytest.mark.parametrize(
+    "name,optimizer,step",
+    [
+        ("adam", lambda: keras.optimizers.Adam(0.05), _adam),
+        ("sgd-momentum", lambda: keras.optimizers.SGD(0.05, momentum=0.9), _momentum),
+    ],
+)
 def test_layerwise_decay_equals_per_layer_learning_rates(name, optimizer, step):
     model = _chain(0.5, optimizer())
     assert isinstance(model.optimizer, LayerwiseLearningRate)
@@ -122,7 +143,12 @@ def test_layerwise_decay_groups_and_arguments():
     optimizer = layerwise_lr_decay(model, "adam", 0.1, groups=[["base"], ["head"]])
     assert optimizer.scale_of(model.layers[0].get_layer("b1").kernel) == pytest.approx(0.1)
     assert optimizer.scale_of(model.layers[1].kernel) == 1.0
-    for kwargs, name in [({"decay": 0.0}, "decay"), ({"decay": 1.5}, "decay"), ({"decay": 0.5, "groups": [["nope"]]}, "groups"), ({"decay": 0.5, "groups": []}, "groups")]:
+    for kwargs, name in [
+        ({"decay": 0.0}, "decay"),
+        ({"decay": 1.5}, "decay"),
+        ({"decay": 0.5, "groups": [["nope"]]}, "groups"),
+        ({"decay": 0.5, "groups": []}, "groups"),
+    ]:
         with pytest.raises(ValueError, match=name):
             layerwise_lr_decay(model, "adam", **kwargs)
     again = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
@@ -173,7 +199,11 @@ def test_gradual_unfreezing_unfreezes_from_the_top_on_schedule():
 
 
 def test_gradual_unfreezing_arguments():
-    for kwargs, name in [({"blocks": []}, "blocks"), ({"every_n_epochs": 0}, "every_n_epochs"), ({"verbose": 3}, "verbose")]:
+    for kwargs, name in [
+        ({"blocks": []}, "blocks"),
+        ({"every_n_epochs": 0}, "every_n_epochs"),
+        ({"verbose": 3}, "verbose"),
+    ]:
         with pytest.raises(ValueError, match=name):
             GradualUnfreezing(**kwargs)
     model = _pretrained_and_head()

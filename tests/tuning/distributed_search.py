@@ -9,11 +9,11 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import keras_tuner  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import keras_tuner
+import numpy as np
+from sklearn.datasets import load_digits
 
-import kerasboost  # noqa: E402
+import kerasboost
 
 TUNERS = {
     "random": lambda hm, **kw: keras_tuner.RandomSearch(hm, max_trials=3, **kw),
@@ -44,9 +44,18 @@ def main(kind, directory, fail=False):
     x = (x[:400] / 16.0).astype("float32")
     y = y[:400]
     hypermodel = Recorded(
-        directory, fail, input_shape=(64,), num_classes=10, max_layers=2, units=[16, 32],
-        activations=["relu", "tanh"], normalizations=["none"], optimizers=["adam", "sgd"],
-        schedules=["constant"], batch_sizes=[64], epochs=1,
+        directory,
+        fail,
+        input_shape=(64,),
+        num_classes=10,
+        max_layers=2,
+        units=[16, 32],
+        activations=["relu", "tanh"],
+        normalizations=["none"],
+        optimizers=["adam", "sgd"],
+        schedules=["constant"],
+        batch_sizes=[64],
+        epochs=1,
     )
     tuner = TUNERS[kind](hypermodel, objective="val_accuracy", directory=directory, project_name="search", seed=1)
     tuner.search(x[:300], y[:300], validation_data=(x[300:], y[300:]), verbose=0)

@@ -12,12 +12,24 @@ from kerasboost.tuning.distributed import DistributedSearchError
 
 SCRIPT = str(Path(__file__).with_name("distributed_search.py"))
 # the processes run on the JAX backend: it imports in a fraction of TensorFlow's time
-ENV = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+ENV = {
+    "KERAS_BACKEND": "jax",
+    "JAX_PLATFORMS": "cpu",
+    "XLA_FLAGS": "--xla_force_host_platform_device_count=1",
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
 
 
 @pytest.mark.parametrize("kind", ["random", "grid", "bayesian", "hyperband"])
 def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
-    run = run_distributed_search([sys.executable, SCRIPT, kind, str(tmp_path)], num_workers=2, timeout=420, chief_grace=60, log_dir=str(tmp_path / "logs"), env=ENV)
+    run = run_distributed_search(
+        [sys.executable, SCRIPT, kind, str(tmp_path)],
+        num_workers=2,
+        timeout=420,
+        chief_grace=60,
+        log_dir=str(tmp_path / "logs"),
+        env=ENV,
+    )
     assert run.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
     ran = [name.split("-")[1] for name in os.listdir(tmp_path) if name.startswith("ran-")]
     assert {"tuner0", "tuner1"} <= set(ran), f"each worker runs at least one trial: {sorted(ran)}"
@@ -34,12 +46,24 @@ def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
 
 def test_a_search_whose_every_trial_fails_ends_with_a_clear_error(tmp_path):
     with pytest.raises(DistributedSearchError, match="exited|still waiting") as info:
-        run_distributed_search([sys.executable, SCRIPT, "random", str(tmp_path), "--fail"], num_workers=2, timeout=300, chief_grace=30, log_dir=str(tmp_path / "logs"), env=ENV)
+        run_distributed_search(
+            [sys.executable, SCRIPT, "random", str(tmp_path), "--fail"],
+            num_workers=2,
+            timeout=300,
+            chief_grace=30,
+            log_dir=str(tmp_path / "logs"),
+            env=ENV,
+        )
     assert "consecutive failures" in str(info.value) or "planted failure" in str(info.value)
 
 
 def test_bad_arguments():
-    for kwargs, name in [({"command": "python x.py"}, "command"), ({"num_workers": 0}, "num_workers"), ({"timeout": -1}, "timeout"), ({"port": 70000}, "port")]:
+    for kwargs, name in [
+        ({"command": "python x.py"}, "command"),
+        ({"num_workers": 0}, "num_workers"),
+        ({"timeout": -1}, "timeout"),
+        ({"port": 70000}, "port"),
+    ]:
         args = {"command": [sys.executable, "-c", "pass"], "num_workers": 1, **kwargs}
         with pytest.raises(ValueError, match=name):
             run_distributed_search(**args)

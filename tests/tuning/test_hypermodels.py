@@ -1,6 +1,5 @@
 """MLPHyperModel / ConvNetHyperModel with each keras-tuner tuner; results as a DataFrame and a plot."""
 
-import keras
 import keras_tuner
 import numpy as np
 import pytest
@@ -15,22 +14,34 @@ def _digits(n=320, image=False):
     x = (x[:n] / 16.0).astype("float32")
     if image:
         x = x.reshape(-1, 8, 8, 1)
-    return x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4 :], y[n * 3 // 4 :n]
+    return x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4 :], y[n * 3 // 4 : n]
 
 
 def _small_mlp(**kwargs):
     return MLPHyperModel(
-        (64,), num_classes=10, max_layers=2, units=[16, 32], activations=["relu", "tanh"],
-        optimizers=["adam", "sgd"], schedules=["constant", "one_cycle"], batch_sizes=[32, 64],
-        epochs=1, num_samples=240, **kwargs,
+        (64,),
+        num_classes=10,
+        max_layers=2,
+        units=[16, 32],
+        activations=["relu", "tanh"],
+        optimizers=["adam", "sgd"],
+        schedules=["constant", "one_cycle"],
+        batch_sizes=[32, 64],
+        epochs=1,
+        num_samples=240,
+        **kwargs,
     )
 
 
 TUNERS = {
     "random": lambda hm, d: keras_tuner.RandomSearch(hm, objective="val_accuracy", max_trials=3, directory=d, seed=0),
     "grid": lambda hm, d: keras_tuner.GridSearch(hm, objective="val_accuracy", max_trials=3, directory=d),
-    "bayesian": lambda hm, d: keras_tuner.BayesianOptimization(hm, objective="val_accuracy", max_trials=3, num_initial_points=2, directory=d, seed=0),
-    "hyperband": lambda hm, d: keras_tuner.Hyperband(hm, objective="val_accuracy", max_epochs=2, factor=2, hyperband_iterations=1, directory=d, seed=0),
+    "bayesian": lambda hm, d: keras_tuner.BayesianOptimization(
+        hm, objective="val_accuracy", max_trials=3, num_initial_points=2, directory=d, seed=0
+    ),
+    "hyperband": lambda hm, d: keras_tuner.Hyperband(
+        hm, objective="val_accuracy", max_epochs=2, factor=2, hyperband_iterations=1, directory=d, seed=0
+    ),
 }
 
 
@@ -53,7 +64,16 @@ def test_each_tuner_completes_a_search_on_digits(kind, tmp_path):
 
 def test_convnet_hypermodel_searches_every_normalization(tmp_path):
     x, y, xv, yv = _digits(image=True)
-    hypermodel = ConvNetHyperModel((8, 8, 1), num_classes=10, max_blocks=2, filters=[8], optimizers=["adam"], schedules=["constant"], batch_sizes=[64], epochs=1)
+    hypermodel = ConvNetHyperModel(
+        (8, 8, 1),
+        num_classes=10,
+        max_blocks=2,
+        filters=[8],
+        optimizers=["adam"],
+        schedules=["constant"],
+        batch_sizes=[64],
+        epochs=1,
+    )
     tuner = keras_tuner.GridSearch(hypermodel, objective="val_accuracy", max_trials=4, directory=str(tmp_path))
     tuner.search(x, y, validation_data=(xv, yv), verbose=0)
     frame = trials_dataframe(tuner)
@@ -106,17 +126,20 @@ def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_
     assert set(trials_dataframe(tuner)["status"]) == {"FAILED"}
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    ({"num_classes": 1}, "num_classes"),
-    ({"task": "ranking", "num_classes": 3}, "task"),
-    ({"task": "regression"}, "output_units"),
-    ({"num_classes": 3, "activations": []}, "activations"),
-    ({"num_classes": 3, "optimizers": ["adam", "nadam"]}, "optimizers"),
-    ({"num_classes": 3, "batch_sizes": []}, "batch_sizes"),
-    ({"num_classes": 3, "schedules": ["cosine"]}, "num_samples"),
-    ({"num_classes": 3, "max_layers": 0}, "max_layers"),
-    ({"num_classes": 3, "units": [0]}, "units"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"num_classes": 1}, "num_classes"),
+        ({"task": "ranking", "num_classes": 3}, "task"),
+        ({"task": "regression"}, "output_units"),
+        ({"num_classes": 3, "activations": []}, "activations"),
+        ({"num_classes": 3, "optimizers": ["adam", "nadam"]}, "optimizers"),
+        ({"num_classes": 3, "batch_sizes": []}, "batch_sizes"),
+        ({"num_classes": 3, "schedules": ["cosine"]}, "num_samples"),
+        ({"num_classes": 3, "max_layers": 0}, "max_layers"),
+        ({"num_classes": 3, "units": [0]}, "units"),
+    ],
+)
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
         MLPHyperModel((4,), **{"num_samples": 100, **kwargs} if name != "num_samples" else kwargs)

@@ -29,7 +29,7 @@ def layer_of(variable) -> str:
 class Layout(FlatLayout):
     """The trainable variables as one flat block matrix, grouped by layer (input side first)."""
 
-    def __init__(self, variables):
+    def __init__(self, variables) -> None:
         self.variables = list(variables)
         names = [layer_of(v) for v in self.variables]
         self.layers = list(dict.fromkeys(names))  # first-appearance order: input side first
@@ -77,7 +77,9 @@ def step_statistics(layout: Layout, grads, before, after, record, every_n_steps:
     return ops.concatenate([gradients, updates], axis=1)
 
 
-def record_step(layout: Layout, every_n_steps: int, step, grads, before, after, buffer, steps, count, statistics=step_statistics):
+def record_step(
+    layout: Layout, every_n_steps: int, step, grads, before, after, buffer, steps, count, statistics=step_statistics
+):
     """The new `(buffer, steps, count)`: this step's `statistics` (a function with the signature
     of `step_statistics`) written to the ring buffer if the step is recorded (every
     `every_n_steps`-th optimizer iteration)."""

@@ -15,7 +15,11 @@ from keras import ops
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._gradients.graph import FIELDS, Layout, record_step, step_statistics
-from kerasboost.callbacks._optimizer_state import add_hidden_variables, remove_hidden_variables, restore_hidden_variables
+from kerasboost.callbacks._optimizer_state import (
+    add_hidden_variables,
+    remove_hidden_variables,
+    restore_hidden_variables,
+)
 from kerasboost.utils.distribute import cross_replica_sum
 
 _KEY = "_kerasboost_gradient_statistics"
@@ -25,7 +29,7 @@ class Instrumentation:
     """Records `statistics` (`graph.step_statistics` or a function with its signature) of every
     `every_n_steps`-th step into a buffer of `slots` rows."""
 
-    def __init__(self, model, every_n_steps: int, slots: int, statistics=step_statistics):
+    def __init__(self, model, every_n_steps: int, slots: int, statistics=step_statistics) -> None:
         optimizer = model.optimizer
         variables = list(model.trainable_variables)
         if not optimizer.built:
@@ -47,7 +51,7 @@ class Instrumentation:
         self.installed = True
 
     @classmethod
-    def install(cls, model, every_n_steps: int, slots: int, statistics=step_statistics) -> "Instrumentation":
+    def install(cls, model, every_n_steps: int, slots: int, statistics=step_statistics) -> Instrumentation:
         """The instrumentation of `model`'s optimizer for this configuration, installed, with
         its record count at zero and the model's train function selected to match."""
         optimizer = model.optimizer
@@ -90,12 +94,18 @@ class Instrumentation:
                 new_trainable, new_optimizer = original(optimizer_variables, grads, trainable_variables)
                 scale = value.get(id(getattr(optimizer, "dynamic_scale", None)))
                 updated = record_step(
-                    layout, every, value[id(optimizer.iterations)], _unscaled(grads, scale),
-                    trainable_variables, new_trainable, *(value[id(v)] for v in added), statistics=statistics,
+                    layout,
+                    every,
+                    value[id(optimizer.iterations)],
+                    _unscaled(grads, scale),
+                    trainable_variables,
+                    new_trainable,
+                    *(value[id(v)] for v in added),
+                    statistics=statistics,
                 )
                 new_optimizer = list(new_optimizer)
                 for v, new in zip(added, updated):
-                    new_optimizer[[i for i, ref in enumerate(refs) if ref is v][0]] = new
+                    new_optimizer[next(i for i, ref in enumerate(refs) if ref is v)] = new
                 return new_trainable, new_optimizer
 
             return {"stateless_apply": stateless_apply}
@@ -113,7 +123,9 @@ class Instrumentation:
             result = original_apply(grads, trainable_variables)
             after = [ops.convert_to_tensor(v) for v in tvs]
             current = [ops.convert_to_tensor(v) for v in added]
-            for v, new in zip(added, record_step(layout, every, step, unscaled, before, after, *current, statistics=statistics)):
+            for v, new in zip(
+                added, record_step(layout, every, step, unscaled, before, after, *current, statistics=statistics)
+            ):
                 v.assign(new)
             return result
 

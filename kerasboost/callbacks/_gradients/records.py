@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -54,12 +55,16 @@ def epoch_logs(records: list[dict], layers: list[str], layer_logs: bool) -> dict
     return logs
 
 
-def find_alerts(records: list[dict], layers: list[str], vanishing_ratio: float, vanishing_floor: float, exploding_threshold: float) -> list[dict]:
+def find_alerts(
+    records: list[dict], layers: list[str], vanishing_ratio: float, vanishing_floor: float, exploding_threshold: float
+) -> list[dict]:
     """The alerts one epoch's records raise (kind, layers, the evidence, the remedy)."""
-    found = []
+    found: list[dict[str, Any]] = []
     bad = [n for n in layers if any(r[f"nonfinite/{n}"] > 0 for r in records)]
     if bad:
-        found.append({"kind": "nonfinite", "layers": bad, "steps": [r["step"] for r in records if r["grad_nonfinite"] > 0]})
+        found.append(
+            {"kind": "nonfinite", "layers": bad, "steps": [r["step"] for r in records if r["grad_nonfinite"] > 0]}
+        )
     norms = {n: float(np.mean([r[f"grad_norm/{n}"] for r in records])) for n in layers}
     tiny = [n for n, v in norms.items() if v < vanishing_floor]
     first, last = norms[layers[0]], norms[layers[-1]]
@@ -68,7 +73,7 @@ def find_alerts(records: list[dict], layers: list[str], vanishing_ratio: float, 
     if tiny:
         found.append({"kind": "vanishing", "layers": tiny, "first_to_last": first / last if last > 0 else float("nan")})
     if max(r["grad_norm"] for r in records) > exploding_threshold:
-        top = sorted(norms, key=norms.get, reverse=True)[:3]
+        top = sorted(norms, key=lambda n: norms[n], reverse=True)[:3]
         found.append({"kind": "exploding", "layers": top, "max_grad_norm": max(r["grad_norm"] for r in records)})
     for alert in found:
         alert["remedy"] = REMEDIES[alert["kind"]]

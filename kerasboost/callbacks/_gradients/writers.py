@@ -13,7 +13,7 @@ class RecordWriter:
     """Appends each record to `path` (`.csv` or `.jsonl`, or None) and, with `log_dir`, writes
     every value as a TensorBoard scalar and the per-layer gradient norms as a histogram."""
 
-    def __init__(self, path, log_dir, layers: list[str]):
+    def __init__(self, path, log_dir, layers: list[str]) -> None:
         self.path = None if path is None else str(path)
         self.layers = layers
         self.summary = None
@@ -21,7 +21,9 @@ class RecordWriter:
             try:
                 import tensorflow as tf
             except ImportError as e:  # pragma: no cover - JAX-only installs
-                raise ValueError(f"`log_dir` needs TensorFlow for TensorBoard summaries. Received: log_dir={log_dir!r}") from e
+                raise ValueError(
+                    f"`log_dir` needs TensorFlow for TensorBoard summaries. Received: log_dir={log_dir!r}"
+                ) from e
             self.summary = tf.summary.create_file_writer(str(log_dir))
 
     def write(self, record: dict) -> None:
