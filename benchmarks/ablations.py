@@ -33,6 +33,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness
 import overhead  # sets the backend
 from keras import ops
 
@@ -122,7 +123,6 @@ def direct(argv):
     """Time the GradientStatistics variants' compiled steps directly (see the module docstring)."""
     import argparse
     import json
-    import platform
     import time
 
     import keras
@@ -170,10 +170,10 @@ def direct(argv):
             "ratio": r["ratio"],
             "ratio_best": r["ratio_best"],
         }
-        for r in overhead.summarize(times, ratios, names)
+        for r in harness.summarize(times, ratios, names)
     ]
     command = "python benchmarks/ablations.py " + " ".join(argv)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    machine = harness.machine()
     lines = [
         f"`{command}` — {machine}, Keras {keras.__version__} (tensorflow, XLA); overhead.py's MLP (4x256 relu, "
         f"Adam, batch 256), its compiled train step called {args.calls} times per timing on one fixed batch, "

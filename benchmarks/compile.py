@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import harness
 
 
 def components():
@@ -218,7 +219,7 @@ def write(results, args, argv):
 
     meta = {
         "command": "python benchmarks/compile.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": harness.machine(),
         "keras": keras.__version__,
         "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, "
         "jit_compile=True; one process per measurement"

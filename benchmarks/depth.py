@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -30,37 +29,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+from harness import load_digits_split, load_mnist1d_split, machine
 
 import kerasboost  # noqa: F401
 from kerasboost.initializers import LooksLinear, OrthogonalFor, VarianceFor, lsuv
 
 INITS = ("keras", "he_normal", "variance_for", "orthogonal_for", "orthogonal", "lsuv", "looks_linear")
 RELU_ONLY = ("he_normal", "looks_linear")
-
-
-def load_digits_split(seed: int = 0):
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    x, y = x[order], y[order]
-    n_val = len(x) // 5
-    x_train, y_train, x_val, y_val = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
-    return (x_train - mean) / std, y_train, (x_val - mean) / std, y_val
-
-
-def load_mnist1d_split(seed: int = 0):
-    from mnist1d.data import get_dataset_args, make_dataset
-
-    args = get_dataset_args()
-    args.seed = seed
-    data = make_dataset(args)  # generated locally: never get_dataset, which downloads
-    x_train, x_val = data["x"].astype("float32"), data["x_test"].astype("float32")
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
-    return (x_train - mean) / std, data["y"], (x_val - mean) / std, data["y_test"]
 
 
 def kernel_initializer(init: str, activation: str, first: bool):
@@ -170,7 +145,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     meta = {
         "command": "python benchmarks/depth.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
     }

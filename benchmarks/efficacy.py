@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 import time
 import warnings
@@ -42,14 +41,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [_HERE, os.path.join(os.path.dirname(_HERE), "examples")]
-from depth import build as build_plain_mlp  # noqa: E402
-from depth import load_digits_split, load_mnist1d_split  # noqa: E402
-from lr_finder_one_cycle import cnn as mnist1d_cnn  # noqa: E402  (the example's 1-D CNN)
+import kerasboost
+from kerasboost import callbacks, optimizers, schedules
 
-import kerasboost  # noqa: E402
-from kerasboost import callbacks, optimizers, schedules  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from depth import build as build_plain_mlp
+from harness import load_digits_split, load_mnist1d_split, machine, mnist1d_cnn
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -446,7 +443,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     command = "python benchmarks/efficacy.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
     os.makedirs(args.out, exist_ok=True)
     outputs = {}
     for name in names:
@@ -456,13 +452,13 @@ def main(argv=None):
         result, lines = function(seeds, args.quick)
         seconds = time.perf_counter() - start
         header = (
-            f"`{command}` — {machine}, Keras {keras.__version__} ({keras.backend.backend()}, XLA), kerasboost "
+            f"`{command}` — {machine()}, Keras {keras.__version__} ({keras.backend.backend()}, XLA), kerasboost "
             f"{kerasboost.__version__}; {seconds:.0f} s."
         )
         text = "\n".join([header, "", *lines]) + "\n"
         result["meta"] = {
             "command": command,
-            "machine": machine,
+            "machine": machine(),
             "keras": keras.__version__,
             "backend": keras.backend.backend(),
             "seconds": seconds,

@@ -13,12 +13,12 @@ Kernels:
   vs TensorFlow's `stateless_normal` with `alg="philox"` and with `alg="auto_select"` (what
   `keras.random.normal` uses).
 - `reductions`: `sum(g ** 2)` of one tensor (65,536 and 4,194,304 entries) by
-  `kerasboost.utils.reductions` (slices combined elementwise, then reduced) vs a flat `ops.sum`
+  kerasboost 0.1's `old_reductions` (slices combined elementwise, then reduced) vs a flat `ops.sum`
   and vs an `(n / 8, 8)` block reduced over its first axis (the form used before).
 - `statistics`: the per-layer statistics GradientStatistics computes in the train step, on the
   flat layout it uses (`kerasboost.utils.flat`: every variable in one block matrix, row sums as
   one matrix product, segment sums onto the layers) vs one pass per variable with
-  `kerasboost.utils.reductions.totals` (0.1's design, whose compile time grew per variable)
+  `old_reductions.totals` (0.1's design, whose compile time grew per variable)
   vs a plain `ops.sum` / `ops.max` per variable.
 - `optimizers`: one `apply` of each optimizer wrapper (and LARS) vs its inner optimizer (SGD),
   which is all a wrapper adds to a step.
@@ -29,20 +29,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import harness
 import keras
 import numpy as np
+import old_reductions as reductions
 from keras import ops
 
 import kerasboost
 from kerasboost import optimizers
 from kerasboost.callbacks._gradients import graph
-from kerasboost.utils import random, reductions
+from kerasboost.utils import random
 from kerasboost.utils.flat import FlatLayout
 
 SHAPES = [(64, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 256), (256,), (256, 10), (10,)]
@@ -77,7 +78,7 @@ def reduction_kernels(tf):
         g = tf.constant(np.random.default_rng(0).normal(size=n).astype("float32"))
         reference = float(np.sum(g.numpy().astype("float64") ** 2))
         variants = {
-            "kerasboost.utils.reductions.squared_norm": lambda g=g: reductions.squared_norm(g),
+            "sliced (kerasboost 0.1, old_reductions.squared_norm)": lambda g=g: reductions.squared_norm(g),
             "flat ops.sum": lambda g=g: ops.sum(ops.square(g)),
             "(n / 8, 8) block, axis 0 first": lambda g=g: ops.sum(ops.sum(ops.square(ops.reshape(g, (-1, 8))), axis=0)),
         }
@@ -138,7 +139,7 @@ def statistics_kernels(tf):
         np.testing.assert_allclose(np.asarray(fn()), expected, rtol=1e-4)
     return {
         "flat layout, row sums as one product, segment sums (GradientStatistics)": flat_layout,
-        "one pass per variable (kerasboost.utils.reductions.totals; 0.1's design)": one_pass,
+        "one pass per variable (old_reductions.totals; 0.1's design)": one_pass,
         "flat ops.sum / ops.max per variable": plain,
     }
 
@@ -213,7 +214,7 @@ def main(argv=None):
             print(f"{group:10s} {name:70s} min {r['min_us']:9.1f} us  median {r['median_us']:9.1f} us", flush=True)
 
     command = "python benchmarks/kernels.py " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    machine = harness.machine()
     lines = [
         f"`{command.strip()}` — {machine}, Keras {keras.__version__}, TensorFlow {tf.__version__} (XLA), "
         f"kerasboost {kerasboost.__version__}. One compiled call on the tensors of overhead.py's MLP "

@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -38,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+from harness import machine, summarize, time_pairs
 
 from kerasboost import callbacks, layers, optimizers, schedules, transfer
 
@@ -208,50 +207,6 @@ def _make_optimizer(factory, model):
     return factory(model) if factory.__code__.co_argcount and factory.__code__.co_varnames[0] == "model" else factory()
 
 
-def time_pairs(runs, names, timer, repeats, log=None):
-    """Warm up, then time every (name, role) of `runs` - {(name, "baseline" | "component"):
-    (compiled model, callbacks, fit data as x=, y=, batch_size=)} - for `repeats` rounds.
-
-    Pairs are timed back to back, in alternating order: drift of a shared machine cancels within
-    a pair. `timer` is a callback with `seconds_per_step()`. Returns ({(name, role): [seconds per
-    step, one per repeat]}, {name: [component / baseline, one per repeat]}).
-    """
-    for key, (model, extra, data) in runs.items():
-        model.fit(**data, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
-        if log:
-            log(f"compiled {key[0]} [{key[1]}]")
-    times = {key: [] for key in runs}
-    ratios = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names:
-            for role in ("baseline", "component") if r % 2 == 0 else ("component", "baseline"):
-                model, extra, data = runs[(name, role)]
-                model.fit(**data, epochs=1, verbose=0, shuffle=False, callbacks=[timer, *extra])
-                times[(name, role)].append(timer.seconds_per_step())
-            ratios[name].append(times[(name, "component")][-1] / times[(name, "baseline")][-1])
-    return times, ratios
-
-
-def summarize(times, ratios, names):
-    """Per pair: median step times (ms), the median and range of the per-repeat ratios, and the
-    ratio of the two fastest epochs ("best vs best": interference from other work on a shared
-    machine only adds time, so the fastest epochs are the least disturbed)."""
-    rows = []
-    for name in names:
-        base, comp = times[(name, "baseline")], times[(name, "component")]
-        rows.append(
-            {
-                "component": name,
-                "baseline_ms": 1000 * statistics.median(base),
-                "component_ms": 1000 * statistics.median(comp),
-                "ratio": statistics.median(ratios[name]),
-                "ratio_range": (min(ratios[name]), max(ratios[name])),
-                "ratio_best": min(comp) / min(base),
-            }
-        )
-    return rows
-
-
 def main(argv=None, script="benchmarks/overhead.py"):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -297,7 +252,7 @@ def main(argv=None, script="benchmarks/overhead.py"):
 
     meta = {
         "command": f"python {script} " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "model": f"MLP {args.depth}x{args.width} relu, batch {args.batch_size} (pairs marked CNN: 3 conv layers on "

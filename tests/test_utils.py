@@ -1,4 +1,4 @@
-"""kerasboost.utils: the random draws and the vectorized reductions every component relies on."""
+"""kerasboost.utils: the random draws and the finiteness test the components rely on."""
 
 import keras
 import numpy as np
@@ -7,7 +7,6 @@ from scipy import stats
 
 from kerasboost.optimizers.wrapper import all_finite
 from kerasboost.utils import random
-from kerasboost.utils.reductions import FOLD, norm, split, squared_norm, totals
 
 
 def _compiled(fn):
@@ -66,51 +65,7 @@ def test_normal_and_uniform_compile_with_xla():
     assert np.all((np.asarray(u) >= 2.0) & (np.asarray(u) < 3.0))
 
 
-# ----------------------------------------------------------------------------- reductions
-
-
-@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (63,), (64,), (65,), (71,), (3, 5, 7), (64, 256), (1001, 3)])
-def test_reductions_match_numpy(shape):
-    x = np.random.default_rng(0).normal(size=shape).astype("float32")
-    parts = split(x)
-    sizes = [int(np.prod(p.shape)) for p in parts.slices]
-    tail = 0 if parts.tail is None else int(parts.tail.shape[0])
-    assert sum(sizes) + tail == x.size  # every entry in exactly one part ...
-    assert len(set(sizes)) == 1 and tail < FOLD  # ... equal slices, a short tail
-    assert len(sizes) == (FOLD if x.size >= FOLD * FOLD else 1)
-    np.testing.assert_allclose(float(squared_norm(x)), float(np.sum(x.astype("float64") ** 2)), rtol=1e-5)
-    np.testing.assert_allclose(float(norm(x)), float(np.linalg.norm(x.ravel())), rtol=1e-5)
-    if x.size:
-        y = np.cos(x)  # a second tensor of the same shape
-        out = totals(
-            [x, y], sums=(lambda a, b: a * b, lambda a, b: a), maxima=(lambda a, b: keras.ops.abs(a), lambda a, b: -a)
-        )
-        np.testing.assert_allclose(
-            np.asarray(out)[:2], [np.sum(x.astype("float64") * y), np.sum(x.astype("float64"))], rtol=1e-4, atol=1e-4
-        )
-        np.testing.assert_allclose(
-            np.asarray(out)[2:], [np.abs(x).max(), -x.min()], rtol=1e-6
-        )  # maxima: position matters
-        assert float(totals([x], maxima=(keras.ops.abs,))[0]) == pytest.approx(float(np.abs(x).max()))
-        compiled = _compiled(lambda v: norm(v))
-        np.testing.assert_allclose(float(compiled(x)), float(np.linalg.norm(x.ravel())), rtol=1e-5)
-
-
-@pytest.mark.parametrize("position", [0, 8, 63, 64, 70])  # first / middle / last slice of 71, and the tail
-def test_reductions_count_and_max_every_position(position):
-    x = np.zeros(71, "float32")
-    x[position] = -3.0
-    zeros, top = np.asarray(
-        totals([x], sums=(lambda v: keras.ops.cast(keras.ops.equal(v, 0), "float32"),), maxima=(keras.ops.abs,))
-    )
-    assert (zeros, top) == (70.0, 3.0)
-
-
-def test_totals_rejects_mismatched_shapes_and_no_function():
-    with pytest.raises(ValueError, match="one shape"):
-        totals([np.zeros(3), np.zeros(4)], sums=(lambda a, b: a,))
-    with pytest.raises(ValueError, match="at least one"):
-        totals([np.zeros(3)])
+# ----------------------------------------------------------------------------- finiteness
 
 
 @pytest.mark.parametrize("position", [0, 15, 16, 20, 64, 70])  # in the slices, and in the tail

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import keras
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_number, fail
 
 REMEDIES = {
@@ -91,9 +91,7 @@ class ActivationStatistics(keras.callbacks.Callback):
             if layers:
                 alert = {"kind": kind, "epoch": epoch, "layers": layers, "remedy": REMEDIES[kind]}
                 self.alerts.append(alert)
-                warnings.warn(
+                warn(
                     f"ActivationStatistics: {kind} units >= {self.alert_fraction:.0%} in epoch {epoch + 1} in layers "
                     f"{', '.join(layers)}. Remedy: {alert['remedy']}.",
-                    RuntimeWarning,
-                    stacklevel=2,
                 )

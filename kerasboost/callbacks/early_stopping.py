@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 import tempfile
-import warnings
 from collections import deque
 
-import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._monitor import direction, improved, write_state
-from kerasboost.utils.validation import check_bool, check_choice, check_number, fail
+from kerasboost.callbacks._monitor import MonitorCallback
+from kerasboost.utils.validation import check_bool, check_choice, check_number
 
-_STATE = "early_stopping_state.json"
 _BEST = "early_stopping_best.weights.h5"
 
 
 @kerasboost_export("kerasboost.callbacks.EarlyStopping", register=False)
-class EarlyStopping(keras.callbacks.Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when a monitored value stops improving; everything Keras's does, and more.
 
     Beyond `keras.callbacks.EarlyStopping`:
@@ -100,6 +96,8 @@ class EarlyStopping(keras.callbacks.Callback):
           of the Trade, LNCS 1524
     """
 
+    state_file = "early_stopping_state.json"
+
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -120,14 +118,8 @@ class EarlyStopping(keras.callbacks.Callback):
         state_dir: str | None = None,
         verbose: int = 0,
     ) -> None:
-        super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise fail("monitor", "a non-empty logs key", monitor)
-        self.monitor = monitor
-        self.min_delta = check_number("min_delta", min_delta, low=0.0)
-        self.min_delta_mode = check_choice("min_delta_mode", min_delta_mode, ("absolute", "relative"))
+        super().__init__(monitor, mode, min_delta, min_delta_mode, state_dir, verbose)
         self.patience = check_number("patience", patience, low=0, integer=True)
-        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
         self.baseline = check_number("baseline", baseline, allow_none=True)
         self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.start_from_epoch = check_number("start_from_epoch", start_from_epoch, low=0, integer=True)
@@ -142,12 +134,6 @@ class EarlyStopping(keras.callbacks.Callback):
         self.divergence_threshold = check_number("divergence_threshold", divergence_threshold, allow_none=True)
         self.stop_on_non_finite = check_bool("stop_on_non_finite", stop_on_non_finite)
         self.restore_to = check_choice("restore_to", restore_to, ("memory", "disk"))
-        if state_dir is not None and not isinstance(state_dir, (str, os.PathLike)):
-            raise fail("state_dir", "None or a folder name", state_dir)
-        self.state_dir = None if state_dir is None else os.fspath(state_dir)
-        if verbose not in (0, 1, True, False):
-            raise fail("verbose", "0 or 1", verbose)
-        self.verbose = int(verbose)
         self._reset()
 
     # ------------------------------------------------------------------ state
@@ -163,12 +149,6 @@ class EarlyStopping(keras.callbacks.Callback):
         self._window: deque = deque(maxlen=self.smoothing_window)
         self._has_best_file = False
 
-    def _direction(self) -> str:
-        return direction(self.monitor, self.mode)
-
-    def _better(self, value: float, reference: float | None, delta: float) -> bool:
-        return improved(value, reference, delta, self.min_delta_mode, self._direction())
-
     def _smooth(self, value: float) -> float:
         if self.smoothing == "ema":
             self._smoothed = (
@@ -181,10 +161,6 @@ class EarlyStopping(keras.callbacks.Callback):
             self._window.append(value)
             return float(np.mean(self._window))
         return value
-
-    def _state_path(self, name: str) -> str:
-        assert self.state_dir is not None, "only called with a state_dir"
-        return os.path.join(self.state_dir, name)
 
     def _best_file(self) -> str:
         if self.state_dir is not None:
@@ -225,13 +201,12 @@ class EarlyStopping(keras.callbacks.Callback):
             "window": list(self._window),
             "has_best_file": self._has_best_file,
         }
-        write_state(self._state_path(_STATE), state)
+        self._write_state(state)
 
     def _load_state(self) -> bool:
-        if self.state_dir is None or not os.path.exists(self._state_path(_STATE)):
+        state = self._read_state()
+        if state is None:
             return False
-        with open(self._state_path(_STATE)) as f:
-            state = json.load(f)
         self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
         self._smoothed = state["smoothed"]
         self._window.extend(state["window"])
@@ -246,19 +221,14 @@ class EarlyStopping(keras.callbacks.Callback):
     # ------------------------------------------------------------------ hooks
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self._reset()
         self.resumed = self._load_state()
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
+        value = self._monitored(logs)
         if value is None:
-            warnings.warn(
-                f"EarlyStopping: `{self.monitor}` is not in the logs (available: {sorted(logs or {})}).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
             return
-        value = float(value)
         if not math.isfinite(value):
             if self.stop_on_non_finite:
                 self._stop(epoch, f"{self.monitor} is {value}")
@@ -269,21 +239,21 @@ class EarlyStopping(keras.callbacks.Callback):
             return
         if (
             self.divergence_threshold is not None
-            and not self._better(smoothed, self.divergence_threshold, 0.0)
+            and not self._improves(smoothed, self.divergence_threshold, 0.0)
             and smoothed != self.divergence_threshold
         ):
             self._stop(epoch, f"{self.monitor}={smoothed:.6g} crossed divergence_threshold={self.divergence_threshold}")
             return
         self.wait += 1
-        improved_now = self._better(smoothed, self.best, self.min_delta)
+        improved_now = self._improves(smoothed, self.best, self.min_delta)
         if improved_now:
             self.best, self.best_epoch = smoothed, epoch
             if self.restore_best_weights:
                 self._keep_best_weights()
             # patience restarts only when the value beats the baseline too (Keras's rule)
-            if self.baseline is None or self._better(smoothed, self.baseline, self.min_delta):
+            if self.baseline is None or self._improves(smoothed, self.baseline, self.min_delta):
                 self.wait = 0
-        if self.stopping_threshold is not None and not self._better(self.stopping_threshold, smoothed, 0.0):
+        if self.stopping_threshold is not None and not self._improves(self.stopping_threshold, smoothed, 0.0):
             self._stop(epoch, f"{self.monitor}={smoothed:.6g} reached stopping_threshold={self.stopping_threshold}")
             return
         if self.wait >= max(self.patience, 1) and not improved_now:
@@ -301,10 +271,7 @@ class EarlyStopping(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._restore()
-        if self.state_dir is not None:
-            for name in (_STATE, _BEST):
-                if os.path.exists(self._state_path(name)):
-                    os.remove(self._state_path(name))
+        self._remove_state(_BEST)
         if hasattr(self, "_tmpdir"):
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             del self._tmpdir

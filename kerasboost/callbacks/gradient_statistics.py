@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -14,6 +13,7 @@ from kerasboost.callbacks._gradients.graph import step_statistics
 from kerasboost.callbacks._gradients.instrument import Instrumentation
 from kerasboost.callbacks._gradients.records import epoch_logs, find_alerts, make_record
 from kerasboost.callbacks._gradients.writers import RecordWriter
+from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_number, fail
 
 
@@ -169,11 +169,9 @@ class GradientStatistics(keras.callbacks.Callback):
             return
         slots = self._buffer.shape[0]
         if new > slots:
-            warnings.warn(
+            warn(
                 f"GradientStatistics: {new - slots} records were overwritten before being read; "
                 f"lower read_every_n_steps or raise every_n_steps.",
-                RuntimeWarning,
-                stacklevel=2,
             )
         buffer = self._value(self._buffer).astype("float64")
         steps = self._value(self._steps)
@@ -228,11 +226,9 @@ class GradientStatistics(keras.callbacks.Callback):
             alert["epoch"] = epoch
             self.alerts.append(alert)
             details = {k: v for k, v in alert.items() if k not in ("kind", "layers", "remedy", "epoch")}
-            warnings.warn(
+            warn(
                 f"GradientStatistics: {alert['kind']} gradients in epoch {epoch + 1} in layers "
                 f"{', '.join(alert['layers'])} ({details}). Remedy: {alert['remedy']}.",
-                RuntimeWarning,
-                stacklevel=2,
             )
         return found
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import warnings
 
 import keras
 import numpy as np
@@ -14,16 +11,15 @@ from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._learning_rate_control import LearningRateControl, is_float_rate
-from kerasboost.callbacks._monitor import direction, improved, write_state
+from kerasboost.callbacks._monitor import MonitorCallback
 from kerasboost.optimizers.wrapper import optimizer_chain
 from kerasboost.schedules.scaled import Scaled
-from kerasboost.utils.validation import check_choice, check_number, fail
-
-_STATE = "reduce_lr_on_plateau.json"
+from kerasboost.utils.user_warning import warn
+from kerasboost.utils.validation import check_number
 
 
 @kerasboost_export("kerasboost.callbacks.ReduceLROnPlateau", register=False)
-class ReduceLROnPlateau(keras.callbacks.Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by `factor` after `patience` epochs without improvement.
 
     What Keras's `ReduceLROnPlateau` does, for every optimizer: Keras's raises
@@ -82,6 +78,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
           https://arxiv.org/abs/1512.03385 (divide the rate by 10 when the error plateaus)
     """
 
+    state_file = "reduce_lr_on_plateau.json"
+
     def __init__(
         self,
         monitor: str = "val_loss",
@@ -95,23 +93,11 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         state_dir: str | None = None,
         verbose: int = 0,
     ) -> None:
-        super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise fail("monitor", "a non-empty logs key", monitor)
-        self.monitor = monitor
+        super().__init__(monitor, mode, min_delta, min_delta_mode, state_dir, verbose)
         self.factor = check_number("factor", factor, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         self.patience = check_number("patience", patience, low=0, integer=True)
-        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
-        self.min_delta = check_number("min_delta", min_delta, low=0.0)
-        self.min_delta_mode = check_choice("min_delta_mode", min_delta_mode, ("absolute", "relative"))
         self.cooldown = check_number("cooldown", cooldown, low=0, integer=True)
         self.min_lr = check_number("min_lr", min_lr, low=0.0)
-        if state_dir is not None and not isinstance(state_dir, (str, os.PathLike)):
-            raise fail("state_dir", "None or a folder name", state_dir)
-        self.state_dir = None if state_dir is None else os.fspath(state_dir)
-        if verbose not in (0, 1, True, False):
-            raise fail("verbose", "0 or 1", verbose)
-        self.verbose = int(verbose)
         self._control = None
         self._reset()
 
@@ -122,26 +108,16 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         self.scale = 1.0
         self.reductions: list[tuple[int, float]] = []
 
-    def _better(self, value: float) -> bool:
-        return improved(value, self.best, self.min_delta, self.min_delta_mode, direction(self.monitor, self.mode))
-
     # ------------------------------------------------------------------ state
 
-    def _state_file(self) -> str:
-        assert self.state_dir is not None, "only called with a state_dir"
-        return os.path.join(self.state_dir, _STATE)
-
     def _save_state(self):
-        if self.state_dir is None:
-            return
         state = {"wait": self.wait, "best": self.best, "cooldown_counter": self.cooldown_counter, "scale": self.scale}
-        write_state(self._state_file(), state)
+        self._write_state(state)
 
     def _load_state(self) -> bool:
-        if self.state_dir is None or not os.path.exists(self._state_file()):
+        state = self._read_state()
+        if state is None:
             return False
-        with open(self._state_file()) as f:
-            state = json.load(f)
         self.wait, self.best = state["wait"], state["best"]
         self.cooldown_counter, self.scale = state["cooldown_counter"], state["scale"]
         return True
@@ -149,6 +125,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # ------------------------------------------------------------------ hooks
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self._reset()
         self.resumed = self._load_state()
         if not is_float_rate(self.model.optimizer):
@@ -160,20 +137,14 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        value = logs.get(self.monitor)
-        if value is None:
-            warnings.warn(
-                f"ReduceLROnPlateau: `{self.monitor}` is not in the logs (available: {sorted(logs)}).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        elif math.isfinite(float(value)):
-            self._update(epoch, float(value))
+        value = self._monitored(logs)
+        if value is not None and math.isfinite(value):
+            self._update(epoch, value)
         logs["learning_rate"] = self._current()
         self._save_state()
 
     def _update(self, epoch: int, value: float):
-        improved = self._better(value)
+        improved = self._improves(value, self.best)
         if improved:
             self.best, self.wait = value, 0
         if self.cooldown_counter > 0:
@@ -219,14 +190,11 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                     _keras.set_learning_rate_value(optimizer, Scaled(schedule, self.scale))
                     _compiled_steps.invalidate(self.model)
                 else:
-                    warnings.warn(
+                    warn(
                         f"ReduceLROnPlateau: the optimizer's learning rate is a plain callable, which cannot "
                         f"carry the reduction (x{self.scale:.4g}) past this fit; use a LearningRateSchedule.",
-                        RuntimeWarning,
-                        stacklevel=2,
                     )
                 self._control.scale.assign(1.0)
             self._control.release(self)
             self._control = None
-        if self.state_dir is not None and os.path.exists(self._state_file()):
-            os.remove(self._state_file())
+        self._remove_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import zlib
@@ -15,7 +16,6 @@ from kerasboost.api_export import kerasboost_export
 from kerasboost.tuning.search_space import (
     OPTIMIZERS,
     SCHEDULES,
-    _choices,
     hp_clipping,
     hp_dropout,
     hp_initializer,
@@ -26,7 +26,7 @@ from kerasboost.tuning.search_space import (
     hp_schedule,
     total_steps,
 )
-from kerasboost.utils.validation import check_bool, check_choice, check_number, check_seed, fail
+from kerasboost.utils.validation import check_bool, check_choice, check_choices, check_number, check_seed, fail
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "selu", "elu", "sigmoid")
 
@@ -60,11 +60,18 @@ def trial_seed(hp: keras_tuner.HyperParameters, base_seed: int) -> int:
     return (int(base_seed) + zlib.crc32(text.encode())) % (2**31 - 1)
 
 
+def _shared_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `_HyperModel.__init__`, taken from a subclass constructor's `locals()`."""
+    names = inspect.signature(_HyperModel.__init__).parameters
+    return {name: values[name] for name in names if name != "self"}
+
+
 class _HyperModel(keras_tuner.HyperModel):
     """The shared part: head, loss, compile, batch size, seed, early stopping, failures."""
 
     def __init__(
         self,
+        *,
         num_classes: int | None,
         output_units: int | None,
         task: str,
@@ -87,9 +94,9 @@ class _HyperModel(keras_tuner.HyperModel):
         else:
             self.num_classes = None
             self.output_units = check_number("output_units", output_units, low=1, integer=True)
-        self.activations = _choices("activations", activations, ACTIVATIONS)
-        self.optimizers = _choices("optimizers", optimizers, OPTIMIZERS)
-        self.schedules = _choices("schedules", schedules, SCHEDULES)
+        self.activations = check_choices("activations", activations, ACTIVATIONS)
+        self.optimizers = check_choices("optimizers", optimizers, OPTIMIZERS)
+        self.schedules = check_choices("schedules", schedules, SCHEDULES)
         if not isinstance(batch_sizes, (list, tuple)) or not batch_sizes:
             raise fail("batch_sizes", "a non-empty list of ints >= 1", batch_sizes)
         self.batch_sizes = [check_number("batch_sizes", b, low=1, integer=True) for b in batch_sizes]
@@ -247,27 +254,13 @@ class MLPHyperModel(_HyperModel):
         patience: int = 5,
         name: str | None = None,
     ) -> None:
-        super().__init__(
-            num_classes,
-            output_units,
-            task,
-            activations,
-            optimizers,
-            schedules,
-            batch_sizes,
-            epochs,
-            num_samples,
-            seed,
-            early_stopping,
-            patience,
-            name,
-        )
+        super().__init__(**_shared_arguments(locals()))
         self.input_shape = _shape("input_shape", input_shape)
         self.max_layers = check_number("max_layers", max_layers, low=1, integer=True)
         if not isinstance(units, (list, tuple)) or not units:
             raise fail("units", "a non-empty list of ints >= 1", units)
         self.units = [check_number("units", u, low=1, integer=True) for u in units]
-        self.normalizations = _choices("normalizations", normalizations, ("none", "batch", "layer"))
+        self.normalizations = check_choices("normalizations", normalizations, ("none", "batch", "layer"))
 
     def body(self, hp) -> keras.Model:
         inputs = keras.Input(self.input_shape)
@@ -359,21 +352,7 @@ class ConvNetHyperModel(_HyperModel):
         patience: int = 5,
         name: str | None = None,
     ) -> None:
-        super().__init__(
-            num_classes,
-            output_units,
-            task,
-            activations,
-            optimizers,
-            schedules,
-            batch_sizes,
-            epochs,
-            num_samples,
-            seed,
-            early_stopping,
-            patience,
-            name,
-        )
+        super().__init__(**_shared_arguments(locals()))
         self.input_shape = _shape("input_shape", input_shape)
         if len(self.input_shape) != 3:
             raise fail("input_shape", "(height, width, channels)", input_shape)
@@ -381,7 +360,7 @@ class ConvNetHyperModel(_HyperModel):
         if not isinstance(filters, (list, tuple)) or not filters:
             raise fail("filters", "a non-empty list of ints >= 1", filters)
         self.filters = [check_number("filters", f, low=4, integer=True) for f in filters]
-        self.normalizations = _choices("normalizations", normalizations, ("none", "batch", "group", "instance"))
+        self.normalizations = check_choices("normalizations", normalizations, ("none", "batch", "group", "instance"))
 
     def body(self, hp) -> keras.Model:
         inputs = keras.Input(self.input_shape)

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.utils.validation import check_number, fail
+from kerasboost.utils.validation import check_choices, check_number, fail
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamw", "radam", "adabelief", "lars")
 WRAPPERS = ("none", "lookahead", "gradient_centralization")
@@ -30,15 +30,6 @@ CLIPPINGS = ("none", "clipnorm", "clipvalue", "global_clipnorm", "agc")
 def is_hyperparameters(value: Any) -> bool:
     """Whether `value` is a keras-tuner `HyperParameters` (duck-typed: no import needed)."""
     return hasattr(value, "Choice") and hasattr(value, "conditional_scope") and hasattr(value, "name_scope")
-
-
-def _choices(name: str, choices: Sequence[str], known: Sequence[str]) -> list[str]:
-    if isinstance(choices, str) or not isinstance(choices, (list, tuple)) or not choices:
-        raise fail(name, f"a non-empty list of names from {list(known)}", choices)
-    unknown = [c for c in choices if c not in known]
-    if unknown or len(set(choices)) != len(choices):
-        raise fail(name, f"distinct names from {list(known)}", choices)
-    return list(choices)
 
 
 def _range(min_value, max_value, low=None, positive=False) -> tuple[float, float]:
@@ -180,7 +171,7 @@ def hp_initializer(
     """
     from kerasboost.initializers import OrthogonalFor, VarianceFor
 
-    choices = _choices("choices", choices, INITIALIZERS)
+    choices = check_choices("choices", choices, INITIALIZERS)
     value = hp.Choice(name, choices) if is_hyperparameters(hp) else _fixed("hp", hp, choices)
     if value == "matched":
         return VarianceFor(activation, seed=seed)
@@ -225,7 +216,7 @@ def hp_regularizer(
         - Zou & Hastie, 2005, "Regularization and Variable Selection via the
           Elastic Net", https://doi.org/10.1111/j.1467-9868.2005.00503.x
     """
-    choices = _choices("choices", choices, REGULARIZERS)
+    choices = check_choices("choices", choices, REGULARIZERS)
     lo, hi = _range(min_value, max_value, low=0.0, positive=True)
     if not is_hyperparameters(hp):
         value = _fixed("hp", hp, choices)
@@ -284,7 +275,7 @@ def hp_normalization(
     """
     from kerasboost.layers import InstanceNormalization
 
-    choices = _choices("choices", choices, NORMALIZATIONS)
+    choices = check_choices("choices", choices, NORMALIZATIONS)
     groups = check_number("groups", groups, low=1, integer=True)
     value = hp.Choice(name, choices) if is_hyperparameters(hp) else _fixed("hp", hp, choices)
     return {
@@ -330,7 +321,7 @@ def hp_clipping(hp: Any = "none", choices: Sequence[str] = CLIPPINGS, name: str 
         - Brock et al., 2021, "High-Performance Large-Scale Image Recognition
           Without Normalization", https://arxiv.org/abs/2102.06171 (AGC)
     """
-    choices = _choices("choices", choices, CLIPPINGS)
+    choices = check_choices("choices", choices, CLIPPINGS)
     defaults = {"clipnorm": 1.0, "clipvalue": 1.0, "global_clipnorm": 1.0, "agc": 0.01}
     if not is_hyperparameters(hp):
         value = _fixed("hp", hp, choices)
@@ -399,8 +390,8 @@ def hp_optimizer(
     """
     from kerasboost import optimizers as kb
 
-    choices = _choices("choices", choices, OPTIMIZERS)
-    wrappers = _choices("wrappers", wrappers, WRAPPERS)
+    choices = check_choices("choices", choices, OPTIMIZERS)
+    wrappers = check_choices("wrappers", wrappers, WRAPPERS)
     clipping = dict(clipping or {})
     if set(clipping) - set(CLIPPINGS):
         raise fail("clipping", f"a dict from hp_clipping (keys from {list(CLIPPINGS[1:])})", clipping)
@@ -502,7 +493,7 @@ def hp_schedule(
     """
     from kerasboost import schedules as kb
 
-    choices = _choices("choices", choices, SCHEDULES)
+    choices = check_choices("choices", choices, SCHEDULES)
     learning_rate = check_number("learning_rate", learning_rate, low=0.0, low_inclusive=False)
     if steps is None:
         if num_samples is None or batch_size is None or epochs is None:

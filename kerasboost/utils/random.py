@@ -29,11 +29,11 @@ def normal(shape, dtype, seed_generator):
     """Standard normal samples, advancing `seed_generator` (or from a seed taken with `draw`).
 
     On TensorFlow: `sqrt(2) * erfinv(u)` with `u` uniform on `(-1, 1)` from Philox, the
-    inverse-CDF method that `jax.random.normal` uses. Under XLA on CPU it is 3.4x faster than
-    `tf.random.stateless_normal(alg="philox")` (Box-Muller: its sine and cosine are slow on
-    XLA's CPU backend) and 50x faster than `keras.random.normal` (`alg="auto_select"`):
-    0.73 ms vs 2.46 ms vs 36 ms for 216,586 draws (`python benchmarks/kernels.py --only normal`,
-    2-core x86_64). Samples are computed in float32 and cast to `dtype`. Other backends use
+    inverse-CDF method that `jax.random.normal` uses. Under XLA on CPU it is several times
+    faster than `tf.random.stateless_normal(alg="philox")` (Box-Muller: its sine and cosine are
+    slow on XLA's CPU backend) and than `keras.random.normal` (`alg="auto_select"`); the
+    measurements are in `benchmarks/results/kernels.md` (`python benchmarks/kernels.py --only
+    normal`). Samples are computed in float32 and cast to `dtype`. Other backends use
     `keras.random.normal`.
     """
     if keras.backend.backend() == "tensorflow":

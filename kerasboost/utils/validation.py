@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -103,3 +103,13 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool) and type(value).__name__ != "bool_":
         raise fail(name, "a bool", value)
     return bool(value)
+
+
+def check_choices(name: str, choices: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Check that `choices` is a non-empty list of distinct names from `known`; return it as a list."""
+    if isinstance(choices, str) or not isinstance(choices, (list, tuple)) or not choices:
+        raise fail(name, f"a non-empty list of names from {list(known)}", choices)
+    unknown = [c for c in choices if c not in known]
+    if unknown or len(set(choices)) != len(choices):
+        raise fail(name, f"distinct names from {list(known)}", choices)
+    return list(choices)

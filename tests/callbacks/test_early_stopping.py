@@ -230,3 +230,50 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"{name}="):
         EarlyStopping(**kwargs)
+
+
+@pytest.mark.parametrize("callback_class", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_a_corrupt_state_file_is_named_with_what_to_do(tmp_path, callback_class):
+    import kerasboost
+
+    callback = getattr(kerasboost.callbacks, callback_class)(monitor="loss", state_dir=str(tmp_path))
+    path = tmp_path / callback.state_file
+    path.write_text("")  # e.g. a disk that filled up
+    model = _model()
+    with pytest.raises(ValueError, match="state file") as info:
+        model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback])
+    assert str(path) in str(info.value) and "Delete it" in str(info.value)
+
+
+@pytest.mark.parametrize("callback_class", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_resuming_without_saved_state_warns(tmp_path, callback_class):
+    """A run that resumes at epoch 3 (as BackupAndRestore does) while `state_dir` holds nothing:
+    the callback starts afresh, and says so; a run from epoch 0 says nothing."""
+    import warnings
+
+    import kerasboost
+
+    def fit(initial_epoch):
+        callback = getattr(kerasboost.callbacks, callback_class)(monitor="loss", state_dir=str(tmp_path / "state"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _model().fit(
+                np.ones((4, 3)),
+                np.ones((4, 1)),
+                epochs=initial_epoch + 1,
+                initial_epoch=initial_epoch,
+                verbose=0,
+                callbacks=[callback],
+            )
+        return [str(w.message) for w in caught if "starts afresh" in str(w.message)]
+
+    assert fit(0) == []
+    (message,) = fit(2)
+    assert "epoch 3" in message and callback_class in message
+
+
+def test_a_missing_key_warning_points_at_the_fit_call():
+    callback = EarlyStopping(monitor="val_accuracy")
+    with pytest.warns(RuntimeWarning, match="val_accuracy") as record:
+        _model().fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback])
+    assert record[0].filename == __file__

@@ -1,4 +1,9 @@
-"""Full reductions (whole tensors to scalars) in the form XLA's CPU backend runs fast."""
+"""kerasboost 0.1's full reductions (whole tensors to scalars), kept as a baseline of kernels.py.
+
+The package computed its per-variable norms this way until GradientStatistics and the wrappers
+moved to the flat layout (`kerasboost.utils.flat`) and to plain reductions; `kernels.py` times
+both forms side by side (`benchmarks/results/kernels.md`).
+"""
 
 from __future__ import annotations
 
@@ -43,10 +48,8 @@ def totals(tensors, sums=(), maxima=()):
     plain buffer. Here every tensor is cut into `FOLD` contiguous slices (`split`), the
     functions of the slices are stacked and combined elementwise (one vectorized pass that
     reads each tensor once and writes `FOLD` times less), and only that is reduced (8 slices
-    measured faster than 2, 4 or 16). For `sum(g ** 2)` this takes 51 us for 65,536 entries vs
-    92 us flat, and 236 vs 1199 us for 4,194,304 (`python benchmarks/kernels.py --only
-    reductions`, 2-core x86_64; each number includes the 47 us of an empty compiled call).
-    On JAX and GPUs the slices are views that XLA fuses.
+    measured faster than 2, 4 or 16; `python benchmarks/kernels.py --only reductions`). On JAX
+    and GPUs the slices are views that XLA fuses.
     """
     n_sums, functions = len(sums), [*sums, *maxima]
     if not functions:
