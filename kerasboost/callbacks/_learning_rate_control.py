@@ -6,7 +6,7 @@ optimizer (a float rate, a schedule, a kerasboost wrapper, a
 compiled with the multiplier is kept, see `_compiled_steps`): the optimizer that holds
 the learning rate gets an instance-level `_get_current_learning_rate` that
 multiplies its own value by `scale * warmup(iterations)`. `scale` is an
-optimizer variable hidden from saving (see `_optimizer_state`), so JAX's
+optimizer variable hidden from saving (see `kerasboost.optimizers.hidden_variables`), so JAX's
 trainer carries it and TensorFlow reads it live; `warmup` is traced.
 """
 
@@ -19,7 +19,7 @@ from keras import ops
 
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
-from kerasboost.callbacks._optimizer_state import (
+from kerasboost.optimizers.hidden_variables import (
     add_hidden_variables,
     remove_hidden_variables,
     restore_hidden_variables,

@@ -6,7 +6,7 @@ import keras
 
 from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._optimizer_state import hidden_variables, remove_by_identity
+from kerasboost.optimizers.hidden_variables import hidden_variables, remove_by_identity
 from kerasboost.optimizers.wrapper import optimizer_chain
 from kerasboost.transfer.freezing import layer_position, leaf_layers, unfreeze
 from kerasboost.utils.validation import check_bool, check_number, fail

@@ -15,7 +15,7 @@ from keras import ops
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
 from kerasboost.callbacks._gradients.graph import FIELDS, Layout, record_step, step_statistics
-from kerasboost.callbacks._optimizer_state import (
+from kerasboost.optimizers.hidden_variables import (
     add_hidden_variables,
     remove_hidden_variables,
     restore_hidden_variables,
