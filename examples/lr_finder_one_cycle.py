@@ -56,7 +56,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--out", default="lr_finder.png")
+    parser.add_argument("--out", default="kerasboost-examples/lr_finder_one_cycle", help="folder for the plot")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     epochs = 1 if args.quick else args.epochs
@@ -68,8 +68,10 @@ def main(argv=None):
     finder = kerasboost.callbacks.LearningRateFinder(1e-4, 10.0, num_steps=20 if args.quick else 200)
     model.fit(x, y, batch_size=args.batch_size, epochs=5, callbacks=[finder], verbose=0)
     found = finder.suggestions()
-    finder.plot(args.out)
-    print("range test suggestions: " + ", ".join(f"{k} = {v:.3g}" for k, v in found.items()) + f" (plot: {args.out})")
+    os.makedirs(args.out, exist_ok=True)
+    plot = os.path.join(args.out, "lr_finder.png")
+    finder.plot(plot)
+    print("range test suggestions: " + ", ".join(f"{k} = {v:.3g}" for k, v in found.items()) + f" (plot: {plot})")
 
     steps = epochs * int(np.ceil(len(x) / args.batch_size))
     runs = {
@@ -94,6 +96,11 @@ def main(argv=None):
         results[name] = history.history
         accuracy = " ".join(f"{a:.3f}" for a in history.history["val_accuracy"])
         print(f"{name:32s} val accuracy per epoch: {accuracy}")
+    if args.quick:
+        print(
+            "(--quick is a smoke run, too short to show the effect: "
+            "the full run's measured results are in this script's docstring.)"
+        )
     return {"suggestions": found, "histories": results}
 
 

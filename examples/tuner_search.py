@@ -4,7 +4,8 @@ Searches depth, units, activation (with an initializer matched to it), normaliza
 regularization, optimizer, learning rate, schedule, clipping and batch size with Bayesian
 optimization; every trial is seeded from its hyperparameters, stops early on `val_loss` and
 compiles with XLA. Prints the best trials (`trials_dataframe`), writes `tuner_trials.png`
-(`plot_trials`) and evaluates the best model on held-out images.
+(`plot_trials`) under `--out` (default `./kerasboost-examples/tuner_search/`) and evaluates the
+best model on held-out images.
 
     python examples/tuner_search.py            # 20 trials, a few minutes on 2 cores
     python examples/tuner_search.py --quick    # 2 trials: the CI smoke test
@@ -39,6 +40,7 @@ def main(argv=None):
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--directory", default=None, help="keras-tuner project folder (a temporary one by default)")
+    parser.add_argument("--out", default="kerasboost-examples/tuner_search", help="folder for the trials plot")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     trials, epochs = (2, 2) if args.quick else (args.trials, args.epochs)
@@ -71,12 +73,14 @@ def main(argv=None):
         "hp/batch_size",
     ]
     print(frame[[c for c in columns if c in frame]].head(5).to_string(index=False))
-    kerasboost.tuning.plot_trials(tuner, path="tuner_trials.png")
+    os.makedirs(args.out, exist_ok=True)
+    plot = os.path.join(args.out, "tuner_trials.png")
+    kerasboost.tuning.plot_trials(tuner, path=plot)
     best = tuner.get_best_models(1)[0]
     accuracy = float(np.mean(np.argmax(best.predict(xt, verbose=0), -1) == yt))
     print(
         f"{len(frame)} trials; best validation accuracy {frame['score'].iloc[0]:.3f}; its test accuracy "
-        f"{accuracy:.3f}; trials plot: tuner_trials.png"
+        f"{accuracy:.3f}; trials plot: {plot}"
     )
     return {"trials": len(frame), "best_val_accuracy": float(frame["score"].iloc[0]), "test_accuracy": accuracy}
 

@@ -70,14 +70,22 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kerasboost", description=__doc__.split("\n")[0])
+    verbose = "keep TensorFlow's start-up log lines (the `kerasboost` command hides them by default)"
+    parser.add_argument("--verbose", action="store_true", help=verbose)
+    common = argparse.ArgumentParser(add_help=False)  # --verbose after the subcommand too
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="Keras defaults vs the kerasboost recipe on a deep plain network")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="Keras defaults vs the kerasboost recipe on a deep plain network"
+    )
     from kerasboost.demo import add_arguments
 
     add_arguments(demo)
     demo.set_defaults(run=_demo)
-    commands.add_parser("info", help="versions, backend and registered objects").set_defaults(run=_info)
-    gallery = commands.add_parser("gallery", help="plot every learning-rate schedule to a PNG")
+    commands.add_parser("info", parents=[common], help="versions, backend and registered objects").set_defaults(
+        run=_info
+    )
+    gallery = commands.add_parser("gallery", parents=[common], help="plot every learning-rate schedule to a PNG")
     gallery.add_argument("--out", default="schedules.png", help="the PNG to write")
     gallery.add_argument("--dpi", type=int, default=110)
     gallery.set_defaults(run=_gallery)

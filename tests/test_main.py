@@ -33,3 +33,27 @@ def test_unknown_command_exits_with_usage():
     with pytest.raises(SystemExit) as info:
         main(["fly"])
     assert info.value.code == 2
+
+
+def _command(*args, env_extra=None):
+    """The `kerasboost` console command's entry point (`kerasboost_cli.main`), in a fresh process."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = f"import sys, kerasboost_cli; sys.exit(kerasboost_cli.main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_hides_tensorflows_start_up_lines_unless_verbose():
+    quiet = _command("info")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert quiet.stdout.startswith("kerasboost ") and "kerasboost.layers.DropPath" in quiet.stdout
+    assert quiet.stderr.strip() == "", quiet.stderr[-2000:]  # not one line of TensorFlow's C++ logging
+    verbose = _command("info", "--verbose")  # accepted after the subcommand too
+    assert verbose.returncode == 0 and verbose.stdout == quiet.stdout
+
+
+def test_main_accepts_verbose_before_or_after_the_subcommand(capsys):
+    assert main(["--verbose", "info"]) == 0 and main(["info", "--verbose"]) == 0

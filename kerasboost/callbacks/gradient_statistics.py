@@ -49,7 +49,9 @@ class GradientStatistics(keras.callbacks.Callback):
     ratio `||dw|| / ||w||`. At each epoch end these keys join `logs` (and so
     `History`), as means over the epoch's records:
 
-    - `grad_norm`: the global gradient norm; `grad_norm/<layer>` per layer;
+    - `grad_norm`: the global gradient norm (with `layer_logs=True`, also
+      `grad_norm/<layer>` per layer: off by default, since a deep model would
+      add one key per layer to every progress-bar line);
     - `update_ratio`: the global `||dw|| / ||w||`;
     - `grad_nonfinite`: non-finite gradient entries in the epoch;
     - `grad_alert`: 1.0 when an alert fired this epoch, else 0.0.
@@ -72,8 +74,9 @@ class GradientStatistics(keras.callbacks.Callback):
         vanishing_ratio: float in (0, 1). Defaults to `1e-3`.
         vanishing_floor: float >= 0. Defaults to `1e-8`.
         exploding_threshold: float > 0. Defaults to `1e3`.
-        layer_logs: bool, put `grad_norm/<layer>` keys in `logs`.
-            Defaults to `True`.
+        layer_logs: bool, also put the `grad_norm/<layer>` keys in `logs`
+            (the progress bar and `History`); the per-layer values are in
+            `records`, `path` and `log_dir` either way. Defaults to `False`.
 
     Example:
 
@@ -104,7 +107,7 @@ class GradientStatistics(keras.callbacks.Callback):
         vanishing_ratio: float = 1e-3,
         vanishing_floor: float = 1e-8,
         exploding_threshold: float = 1e3,
-        layer_logs: bool = True,
+        layer_logs: bool = False,
     ) -> None:
         super().__init__()
         self.every_n_steps = check_number("every_n_steps", every_n_steps, low=1, integer=True)

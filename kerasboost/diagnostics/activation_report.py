@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -163,16 +165,26 @@ def activation_report(model: keras.Model, x: Any, batch_size: int = 256, all_lay
 
 
 @kerasboost_export("kerasboost.diagnostics.plot_activations", register=False)
-def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 60) -> Figure:
-    """Histograms of each layer's activation values (Glorot & Bengio 2010, Fig. 3 style).
+def plot_activations(
+    report: ActivationReport, path: str | None = None, percentiles: Sequence[float] = (5, 25, 50, 75, 95)
+) -> Figure:
+    """Each layer's activation distribution against its depth, and its dead and saturated fractions.
 
-    One normalized histogram per layer, overlaid, for up to `max_layers` layers
-    spread evenly through the depth; saturated and dead fractions in the legend.
+    The top panel puts the layers on the x-axis (input side left) and shades,
+    per layer, the bands between the given percentiles of its outputs on the
+    probe batch (outer: first and last, inner: second and second to last),
+    with the median as a line: a distribution that collapses onto 0 or onto
+    the saturation values through the depth shows at a glance, without the
+    outliers of a histogram stretching the axis. The bottom panel draws the
+    fraction of dead units (rectifiers: zero for the whole batch) and of
+    saturated outputs (tanh, sigmoid, ...) per layer (Glorot & Bengio 2010,
+    Fig. 3-4, as curves against depth).
 
     Args:
         report: the result of `activation_report`.
-        max_layers: int >= 1, the most layers drawn.
-        bins: int >= 2, histogram bins.
+        path: optional PNG file to save the figure to.
+        percentiles: 3 to 5 increasing numbers in [0, 100], the middle one
+            drawn as a line. Defaults to `(5, 25, 50, 75, 95)`.
 
     Returns:
         A matplotlib Figure.
@@ -184,8 +196,10 @@ def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 
     >>> from kerasboost.diagnostics import activation_report, plot_activations
     >>> model = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(8, activation="tanh") for _ in range(3)])
     >>> fig = plot_activations(activation_report(model, np.ones((16, 4), "float32")))
-    >>> len(fig.axes[0].get_legend().get_texts())
-    3
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['activation value', 'fraction of the layer']
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['5-95th percentile', '25-75th percentile', 'median']
 
     ```
 
@@ -193,28 +207,65 @@ def plot_activations(report: ActivationReport, max_layers: int = 8, bins: int = 
         - Glorot & Bengio, 2010, "Understanding the difficulty of training deep
           feedforward neural networks", AISTATS
     """
-    max_layers = check_number("max_layers", max_layers, low=1, integer=True)
-    bins = check_number("bins", bins, low=2, integer=True)
     if not isinstance(report, list) or not report:
         raise fail("report", "a non-empty activation_report result", report)
+    ok = (
+        isinstance(percentiles, (list, tuple))
+        and len(percentiles) in (3, 5)
+        and all(isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 100 for p in percentiles)
+        and all(a < b for a, b in itertools.pairwise(percentiles))
+    )
+    if not ok:
+        raise fail("percentiles", "3 or 5 increasing numbers in [0, 100]", percentiles)
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    picks = sorted(set(np.linspace(0, len(report) - 1, min(max_layers, len(report))).round().astype(int)))
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for i in picks:
-        row = report[i]
-        extra = []
-        if not math.isnan(row.saturated):
-            extra.append(f"{row.saturated:.0%} saturated")
-        if not math.isnan(row.dead):
-            extra.append(f"{row.dead:.0%} dead")
-        label = f"{row.layer} ({row.activation}{', ' if extra else ''}{', '.join(extra)})"
-        ax.hist(row.values, bins=bins, histtype="step", density=True, label=label)
-    ax.set_xlabel("activation value")
-    ax.set_ylabel("density")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    from kerasboost.diagnostics._figure import depth_ticks
+
+    layers = [row.layer for row in report]
+    depth = np.arange(len(report))
+    bands = np.array(
+        [
+            np.percentile(row.values, percentiles) if row.values.size else np.full(len(percentiles), np.nan)
+            for row in report
+        ]
+    )
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), height_ratios=(3, 2), sharex=True, layout="constrained")
+    pairs = [(0, len(percentiles) - 1)] + ([(1, len(percentiles) - 2)] if len(percentiles) == 5 else [])
+    for alpha, (lo, hi) in zip((0.2, 0.4), pairs):
+        label = f"{percentiles[lo]:g}-{percentiles[hi]:g}th percentile"
+        top.fill_between(depth, bands[:, lo], bands[:, hi], color="tab:blue", alpha=alpha, linewidth=0, label=label)
+    top.plot(depth, bands[:, len(percentiles) // 2], color="tab:blue", marker="o", markersize=3, label="median")
+    top.set_ylabel("activation value")
+    top.set_title("activations by depth (probe batch)")
+    top.grid(alpha=0.3)
+    top.legend(fontsize=7, loc="best")
+    for name, values, colour in (
+        ("dead units (rectifiers)", [row.dead for row in report], "tab:red"),
+        ("saturated outputs", [row.saturated for row in report], "tab:orange"),
+    ):
+        fractions = np.array(values, "float64")
+        if np.isfinite(fractions).any():
+            bottom.plot(depth, fractions, marker="o", markersize=3, color=colour, label=name)
+    bottom.set_ylim(-0.03, 1.03)
+    bottom.set_ylabel("fraction of the layer")
+    bottom.set_xlabel("layer (input side left)")
+    bottom.grid(alpha=0.3)
+    if bottom.get_lines():
+        bottom.legend(fontsize=7, loc="best")
+    else:
+        bottom.text(
+            0.5,
+            0.5,
+            "no rectifier or saturating activation",
+            ha="center",
+            va="center",
+            transform=bottom.transAxes,
+            fontsize=8,
+        )
+    depth_ticks(bottom, layers)
+    if path is not None:
+        fig.savefig(path, dpi=110)
     return fig

@@ -59,9 +59,10 @@ class RandomLayer(keras.layers.Layer):
         store[self._SEED_KEY] = self.seed_generator.state
 
     def load_own_variables(self, store):
-        keys = [k for k in store if k != self._SEED_KEY]
+        # Keras's H5 store has `keys()` but no `__iter__` / `__contains__`
+        keys = [k for k in store.keys() if k != self._SEED_KEY]  # noqa: SIM118
         super().load_own_variables({k: store[k] for k in keys})
-        if self._SEED_KEY in store:
+        if self._SEED_KEY in store.keys():  # noqa: SIM118
             self.seed_generator.state.assign(store[self._SEED_KEY])
 
 

@@ -22,6 +22,14 @@ class DropPath(RandomLayer):
     `StochasticDepth` when you want the layer to take both the shortcut and
     the branch, and `drop_path_rates` for the linear rule over depth.
 
+    It belongs on a residual branch only. In a plain stack
+    (`Sequential([..., Dense, DropPath(0.1), Dense, ...])`) there is no
+    shortcut to carry the dropped samples: their signal is zero for every
+    later layer, so those samples' outputs no longer depend on their inputs
+    (a tenth of every batch trains on nothing). For a plain stack use
+    `keras.layers.Dropout` (per unit); for a residual block write
+    `x + DropPath(rate)(f(x))` as in the example, or use `StochasticDepth`.
+
     Args:
         rate: float in [0, 1), the probability of dropping the branch.
         seed: optional int, the layer's random seed.

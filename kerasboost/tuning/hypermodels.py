@@ -169,6 +169,10 @@ class _HyperModel(keras_tuner.HyperModel):
         else:
             loss, metrics = "mse", ["mae"]
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=True)
+        # built now, as `fit` would: a model rebuilt from a trial's checkpoint
+        # (`tuner.get_best_models()`) then gets the trained optimizer state back, instead of
+        # Keras's "Skipping variable loading for optimizer" warning
+        model.optimizer.build(model.trainable_variables)
 
     def body(self, hp) -> keras.Model:
         raise NotImplementedError

@@ -66,19 +66,46 @@ def trials_dataframe(tuner: Any) -> Any:
     return frame
 
 
+def _numeric(values: Any) -> bool:
+    return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+
+
+def _relation(values: Any, scores: Any) -> float:
+    """How strongly the objective follows a hyperparameter, in [0, 1]: |Spearman's rank
+    correlation| for numbers, the correlation ratio (eta) of the scores across choices otherwise."""
+    import numpy as np
+    import pandas as pd
+
+    if _numeric(values):
+        rho = pd.Series(list(values), dtype=float).rank().corr(pd.Series(list(scores), dtype=float).rank())
+        return 0.0 if rho != rho else abs(float(rho))
+    frame = pd.DataFrame({"value": [str(v) for v in values], "score": list(scores)})
+    total = float(((frame["score"] - frame["score"].mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    groups = frame.groupby("value")["score"]
+    between = float((groups.count() * (groups.mean() - frame["score"].mean()) ** 2).sum())
+    return float(np.sqrt(between / total))
+
+
 @kerasboost_export("kerasboost.tuning.plot_trials", register=False)
 def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 8) -> Any:
-    """The objective per trial (with the best so far), and against each hyperparameter.
+    """The objective per trial (with the best so far), and against the hyperparameters that matter.
 
-    Numeric hyperparameters are scatter plots (log x-axis when the values
-    span more than two decades); categorical ones are the values per choice.
-    Failed trials are left out.
+    Only hyperparameters that took more than one value over the completed
+    trials get a panel, ordered by how strongly the objective follows them
+    (|Spearman's rank correlation| for numbers, the correlation ratio of the
+    scores across choices for categories; shown in each panel's title), so
+    the learning rate of an `MLPHyperModel` search is not crowded out by the
+    hyperparameters declared before it. Numeric values spanning more than
+    two decades get a log axis; ticks are few and short. Failed trials are
+    left out.
 
     Args:
         tuner: a keras-tuner tuner or oracle.
         path: optional PNG path to save the figure to.
         max_hyperparameters: int >= 1, panels for at most this many
-            hyperparameters (in declaration order). Defaults to 8.
+            hyperparameters (the most related to the objective). Defaults to 8.
 
     Returns:
         The matplotlib `Figure`.
@@ -98,6 +125,7 @@ def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
     if (
         isinstance(max_hyperparameters, bool)
@@ -108,40 +136,53 @@ def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 
     oracle = _oracle(tuner)
     frame = trials_dataframe(oracle)
     if len(frame):
-        frame = frame[frame["score"].notna()]
-    hp_columns = [c for c in frame.columns if c.startswith("hp/") and frame[c].notna().any()][:max_hyperparameters]
-    panels = 1 + len(hp_columns)
+        frame = frame[frame["score"].notna()].reset_index(drop=True)
+    direction = getattr(oracle.objective, "direction", "min")
+    name = getattr(oracle.objective, "name", "objective")
+    related = []
+    for column in (c for c in frame.columns if c.startswith("hp/")):
+        kept = frame[column].notna()
+        values, scores = frame[column][kept], frame["score"][kept]
+        if len({str(v) for v in values}) > 1:
+            related.append((_relation(values, scores), column))
+    related.sort(key=lambda item: -item[0])
+    related = related[:max_hyperparameters]
+    panels = 1 + len(related)
     cols = min(3, panels)
     rows = math.ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.4 * rows), squeeze=False, layout="constrained")
     axes = axes.ravel()
     for ax in axes[panels:]:
         fig.delaxes(ax)
-    direction = getattr(oracle.objective, "direction", "min")
-    name = getattr(oracle.objective, "name", "objective")
     ax = axes[0]
     scores = frame["score"].to_numpy(dtype=float) if len(frame) else np.array([])
-    ax.plot(np.arange(len(scores)), scores, "o", label="trial")
+    trials = np.arange(1, len(scores) + 1)
+    ax.plot(trials, scores, "o", label="trial")
     if len(scores):
         best = np.minimum.accumulate(scores) if direction == "min" else np.maximum.accumulate(scores)
-        ax.plot(np.arange(len(scores)), best, "-", label="best so far")
-        ax.legend()
-    ax.set(xlabel="trial", ylabel=name, title="objective per trial")
-    for ax, column in zip(axes[1:], hp_columns):
-        values = frame[column]
-        kept = values.notna()
-        x, y = values[kept], frame["score"][kept].to_numpy(dtype=float)
-        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in x):
+        ax.plot(trials, best, "-", label="best so far")
+        ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="completed trial", ylabel=name, title=f"{name} per trial ({direction})")
+    for ax, (strength, column) in zip(axes[1:], related):
+        kept = frame[column].notna()
+        x, y = frame[column][kept], frame["score"][kept].to_numpy(dtype=float)
+        if _numeric(x):
             xs = x.to_numpy(dtype=float)
             ax.plot(xs, y, "o")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
             if xs.min() > 0 and xs.max() / xs.min() > 100:
                 ax.set_xscale("log")
+            else:
+                ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+            measure = "|rank corr.|"
         else:
             labels = sorted({str(v) for v in x})
             ax.plot([labels.index(str(v)) for v in x], y, "o")
-            ax.set_xticks(range(len(labels)), labels, rotation=30)
-        ax.set(xlabel=column[3:], ylabel=name)
-    fig.tight_layout()
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+            measure = "corr. ratio"
+        ax.set(xlabel=column[3:], ylabel=name, title=f"{column[3:]} ({measure} {strength:.2f})")
+        ax.title.set_fontsize(9)
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig

@@ -124,10 +124,12 @@ def _direct_gradients(model, loss_fn, x, y):
 
 def test_epoch_logs_history_and_reuse_across_fits():
     model = _mlp()
-    stats = GradientStatistics()
+    stats = GradientStatistics(layer_logs=True)
     history = _fit(model, stats, epochs=2)
     for key in ("grad_norm", "update_ratio", "grad_nonfinite", "grad_alert", "grad_norm/mlp/hidden0"):
         assert len(history.history[key]) == 2, key
+    quiet = _fit(_mlp(), GradientStatistics(), epochs=1)  # the default: global keys only
+    assert {k for k in quiet.history if k.startswith("grad_")} == {"grad_norm", "grad_nonfinite", "grad_alert"}
     expected = np.mean([r["grad_norm"] for r in stats.records if r["epoch"] == 1])
     np.testing.assert_allclose(history.history["grad_norm"][1], expected, rtol=1e-6)
     n_vars = len(model.optimizer.variables)
@@ -200,7 +202,7 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_name_the_first_layer():
         history = _fit(model, stats)
     assert history.history["grad_alert"] == [1.0]
     alert = next(a for a in stats.alerts if a["kind"] == "vanishing")
-    assert alert["layers"][0].endswith("hidden0") and alert["first_to_last"] < 0.01
+    assert alert["layers"][0].endswith("hidden0") and alert["first_to_last_epoch_mean"] < 0.01
 
 
 def test_loss_scale_optimizer_records_unscaled_gradients():
@@ -243,7 +245,10 @@ def test_files_and_plot(tmp_path, suffix):
     else:
         assert text[0].startswith("step,epoch,grad_norm") and len(text) == 5
     fig = stats.plot_gradient_flow(str(tmp_path / "flow.png"))
-    assert (tmp_path / "flow.png").stat().st_size > 1000 and len(fig.axes[0].lines) == 4
+    assert (tmp_path / "flow.png").stat().st_size > 1000
+    main, traces = fig.axes[:2]  # by depth at steps 0, 2 and 3; every layer over the 4 steps
+    assert [len(line.get_xdata()) for line in main.lines] == [len(stats.layers)] * 3
+    assert len(traces.lines) == len(stats.layers) and all(len(line.get_xdata()) == 4 for line in traces.lines)
     assert list(stats.to_dataframe()["step"]) == [0, 1, 2, 3]
 
 
@@ -260,3 +265,23 @@ def test_files_and_plot(tmp_path, suffix):
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=f"{name}="):
         GradientStatistics(**kwargs)
+
+
+def test_a_wrapper_and_the_layer_it_wraps_are_one_layer():
+    """WeightNormalization's `g` and its Conv2D's kernel and bias: one layer, under the wrapper's
+    name, whose norm is that of all three gradients together; nested models are opened."""
+    from kerasboost.layers import WeightNormalization
+
+    inner = keras.Sequential(
+        [keras.Input((6, 6, 2)), WeightNormalization(keras.layers.Conv2D(3, 3), name="wn")], name="inner"
+    )
+    model = keras.Sequential(
+        [keras.Input((6, 6, 2)), inner, keras.layers.Flatten(), keras.layers.Dense(1, name="head")]
+    )
+    stats = GradientStatistics()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=True)
+    x = np.random.default_rng(0).normal(size=(8, 6, 6, 2)).astype("float32")
+    model.fit(x, np.ones((8, 1)), batch_size=8, epochs=1, callbacks=[stats], verbose=0)
+    assert [name.rsplit("/", 1)[-1] for name in stats.layers] == ["wn", "head"]
+    record = stats.records[0]
+    assert set(k for k in record if k.startswith("grad_norm/")) == {f"grad_norm/{n}" for n in stats.layers}

@@ -71,8 +71,14 @@ def test_dataframe_plot_and_text():
     frame = report.to_dataframe()
     assert list(frame.columns) == ["layer", "activation", "mean", "std", "saturated", "dead", "units"]
     assert len(frame) == 12
-    fig = plot_activations(report, max_layers=5)
-    assert len(fig.axes[0].patches) == 5
+    fig = plot_activations(report, percentiles=(10, 50, 90))
+    top, bottom = fig.axes
+    median = top.lines[0].get_ydata()
+    np.testing.assert_allclose(median, [np.percentile(row.values, 50) for row in report], rtol=1e-6)
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["10-90th percentile", "median"]
+    np.testing.assert_allclose(bottom.lines[0].get_ydata(), [row.saturated for row in report])  # tanh: no dead units
+    with pytest.raises(ValueError, match="percentiles"):
+        plot_activations(report, percentiles=(50, 10, 90))
     assert "saturated" in str(report).splitlines()[0]
 
 

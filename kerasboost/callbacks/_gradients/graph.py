@@ -11,6 +11,7 @@ chain of reductions per variable made the compile time grow with every layer.
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 from kerasboost.utils.flat import FlatLayout
@@ -26,12 +27,33 @@ def layer_of(variable) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else path
 
 
-class Layout(FlatLayout):
-    """The trainable variables as one flat block matrix, grouped by layer (input side first)."""
+def layer_owners(model) -> dict[int, str]:
+    """`id(variable) -> layer path` for the trainable variables of `model` held by a wrapper layer
+    (`keras.layers.Wrapper`: `WeightNormalization` around a `Conv2D`, `Bidirectional`, ...), so
+    that a wrapper and what it wraps count as one layer; nested models are opened. Other
+    variables are left to `layer_of`."""
+    owners: dict[int, str] = {}
 
-    def __init__(self, variables) -> None:
+    def visit(container) -> None:
+        for layer in getattr(container, "layers", []):
+            if isinstance(layer, keras.Model):
+                visit(layer)
+            elif isinstance(layer, keras.layers.Wrapper):
+                for v in layer.trainable_variables:
+                    owners.setdefault(id(v), getattr(layer, "path", None) or layer.name)
+
+    visit(model)
+    return owners
+
+
+class Layout(FlatLayout):
+    """The trainable variables as one flat block matrix, grouped by layer (input side first);
+    `owners` (`layer_owners`) names each variable's layer, else its path's parent does."""
+
+    def __init__(self, variables, owners: dict[int, str] | None = None) -> None:
         self.variables = list(variables)
-        names = [layer_of(v) for v in self.variables]
+        owners = owners or {}
+        names = [owners.get(id(v)) or layer_of(v) for v in self.variables]
         self.layers = list(dict.fromkeys(names))  # first-appearance order: input side first
         super().__init__([v.shape for v in self.variables], [self.layers.index(n) for n in names])
         self.layer_sizes = self.group_sizes

@@ -14,7 +14,7 @@ from keras import ops
 
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
-from kerasboost.callbacks._gradients.graph import FIELDS, Layout, record_step, step_statistics
+from kerasboost.callbacks._gradients.graph import FIELDS, Layout, layer_owners, record_step, step_statistics
 from kerasboost.optimizers.hidden_variables import (
     add_hidden_variables,
     remove_hidden_variables,
@@ -37,7 +37,7 @@ class Instrumentation:
         self.optimizer = optimizer
         self.every_n_steps = every_n_steps
         self.statistics = statistics
-        self.layout = Layout(variables)
+        self.layout = Layout(variables, layer_owners(model))
         self.buffer, self.steps, self.count = self.variables = add_hidden_variables(
             model,
             optimizer,

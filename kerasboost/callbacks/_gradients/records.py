@@ -71,7 +71,13 @@ def find_alerts(
     if len(layers) > 1 and last > 0 and first / last < vanishing_ratio:
         tiny = sorted(set(tiny) | {layers[0]}, key=layers.index)
     if tiny:
-        found.append({"kind": "vanishing", "layers": tiny, "first_to_last": first / last if last > 0 else float("nan")})
+        found.append(
+            {
+                "kind": "vanishing",
+                "layers": tiny,
+                "first_to_last_epoch_mean": first / last if last > 0 else float("nan"),
+            }
+        )
     if max(r["grad_norm"] for r in records) > exploding_threshold:
         top = sorted(norms, key=lambda n: norms[n], reverse=True)[:3]
         found.append({"kind": "exploding", "layers": top, "max_grad_norm": max(r["grad_norm"] for r in records)})
