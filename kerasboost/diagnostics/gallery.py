@@ -48,7 +48,7 @@ def schedule_gallery(columns: int = 3):
 
     items = list(gallery_schedules().items())
     rows = -(-len(items) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.6 * rows), squeeze=False, layout="constrained")
     for ax, (title, schedule) in zip(axes.flat, items):
         plot_schedule(schedule, STEPS, ax=ax)
         ax.set_title(title, fontsize=9)
@@ -56,5 +56,6 @@ def schedule_gallery(columns: int = 3):
         ax.set_ylabel("")
     for ax in axes.flat[len(items) :]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.supxlabel("training step")
+    fig.supylabel("learning rate")
     return fig

@@ -15,16 +15,20 @@ def _boxes_overlap(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-def assert_readable(fig, legends=(), colorbar_labels=()):
-    """Labels on every plotting axes; no title over another axes; no tick label over another
-    one; the named axes have legends; the colorbars carry the given labels."""
+def assert_readable(fig, legends=(), colorbar_labels=(), shared_labels=False):
+    """Labels on every plotting axes (or, with `shared_labels`, on the figure); no title over
+    another axes; no tick label over another one; the named axes have legends; the colorbars
+    carry the given labels."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     colorbars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
-    plots = [ax for ax in fig.axes if ax not in colorbars]
+    plots = [ax for ax in fig.axes if ax not in colorbars and ax.axison]
+    if shared_labels:
+        assert fig.get_supxlabel() and fig.get_supylabel()
     for ax in plots:
-        assert ax.get_xlabel() or ax.get_xticklabels() == [], f"no x label on {ax.get_title()!r}"
-        assert ax.get_ylabel(), f"no y label on {ax.get_title()!r}"
+        if not shared_labels:
+            assert ax.get_xlabel() or ax.get_xticklabels() == [], f"no x label on {ax.get_title()!r}"
+            assert ax.get_ylabel(), f"no y label on {ax.get_title()!r}"
         title = ax.title.get_window_extent(renderer)
         for other in plots:
             if other is not ax and ax.get_title():
@@ -116,3 +120,22 @@ def test_trials_plot_shows_what_varied_ranked_with_readable_ticks(tmp_path):
     assert sorted(t.split(" (")[0] for t in titles) == ["learning_rate", "units"]
     trial_ticks = [t for t in fig.axes[0].get_xticks() if t == int(t)]
     assert len(trial_ticks) == len(fig.axes[0].get_xticks())  # whole trials only
+
+
+def test_schedule_gallery_is_labelled_once_for_all_panels():
+    from kerasboost.diagnostics.gallery import schedule_gallery
+
+    assert_readable(schedule_gallery(), shared_labels=True)
+
+
+def test_learning_rate_finder_plot_names_its_suggestions():
+    from kerasboost.callbacks import LearningRateFinder
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(1e-3), "mse")
+    x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
+    finder = LearningRateFinder(min_lr=1e-4, max_lr=1.0, num_steps=32)
+    model.fit(x, x @ np.ones((4, 1), "float32"), batch_size=8, epochs=1, verbose=0, callbacks=[finder])
+    fig = finder.plot()
+    assert_readable(fig, legends=[0])
+    assert fig.axes[0].get_xscale() == "log"
