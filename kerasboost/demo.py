@@ -193,6 +193,7 @@ def table(results: list[RunResult]) -> str:
 
 def write_figures(results: list[RunResult], out: str, steps: int) -> list[str]:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -203,8 +204,11 @@ def write_figures(results: list[RunResult], out: str, steps: int) -> list[str]:
     paths = []
     fig, ax = plt.subplots(figsize=(7, 4))
     for r, colour in zip(results, ("tab:red", "tab:blue")):
-        ax.plot(r.history["accuracy"], "--", color=colour, label=f"{r.name} (train)")
-        ax.plot(r.history["val_accuracy"], "-", color=colour, label=f"{r.name} (validation)")
+        epochs = np.arange(1, len(r.history["accuracy"]) + 1)
+        ax.plot(epochs, r.history["accuracy"], "--", color=colour, label=f"{r.name} (train)")
+        ax.plot(epochs, r.history["val_accuracy"], "-", color=colour, label=f"{r.name} (validation)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title("accuracy per epoch")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
@@ -225,6 +229,7 @@ def write_figures(results: list[RunResult], out: str, steps: int) -> list[str]:
         fig, ax = plt.subplots(figsize=(7, 3.5))
         plot_schedule(recipe[0].schedule, steps, ax=ax)
         ax.axhline(1e-3, color="tab:red", linestyle="--", label="keras defaults: Adam 1e-3")
+        ax.set_title("learning rate per step")
         ax.legend()
         paths.append(_save(fig, out, "learning_rate.png"))
     return paths
