@@ -153,13 +153,18 @@ class GradientStatistics(keras.callbacks.Callback):
 
     # ------------------------------------------------------------------ reading
 
+    def set_model(self, model) -> None:
+        super().set_model(model)
+        self._fit_model = model
+
     def _value(self, variable) -> np.ndarray:
         """A buffer's current value. The one backend branch: mid-epoch, JAX's `fit` carries the
         optimizer state outside the variables; read it from there rather than forcing a sync
         of the whole model."""
-        state = _keras.jax_optimizer_state(self.model)
+        model = self._fit_model  # not `self.model`: on JAX that property syncs the whole state first
+        state = _keras.jax_optimizer_state(model)
         if state is not None:
-            for ref, value in zip(self.model.optimizer.variables, state):
+            for ref, value in zip(model.optimizer.variables, state):
                 if ref is variable:
                     return np.asarray(value)
         return keras.ops.convert_to_numpy(variable)

@@ -63,9 +63,16 @@ class TimeStopping(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def set_model(self, model) -> None:
+        super().set_model(model)
+        self._fit_model = model
+
     def on_train_batch_end(self, batch, logs=None):
         if self.stopped_epoch is None and time.monotonic() >= self._deadline:
             self.stopped_epoch = self._epoch
-            self.model.stop_training = True
+            # not `self.model`: on JAX that property syncs the trainer's state into the model's
+            # variables, and on the background thread this hook runs on, the next step may
+            # already have donated those buffers
+            self._fit_model.stop_training = True
             if self.verbose:
                 print(f"TimeStopping: {self.seconds:g} s budget used up in epoch {self._epoch + 1}.")

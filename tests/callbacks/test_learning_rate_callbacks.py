@@ -130,3 +130,20 @@ def test_time_stopping_leaves_batch_ends_asynchronous():
     stop = TimeStopping(seconds=1e-9)
     history = model.fit(*_problem(64), batch_size=16, epochs=5, callbacks=[stop], verbose=0)
     assert len(history.history["loss"]) == 1 and stop.stopped_epoch == 0
+
+
+def test_time_stopping_never_syncs_the_jax_state_from_its_batch_hook():
+    """The hook may run on Keras's background thread while the next step runs: it must not touch
+    `callback.model`, which on JAX copies the trainer's (possibly already donated) buffers into the
+    model (seen as 'Buffer has been deleted or donated' under load)."""
+    model = _model("sgd")
+    stop = TimeStopping(seconds=1e-9)
+    stop.set_model(model)
+    stop.on_train_begin()
+
+    def forbidden():
+        raise AssertionError("jax_state_sync called from the batch hook")
+
+    model.jax_state_sync = forbidden  # only the JAX trainer has it; `Callback.model` calls it there
+    stop.on_train_batch_end(0)
+    assert model.stop_training is True and stop.stopped_epoch == 0
