@@ -215,7 +215,7 @@ def write_figures(results: list[RunResult], out: str, steps: int) -> list[str]:
     ax.legend()
     ax.grid(alpha=0.3)
     paths.append(_save(fig, out, "accuracy.png"))
-    fig, axes = plt.subplots(1, len(results), figsize=(7 * len(results), 4.5), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(results), figsize=(7 * len(results), 4.5), layout="constrained")
     for ax, r in zip(np.atleast_1d(axes), results):
         plot_gradient_flow(r.gradients.records, r.gradients.layers, ax=ax)
         ax.set_title(f"{r.name}: gradient norm per layer")

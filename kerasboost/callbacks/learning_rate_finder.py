@@ -179,6 +179,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         for (name, lr), colour in zip(self.suggestions().items(), ("tab:green", "tab:orange", "tab:red")):
             ax.axvline(lr, color=colour, linestyle="--", label=f"{name}: {lr:.2e}")
         ax.set_xscale("log")
+        ax.set_title("learning-rate range test")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss (smoothed)")
         ax.legend()

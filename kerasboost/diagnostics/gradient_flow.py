@@ -14,8 +14,6 @@ from kerasboost.utils.validation import check_number, fail
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-_FLOOR = 1e-30  # a zero norm is drawn here on the log axis
-
 
 @kerasboost_export("kerasboost.diagnostics.plot_gradient_flow", register=False)
 def plot_gradient_flow(
@@ -90,7 +88,11 @@ def plot_gradient_flow(
 
     steps = np.array([r["step"] for r in records])
     norms = np.array([[r[f"grad_norm/{name}"] for name in layers] for r in records], "float64")
-    norms = np.where(np.isfinite(norms), np.maximum(norms, _FLOOR), np.nan)
+    norms = np.where(np.isfinite(norms), norms, np.nan)
+    positive = norms[norms > 0]
+    low = min(float(positive.min()) if positive.size else 1.0, vanishing_floor) / 10
+    high = max(float(positive.max()) if positive.size else 1.0, exploding_threshold) * 10
+    norms = np.where(norms > 0, norms, low)  # a zero norm (no gradient at all) sits on the bottom edge
     if ax is None:
         fig, (ax, trace_ax) = plt.subplots(
             2, 1, figsize=(8, 7), height_ratios=(3, 2), layout="constrained", squeeze=True
@@ -103,9 +105,6 @@ def plot_gradient_flow(
     colours = plt.get_cmap("plasma")(np.linspace(0.0, 0.8, len(picks)))
     for colour, i in zip(colours, picks):
         ax.plot(depth, norms[i], marker="o", markersize=3, color=colour, label=f"step {steps[i]}")
-    finite = norms[np.isfinite(norms)]
-    low = min(float(finite.min()) if finite.size else 1.0, vanishing_floor) / 10
-    high = max(float(finite.max()) if finite.size else 1.0, exploding_threshold) * 10
     ax.set_yscale("log")
     ax.set_ylim(low, high)
     ax.axhspan(low, vanishing_floor, color="tab:blue", alpha=0.12, label=f"vanishing (< {vanishing_floor:g})")
