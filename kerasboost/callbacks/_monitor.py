@@ -41,8 +41,9 @@ def write_state(path: str, state: dict) -> None:
 class MonitorCallback(keras.callbacks.Callback):
     """A callback that watches one logs key and keeps its state in `state_dir` between runs.
 
-    Subclasses name their state file (`state_file`), call `_write_state(dict)` at the end of each
-    epoch and `_read_state()` at the start of training (None when there is nothing to resume).
+    Subclasses name their state file (`state_file`), define `_reset()` (a fresh state) and
+    `_load_state(state)` (take over what a previous run wrote), and call `_write_state(dict)` at
+    the end of each epoch; `on_train_begin` resets, then loads what `state_dir` holds.
     """
 
     state_file = "state.json"
@@ -101,9 +102,11 @@ class MonitorCallback(keras.callbacks.Callback):
     def _read_state(self) -> dict[str, Any] | None:
         """The state a previous run wrote, or None; a file that cannot be read is an error that
         names it (training on with a fresh state would silently change the run)."""
-        if self.state_dir is None or not os.path.exists(self._state_path()):
+        if self.state_dir is None:
             return None
         path = self._state_path()
+        if not os.path.exists(path):
+            return None
         try:
             with open(path) as f:
                 state = json.load(f)
@@ -127,8 +130,19 @@ class MonitorCallback(keras.callbacks.Callback):
             if os.path.exists(self._state_path(name)):
                 os.remove(self._state_path(name))
 
+    def _reset(self) -> None:
+        """Start from a fresh state (hook)."""
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        """Take over the state a previous run wrote (hook)."""
+
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._first_epoch_seen = False
+        self._reset()
+        state = self._read_state()
+        self.resumed = state is not None
+        if state is not None:
+            self._load_state(state)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Warn when a run resumes (its first epoch is not 0, as with BackupAndRestore) while the

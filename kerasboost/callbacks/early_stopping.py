@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -203,10 +204,7 @@ class EarlyStopping(MonitorCallback):
         }
         self._write_state(state)
 
-    def _load_state(self) -> bool:
-        state = self._read_state()
-        if state is None:
-            return False
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
         self._smoothed = state["smoothed"]
         self._window.extend(state["window"])
@@ -216,14 +214,8 @@ class EarlyStopping(MonitorCallback):
             self.model.load_weights(self._state_path(_BEST))
             self.best_weights = self.model.get_weights()
             self.model.set_weights(current)
-        return True
 
     # ------------------------------------------------------------------ hooks
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._reset()
-        self.resumed = self._load_state()
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._monitored(logs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 import numpy as np
@@ -114,20 +115,14 @@ class ReduceLROnPlateau(MonitorCallback):
         state = {"wait": self.wait, "best": self.best, "cooldown_counter": self.cooldown_counter, "scale": self.scale}
         self._write_state(state)
 
-    def _load_state(self) -> bool:
-        state = self._read_state()
-        if state is None:
-            return False
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.wait, self.best = state["wait"], state["best"]
         self.cooldown_counter, self.scale = state["cooldown_counter"], state["scale"]
-        return True
 
     # ------------------------------------------------------------------ hooks
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._reset()
-        self.resumed = self._load_state()
         if not is_float_rate(self.model.optimizer):
             self._control = LearningRateControl.acquire(self.model, self)
             self._control.scale.assign(self.scale)
