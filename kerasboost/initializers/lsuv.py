@@ -46,6 +46,16 @@ def _pre_activation(layer: keras.layers.Layer, inputs: Any) -> np.ndarray:
             layer.activation = activation
 
 
+def _spread(layer: keras.layers.Layer, inputs: Any, center: bool) -> float:
+    """The std of the layer's pre-activations; with `center`, around each unit's own mean
+    (the bias takes that mean away afterwards)."""
+    pre = _pre_activation(layer, inputs)
+    if center:
+        pre = pre.reshape(-1, pre.shape[-1])
+        pre = pre - pre.mean(axis=0)
+    return float(np.std(pre))
+
+
 @kerasboost_export("kerasboost.initializers.lsuv", register=False)
 def lsuv(
     model: keras.Model,
@@ -55,6 +65,7 @@ def lsuv(
     max_iter: int = 10,
     orthogonal: bool = True,
     seed: int | None = None,
+    center: bool = False,
 ) -> list[LSUVResult]:
     """Re-scale each layer's kernel so that its pre-activations have unit variance.
 
@@ -81,6 +92,12 @@ def lsuv(
         orthogonal: bool, orthogonal pre-initialization of every kernel
             (Saxe et al.; the paper's first step). Defaults to True.
         seed: int or None, for the orthogonal pre-initialization.
+        center: bool, also set each layer's bias (where it has one) so that
+            its pre-activations have zero mean per unit on `x_batch`, after
+            the rescaling and before the next layer is measured (the
+            data-dependent initialization of Salimans & Kingma 2016): a
+            sigmoid stack, whose outputs all have mean 0.5, needs it.
+            Defaults to False.
 
     Returns:
         A list of `LSUVResult` (layer name, iterations, std before and after,
@@ -103,6 +120,9 @@ def lsuv(
     References:
         - Mishkin & Matas, 2016, "All you need is a good init",
           https://arxiv.org/abs/1511.06422
+        - Salimans & Kingma, 2016, "Weight Normalization: A Simple
+          Reparameterization to Accelerate Training of Deep Neural Networks",
+          https://arxiv.org/abs/1602.07868 (data-dependent initialization)
     """
     if not isinstance(model, keras.Model):
         raise fail("model", "a Keras Model", model)
@@ -111,6 +131,7 @@ def lsuv(
     max_iter = check_number("max_iter", max_iter, low=1, integer=True)
     orthogonal = check_bool("orthogonal", orthogonal)
     seed = check_seed("seed", seed)
+    center = check_bool("center", center)
     if not model.built or not model.inputs:
         raise fail("model", "a built model with known inputs (call it or give it an Input)", model.name)
     x_batch = np.asarray(keras.ops.convert_to_numpy(x_batch))
@@ -128,7 +149,8 @@ def lsuv(
             kernel.assign(init(tuple(kernel.shape), dtype=kernel.dtype))
         probe = probe_model(model, layer.input)
         inputs = probe(x_batch, training=False)
-        std = float(np.std(_pre_activation(layer, inputs)))
+
+        std = _spread(layer, inputs, center)
         initial_std, scale, iterations = std, 1.0, 0
         while iterations < max_iter and abs(std - target_std) > tol * target_std:
             if not math.isfinite(std) or std == 0.0:
@@ -137,7 +159,11 @@ def lsuv(
             kernel.assign(kernel * factor)
             scale *= factor
             iterations += 1
-            std = float(np.std(_pre_activation(layer, inputs)))
+            std = _spread(layer, inputs, center)
+        bias = getattr(layer, "bias", None)
+        if center and isinstance(bias, keras.Variable):
+            pre = _pre_activation(layer, inputs)
+            bias.assign(keras.ops.convert_to_numpy(bias) - pre.reshape(-1, pre.shape[-1]).mean(axis=0))
         results.append(
             LSUVResult(
                 layer=layer.name,

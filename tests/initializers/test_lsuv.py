@@ -76,3 +76,22 @@ def test_bad_arguments(kwargs, argument):
     arguments = {"x_batch": _x((4,)), **kwargs}
     with pytest.raises(ValueError, match=argument):
         lsuv(model, **arguments)
+
+
+def test_center_gives_each_unit_zero_mean_and_the_layer_unit_spread():
+    # a sigmoid stack: every output has mean ~0.5, so uncentred pre-activations carry per-unit offsets
+    model = keras.Sequential(
+        [keras.Input((10,))]
+        + [keras.layers.Dense(24, activation="sigmoid") for _ in range(4)]
+        + [keras.layers.Dense(3)]
+    )
+    x = _x((10,)) + 3.0  # inputs far from zero mean
+    results = lsuv(model, x, tol=0.01, seed=0, center=True)
+    assert all(r.converged for r in results)
+    for layer in model.layers:  # independent check: input @ kernel + bias, per unit
+        inputs = np.asarray(keras.Model(model.inputs[0], layer.input)(x), "float64")
+        pre = inputs @ np.asarray(layer.kernel, "float64") + np.asarray(layer.bias, "float64")
+        np.testing.assert_allclose(pre.mean(axis=0), 0.0, atol=1e-4)
+        assert np.std(pre) == pytest.approx(1.0, abs=0.01), layer.name
+    with pytest.raises(ValueError, match="center"):
+        lsuv(model, x, center="yes")
