@@ -1,0 +1,212 @@
+"""The doctor's fixes: each makes a fresh copy of the user's model (and data) with one change.
+
+A `Fix` is what `diagnose(..., try_fixes=True)` applies and re-probes; its `description` says
+the same change in the user's own code. None of them touches the user's model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasboost.diagnostics._probe import Data, copy_model, copy_optimizer, rows, take
+
+
+@dataclasses.dataclass
+class Fix:
+    """A concrete change the doctor can make to a copy of the model, and re-probe."""
+
+    name: str
+    description: str
+    # (the user's model, the probe's data) -> (a changed copy, the data, extra callbacks of the probe's fit)
+    apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, list]] = dataclasses.field(repr=False, compare=False)
+
+
+# ------------------------------------------------------------------ initialization
+
+
+def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The trainable top-level layers with a `kernel` (Dense, Conv*, ...), input side first."""
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(getattr(layer, "kernel", None), keras.Variable) and layer.trainable
+    ]
+
+
+RECTIFIERS = ("relu", "leaky_relu")
+
+
+def reinitialize(seed: int) -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        from kerasboost.diagnostics.activation_report import layer_activation
+        from kerasboost.initializers import LooksLinear, lsuv
+
+        clone = copy_model(model)
+        mirrored = False  # the previous layer of a Sequential ReLU chain was made looks-linear
+        for i, layer in enumerate(kernel_layers(clone)):
+            shape = tuple(layer.kernel.shape)
+            rectifier = layer_activation(layer) in RECTIFIERS and shape[-1] % 2 == 0
+            chain = isinstance(clone, keras.Sequential) and not (mirrored and shape[-2] % 2)
+            if rectifier and chain:
+                init: Any = LooksLinear(input_mirrored=mirrored, seed=seed + i)
+            else:
+                init = keras.initializers.Orthogonal(seed=seed + i)
+            mirrored = rectifier and chain
+            layer.kernel.assign(init(shape, dtype=layer.kernel.dtype))
+            bias = getattr(layer, "bias", None)
+            if isinstance(bias, keras.Variable):
+                bias.assign(np.zeros(bias.shape, bias.dtype))
+        sample = take(data.x, np.arange(min(rows(data.x), 256)))
+        lsuv(clone, sample, orthogonal=False, center=True)
+        return clone, data, []
+
+    return Fix(
+        "reinitialize",
+        "re-initialize every kernel for its activation - looks-linear for a chain of ReLU layers "
+        "(kerasboost.initializers.LooksLinear), orthogonal otherwise - then scale each layer to unit "
+        "pre-activation variance with zero-mean units (kerasboost.initializers.lsuv(model, x[:256], "
+        "orthogonal=False, center=True))",
+        apply,
+    )
+
+
+# ------------------------------------------------------------------ residual branches
+
+
+def _history_names(node: Any) -> list[str]:
+    """The producing layer names found in a serialized call node (functional config)."""
+    if isinstance(node, dict):
+        history = node.get("config", {}).get("keras_history") if node.get("class_name") == "__keras_tensor__" else None
+        if history is not None:
+            return [history[0]]
+        return [name for value in node.values() for name in _history_names(value)]
+    if isinstance(node, (list, tuple)):
+        return [name for value in node for name in _history_names(value)]
+    return []
+
+
+def residual_branch_ends(model: keras.Model) -> list[str]:
+    """The last kernel layer of every residual branch of a functional model: for each `Add`, every
+    input but the trunk (the earliest one), followed back through layers without a kernel."""
+    if isinstance(model, keras.Sequential):
+        return []
+    try:
+        config = model.get_config()
+    except NotImplementedError:
+        return []
+    entries = config.get("layers") or []
+    order = {entry["name"]: i for i, entry in enumerate(entries)}
+    inbound = {entry["name"]: _history_names(entry.get("inbound_nodes", [])) for entry in entries}
+    ends = []
+    for entry in entries:
+        if entry.get("class_name") != "Add":
+            continue
+        inputs = sorted(set(inbound[entry["name"]]), key=lambda n: order.get(n, -1))
+        for name in inputs[1:]:
+            while name in inbound:
+                layer = model.get_layer(name)
+                if isinstance(getattr(layer, "kernel", None), keras.Variable):
+                    ends.append(name)
+                    break
+                if isinstance(layer, keras.layers.Add) or len(inbound[name]) != 1:
+                    break
+                name = inbound[name][0]
+    return ends
+
+
+def scale_residual_branches(ends: list[str]) -> Fix:
+    scale = 1.0 / math.sqrt(max(len(ends), 1))
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        clone = copy_model(model)
+        for name in ends:
+            layer = clone.get_layer(name)
+            for variable in (layer.kernel, getattr(layer, "bias", None)):
+                if isinstance(variable, keras.Variable):
+                    variable.assign(keras.ops.convert_to_numpy(variable) * scale)
+        return clone, data, []
+
+    return Fix(
+        "scale_residual_branches",
+        f"scale the last layer of each of the {len(ends)} residual branches by 1/sqrt({len(ends)}) = {scale:.3g} "
+        "so the trunk's variance stays bounded through depth (or a learnable branch scale: "
+        "kerasboost.layers.SkipInit() at the end of each branch, or normalization in each branch)",
+        apply,
+    )
+
+
+# ------------------------------------------------------------------ optimizer
+
+
+def learning_rate(rate: float) -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        return copy_model(model, optimizer=copy_optimizer(model.optimizer, learning_rate=rate)), data, []
+
+    return Fix(
+        "learning_rate",
+        f"set the learning rate to {rate:.2g} (the range test's valley), or scale your schedule so that its "
+        f"peak is {rate:.2g} (e.g. kerasboost.schedules.OneCycle(maximal_learning_rate={rate:.2g}, ...))",
+        apply,
+    )
+
+
+def clip_gradients(norm: float = 1.0) -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        return copy_model(model, optimizer=copy_optimizer(model.optimizer, global_clipnorm=norm)), data, []
+
+    return Fix(
+        "clip_gradients",
+        f"clip the global gradient norm at {norm:g} (global_clipnorm={norm:g} in the optimizer, or "
+        "kerasboost.optimizers.AdaptiveGradientClipping(optimizer))",
+        apply,
+    )
+
+
+def skip_nonfinite() -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        from kerasboost.optimizers import SkipNonFinite
+
+        return copy_model(model, optimizer=SkipNonFinite(copy_optimizer(model.optimizer))), data, []
+
+    return Fix(
+        "skip_nonfinite",
+        "skip the steps whose gradients are not finite (kerasboost.optimizers.SkipNonFinite(optimizer))",
+        apply,
+    )
+
+
+def early_stopping(patience: int) -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        from kerasboost.callbacks import EarlyStopping
+
+        stop = EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
+        return copy_model(model), data, [stop]
+
+    return Fix(
+        "early_stopping",
+        f"stop at the validation minimum: kerasboost.callbacks.EarlyStopping('val_loss', patience={patience}, "
+        "restore_best_weights=True); the cause - capacity beyond what the data supports - also yields to "
+        "dropout, weight decay, augmentation or more data",
+        apply,
+    )
+
+
+# ------------------------------------------------------------------ data
+
+
+def drop_nonfinite_rows() -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        return copy_model(model), data.without_nonfinite_rows(), []
+
+    return Fix(
+        "drop_nonfinite_rows",
+        "drop (or impute) the rows holding NaN / Inf before training: "
+        "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]",
+        apply,
+    )

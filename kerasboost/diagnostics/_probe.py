@@ -1,0 +1,306 @@
+"""The doctor's probe: a short training run of a copy of the user's model, with every statistic recorded.
+
+`copy_model` makes an independent copy (same architecture, layer names and weights, a fresh
+optimizer of the same configuration); `run_probe` trains it for a few hundred steps with
+`GradientStatistics`, takes `activation_report`s before and after, evaluates the losses before
+training and after every probe epoch, and returns one `Probe` with the numbers the rules in
+`_findings` read. `range_test` runs the learning-rate range test on another copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+import warnings
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasboost import _keras
+from kerasboost.optimizers.wrapper import optimizer_chain, without_loss_scaling
+
+# ------------------------------------------------------------------ data
+
+
+def rows(data: Any) -> int:
+    """The number of samples (rows) of an array or of a list / dict of arrays."""
+    return len(keras.tree.flatten(data)[0])
+
+
+def take(data: Any, index: np.ndarray) -> Any:
+    """The rows `index` of an array or of every array of a list / dict (None stays None)."""
+    if data is None:
+        return None
+    return keras.tree.map_structure(lambda a: np.asarray(a)[index], data)
+
+
+def nonfinite_rows(*data: Any) -> np.ndarray:
+    """A boolean mask: the rows holding a NaN or Inf in any array of `data` (floats only)."""
+    mask = None
+    for part in data:
+        if part is None:
+            continue
+        for array in keras.tree.flatten(part):
+            array = np.asarray(array)
+            if mask is None:
+                mask = np.zeros(len(array), bool)
+            if np.issubdtype(array.dtype, np.floating):
+                mask |= ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    return np.zeros(0, bool) if mask is None else mask
+
+
+@dataclasses.dataclass
+class Data:
+    """The probe's data: training rows (a subset when the set is larger than the probe needs) and validation."""
+
+    x: Any
+    y: Any
+    x_val: Any
+    y_val: Any
+    train_rows: int  # rows of the user's training set
+    nonfinite_rows: int  # training + validation rows holding NaN / Inf
+
+    @property
+    def whole_set(self) -> bool:
+        return rows(self.x) == self.train_rows
+
+    def without_nonfinite_rows(self) -> Data:
+        keep = ~nonfinite_rows(self.x, self.y)
+        keep_val = ~nonfinite_rows(self.x_val, self.y_val)
+        return dataclasses.replace(
+            self,
+            x=take(self.x, keep),
+            y=take(self.y, keep),
+            x_val=take(self.x_val, keep_val),
+            y_val=take(self.y_val, keep_val),
+            nonfinite_rows=0,
+        )
+
+
+def split_data(
+    x, y, validation_data, validation_split: float, rows_needed: int, seed: int, batch_size: int = 1
+) -> Data:
+    """Shuffle, split off the validation rows (unless given) and keep at most `rows_needed` training rows.
+
+    The validation rows are cut to a multiple of `batch_size` (a seeded subset; all of them
+    when fewer than two batches): a last, smaller batch would compile the test step (XLA) once
+    more for its shape."""
+    rng = np.random.default_rng(seed)
+    n = rows(x)
+    order = rng.permutation(n)
+    if validation_data is None:
+        n_val = max(1, round(n * validation_split))
+        val, train = order[:n_val], order[n_val:]
+        x_val, y_val = take(x, val), take(y, val)
+    else:
+        train = order
+        x_val, y_val = validation_data[0], validation_data[1] if len(validation_data) > 1 else None
+    n_val = rows(x_val)
+    if n_val >= 2 * batch_size and n_val % batch_size:
+        keep = np.sort(rng.permutation(n_val)[: n_val - n_val % batch_size])
+        x_val, y_val = take(x_val, keep), take(y_val, keep)
+    train_rows = len(train)
+    train = train[:rows_needed]
+    x_train, y_train = take(x, train), take(y, train)
+    bad = int(nonfinite_rows(x_train, y_train).sum() + nonfinite_rows(x_val, y_val).sum())
+    return Data(x_train, y_train, x_val, y_val, train_rows, bad)
+
+
+# ------------------------------------------------------------------ the copy
+
+
+def learning_rate_of(optimizer: keras.optimizers.Optimizer) -> Any:
+    """The float or schedule the optimizer (through its wrappers) holds as its learning rate."""
+    return _keras.learning_rate_value(optimizer_chain(optimizer)[-1])
+
+
+def peak_learning_rate(optimizer: keras.optimizers.Optimizer, steps: int) -> float:
+    """The largest learning rate the optimizer applies over the first `steps` steps."""
+    rate = learning_rate_of(optimizer)
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        from kerasboost.diagnostics.plot_schedule import schedule_values
+
+        return float(np.max(schedule_values(rate, max(steps, 1))))
+    return float(keras.ops.convert_to_numpy(rate))
+
+
+def _innermost(config: dict) -> dict:
+    """The config dict of the innermost optimizer of a serialized optimizer (the one holding the rate)."""
+    inner = config["config"]
+    while isinstance(inner.get("optimizer"), dict) or isinstance(inner.get("inner_optimizer"), dict):
+        inner = (inner.get("optimizer") or inner["inner_optimizer"])["config"]
+    return inner
+
+
+def optimizer_config(optimizer: keras.optimizers.Optimizer) -> dict:
+    """The config of the innermost optimizer (learning rate, clipping, weight decay...)."""
+    return _innermost(keras.optimizers.serialize(optimizer))
+
+
+def copy_optimizer(optimizer: keras.optimizers.Optimizer, **changes: Any) -> keras.optimizers.Optimizer:
+    """A fresh optimizer of the same configuration (no state), with `changes` made to the config
+    of the innermost optimizer (`learning_rate=0.01`, `global_clipnorm=1.0`, ...)."""
+    config = copy.deepcopy(keras.optimizers.serialize(optimizer))
+    _innermost(config).update(changes)
+    return keras.optimizers.deserialize(config)
+
+
+def copy_model(
+    model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None, weights: list | None = None
+) -> keras.Model:
+    """An independent copy of a compiled model: the same architecture, layer names and weights
+    (or `weights`), compiled like the original (loss, metrics, `jit_compile`) with `optimizer`
+    or a fresh optimizer of the original's configuration."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights() if weights is None else weights)
+    config = model.get_compile_config() or {}
+    loss = getattr(model, "loss", None)
+    metrics = _metric_names(model)
+    clone.compile(
+        optimizer=optimizer if optimizer is not None else copy_optimizer(model.optimizer),
+        loss=loss,
+        metrics=metrics,
+        jit_compile=config.get("jit_compile", "auto"),
+    )
+    return clone
+
+
+def _metric_names(model: keras.Model) -> list:
+    """The metrics the user compiled with, as given (strings and metric objects re-created)."""
+    config = model.get_compile_config() or {}
+    metrics = config.get("metrics")
+    if not metrics:
+        return []
+    try:
+        return [keras.metrics.deserialize(m) if isinstance(m, dict) else m for m in keras.tree.flatten(metrics)]
+    except (TypeError, ValueError):
+        return []
+
+
+# ------------------------------------------------------------------ the probe
+
+
+@dataclasses.dataclass
+class Probe:
+    """What one probe run measured."""
+
+    history: dict  # per probe epoch: loss, val_loss and the user's metrics
+    initial: dict  # loss and val_loss (and metrics) before training
+    final: dict  # the validation loss and metrics of the model the probe ends with
+    records: list  # GradientStatistics records (one per step)
+    layers: list  # GradientStatistics layer names, input side first
+    before: Any  # ActivationReport before training (None when the model has no symbolic inputs)
+    after: Any  # ActivationReport after the probe
+    steps: int
+    seconds: float
+    learning_rate: float  # the largest rate the optimizer applied in the probe
+    model: keras.Model = dataclasses.field(repr=False)
+
+    def series(self, key: str) -> np.ndarray:
+        """`key` before training, then after each probe epoch."""
+        values = [self.initial.get(key, math.nan)] + list(self.history.get(key, []))
+        return np.asarray(values, "float64")
+
+    @property
+    def nonfinite(self) -> bool:
+        """Whether the loss or a gradient became NaN / Inf."""
+        losses = np.concatenate([self.series("loss"), self.series("val_loss")])
+        grads = any(r["grad_nonfinite"] > 0 for r in self.records)
+        return grads or not np.isfinite(losses[1:]).all()
+
+
+def _reports(model: keras.Model, x: Any) -> Any:
+    from kerasboost.diagnostics.activation_report import activation_report
+
+    if not model.inputs:
+        return None
+    return activation_report(model, x, all_layers=True)
+
+
+def run_probe(
+    model: keras.Model,
+    data: Data,
+    *,
+    epochs: int,
+    batch_size: int,
+    callbacks: list | None = None,
+) -> Probe:
+    """Train `model` (a copy: it is changed) on `data` for `epochs` passes with the statistics recorded."""
+    from kerasboost.callbacks import GradientStatistics
+
+    sample = take(data.x, np.arange(min(rows(data.x), 256)))
+    start = time.perf_counter()
+    steps_per_epoch = math.ceil(rows(data.x) / batch_size)
+    before = _reports(model, sample)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the rules read the records; GradientStatistics' own alerts are not wanted
+        initial = model.evaluate(data.x, data.y, batch_size=batch_size, verbose=0, return_dict=True)
+        initial_val = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
+        initial.update({f"val_{k}": v for k, v in initial_val.items()})
+        stats = GradientStatistics(read_every_n_steps=steps_per_epoch)
+        history = model.fit(
+            data.x,
+            data.y,
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=[stats, *(callbacks or [])],
+            verbose=0,
+        )
+        final = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
+    after = _reports(model, sample)
+    optimizer = model.optimizer
+    return Probe(
+        history=history.history,
+        initial=initial,
+        final=final,
+        records=stats.records,
+        layers=stats.layers,
+        before=before,
+        after=after,
+        steps=steps_per_epoch * epochs,
+        seconds=time.perf_counter() - start,
+        learning_rate=peak_learning_rate(optimizer, steps_per_epoch * epochs),
+        model=model,
+    )
+
+
+@dataclasses.dataclass
+class RangeTest:
+    """The learning-rate range test of the probe's copy."""
+
+    learning_rates: list
+    losses: list
+    suggestions: dict
+
+    @property
+    def best(self) -> float:
+        """The rate at the lowest smoothed loss."""
+        return float(self.learning_rates[int(np.argmin(self.losses))])
+
+
+def range_test(model: keras.Model, data: Data, batch_size: int, num_steps: int = 100) -> RangeTest | None:
+    """Smith's range test (`LearningRateFinder`, 1e-6 to 10) on a copy of `model` whose optimizer
+    holds a float rate; None when the curve is too short to read."""
+    from kerasboost.callbacks import LearningRateFinder
+
+    target = without_loss_scaling(model.optimizer)
+    clone = copy_model(model, optimizer=copy_optimizer(target, learning_rate=1e-3))
+    finder = LearningRateFinder(1e-6, 10.0, num_steps=num_steps)
+    steps_per_epoch = math.ceil(rows(data.x) / batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clone.fit(
+            data.x,
+            data.y,
+            batch_size=batch_size,
+            epochs=math.ceil(num_steps / steps_per_epoch),
+            callbacks=[finder],
+            verbose=0,
+        )
+    if len(finder.smoothed_losses) < 10:
+        return None
+    return RangeTest(finder.learning_rates, finder.smoothed_losses, finder.suggestions())

@@ -1,0 +1,210 @@
+"""Planted sick models (and healthy controls) with the problem each one has, for the doctor's tests and benchmark.
+
+Every case is a compiled model on scikit-learn's bundled digits (standardized; 8x8 images for
+the CNNs), built from a seed, with the problems `diagnose` must name. The sicknesses are the
+classic ones: depth without a matched initializer (Glorot & Bengio 2010), saturating gains,
+learning rates off by a factor, bad inputs, too little data for the width, a dead ReLU block,
+and a residual stack without normalization or branch scale (De & Smith 2020).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+
+@dataclasses.dataclass
+class Case:
+    """One planted model: `build(seed)` returns `(model, x, y, validation_data)`."""
+
+    name: str
+    expected: tuple[str, ...]  # the problems diagnose must name, the first one first
+    build: Callable[[int], tuple[keras.Model, Any, Any, Any]] = dataclasses.field(repr=False)
+    fix: str | None = None  # the fix the first finding must propose: the one for the cause
+
+
+def digits(seed: int = 0, rows: int | None = None, images: bool = False) -> tuple:
+    """Standardized digits `(x, y, x_val, y_val)`: 80/20 split, `rows` training rows if given."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order].astype("float32"), y[order].astype("int32")
+    n_val = len(x) // 5
+    x = (x - x[n_val:].mean(0)) / (x[n_val:].std(0) + 1e-6)
+    x_train, y_train, x_val, y_val = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+    if rows is not None:
+        x_train, y_train = x_train[:rows], y_train[:rows]
+    if images:
+        x_train, x_val = x_train.reshape(-1, 8, 8, 1), x_val.reshape(-1, 8, 8, 1)
+    return x_train, y_train, x_val, y_val
+
+
+def _compile(model: keras.Model, optimizer: Any) -> keras.Model:
+    model.compile(
+        optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+    return model
+
+
+def _mlp(depth: int, width: int, activation: str, initializer: Any = "glorot_uniform", name: str = "mlp"):
+    layers = [keras.Input((64,))]
+    for i in range(depth):
+        layers.append(
+            keras.layers.Dense(width, activation=activation, kernel_initializer=initializer, name=f"dense_{i:02d}")
+        )
+    layers.append(keras.layers.Dense(10, name="logits"))
+    return keras.Sequential(layers, name=name)
+
+
+def _case_mlp(depth, width, activation, initializer, optimizer, rows=None, name="mlp", nan_rows=0.0):
+    def build(seed: int):
+        keras.utils.set_random_seed(seed)
+        x, y, x_val, y_val = digits(seed, rows)
+        if nan_rows:
+            x = x.copy()
+            bad = np.random.default_rng(seed).random(len(x)) < nan_rows
+            x[bad, 3] = np.nan
+        init = initializer(seed) if callable(initializer) else initializer
+        model = _compile(_mlp(depth, width, activation, init, name), optimizer())
+        return model, x, y, (x_val, y_val)
+
+    return build
+
+
+def _cnn(seed: int, dead_block: bool):
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed, images=True)
+    dead = keras.initializers.Constant(-20.0) if dead_block else "zeros"
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(
+                16, 3, padding="same", activation="relu", kernel_initializer="he_normal", name="conv_0"
+            ),
+            keras.layers.Conv2D(
+                16,
+                3,
+                padding="same",
+                activation="relu",
+                kernel_initializer="he_normal",
+                bias_initializer=dead,
+                name="conv_1",
+            ),
+            keras.layers.Conv2D(
+                16,
+                3,
+                padding="same",
+                activation="relu",
+                kernel_initializer="he_normal",
+                bias_initializer=dead,
+                name="conv_2",
+            ),
+            keras.layers.MaxPooling2D(2, name="pool"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="cnn_dead_block" if dead_block else "cnn",
+    )
+    return _compile(model, keras.optimizers.Adam(1e-3)), x, y, (x_val, y_val)
+
+
+def _residual(seed: int, blocks: int = 16, skip_init: bool = False):
+    from kerasboost.layers import DropPath, SkipInit
+
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    inputs = keras.Input((64,))
+    h = keras.layers.Dense(32, name="stem")(inputs)
+    for i in range(blocks):
+        branch = keras.layers.Dense(32, activation="swish", name=f"branch_{i:02d}")(h)
+        branch = DropPath(0.1, name=f"drop_path_{i:02d}")(branch)
+        if skip_init:
+            branch = SkipInit(name=f"skip_init_{i:02d}")(branch)
+        h = keras.layers.Add(name=f"add_{i:02d}")([h, branch])
+    outputs = keras.layers.Dense(10, name="logits")(h)
+    model = keras.Model(inputs, outputs, name="residual_skip_init" if skip_init else "residual_no_norm")
+    # the optimizer of the report that motivated the doctor: warmup is on already, and does not help
+    from kerasboost.optimizers import Lookahead
+    from kerasboost.schedules import OneCycle, Warmup
+
+    schedule = Warmup(OneCycle(3e-3, total_steps=200), warmup_steps=20)
+    return _compile(model, Lookahead(keras.optimizers.AdamW(schedule))), x, y, (x_val, y_val)
+
+
+def _he(seed):
+    return keras.initializers.HeNormal(seed=seed)
+
+
+def _tanh_gain(seed):
+    return keras.initializers.VarianceScaling(scale=64.0, mode="fan_in", distribution="normal", seed=seed)
+
+
+CASES = [
+    Case(
+        "deep_sigmoid_mlp",
+        ("vanishing_gradients",),
+        _case_mlp(20, 32, "sigmoid", "glorot_uniform", lambda: keras.optimizers.Adam(1e-3), name="deep_sigmoid"),
+        fix="reinitialize",
+    ),
+    Case(
+        "deep_relu_default_init",
+        ("dead_units",),
+        _case_mlp(30, 32, "relu", "glorot_uniform", lambda: keras.optimizers.Adam(1e-3), name="deep_relu"),
+        fix="reinitialize",
+    ),
+    Case(
+        "tanh_large_gain",
+        ("saturated_units",),
+        _case_mlp(8, 64, "tanh", _tanh_gain, lambda: keras.optimizers.Adam(1e-3), name="tanh_gain_8"),
+        fix="reinitialize",
+    ),
+    Case(
+        "learning_rate_10x_too_high",
+        ("learning_rate_too_high",),
+        _case_mlp(4, 64, "relu", _he, lambda: keras.optimizers.Adam(1e-1), name="lr_too_high"),
+        fix="learning_rate",
+    ),
+    Case(
+        "learning_rate_1e-3_of_working",
+        ("learning_rate_too_low",),
+        _case_mlp(4, 64, "relu", _he, lambda: keras.optimizers.Adam(1e-6), name="lr_too_low"),
+        fix="learning_rate",
+    ),
+    Case(
+        "nan_in_inputs",
+        ("nonfinite",),
+        _case_mlp(4, 64, "relu", _he, lambda: keras.optimizers.Adam(1e-3), name="nan_inputs", nan_rows=0.05),
+        fix="drop_nonfinite_rows",
+    ),
+    Case(
+        "overfitting_wide_mlp",
+        ("overfitting",),
+        _case_mlp(2, 1024, "relu", _he, lambda: keras.optimizers.Adam(1e-3), rows=96, name="wide_on_little_data"),
+        fix="early_stopping",
+    ),
+    Case("cnn_dead_relu_block", ("dead_units",), lambda seed: _cnn(seed, dead_block=True), fix="reinitialize"),
+    Case("residual_without_normalization", ("activation_growth",), _residual, fix="scale_residual_branches"),
+    Case(
+        "healthy_mlp",
+        ("healthy",),
+        _case_mlp(4, 64, "relu", _he, lambda: keras.optimizers.Adam(1e-3), name="healthy_mlp"),
+    ),
+    Case("healthy_cnn", ("healthy",), lambda seed: _cnn(seed, dead_block=False)),
+    Case("healthy_residual_skip_init", ("healthy",), lambda seed: _residual(seed, skip_init=True)),
+]
+
+
+def case(name: str) -> Case:
+    """The planted case called `name`."""
+    for c in CASES:
+        if c.name == name:
+            return c
+    raise ValueError(f"No planted case {name!r}. Known: {[c.name for c in CASES]}")
