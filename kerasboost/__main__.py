@@ -2,6 +2,7 @@
 
 Subcommands:
     demo       train a deep plain network with Keras defaults and with kerasboost; compare
+    doctor     diagnose a saved model on its data: the problem, the evidence, the fix (tried)
     info       versions, the Keras backend and every registered kerasboost object
     gallery    draw every learning-rate schedule into one PNG
 """
@@ -68,6 +69,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from kerasboost import doctor_command
+
+    return doctor_command.run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kerasboost", description=__doc__.split("\n")[0])
     verbose = "keep TensorFlow's start-up log lines (the `kerasboost` command hides them by default)"
@@ -82,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_arguments(demo)
     demo.set_defaults(run=_demo)
+    doctor = commands.add_parser(
+        "doctor", parents=[common], help="diagnose a saved model on its data and name the fix (--try-fixes proves it)"
+    )
+    from kerasboost.doctor_command import add_arguments as doctor_arguments
+
+    doctor_arguments(doctor)
+    doctor.set_defaults(run=_doctor)
     commands.add_parser("info", parents=[common], help="versions, backend and registered objects").set_defaults(
         run=_info
     )
