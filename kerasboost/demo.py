@@ -1,13 +1,14 @@
-"""The main job: `kerasboost demo` trains one deep plain network twice and compares.
+"""The main job: `kerasboost demo` diagnoses one deep plain network, then trains it twice and compares.
 
-Run 1 uses what Keras gives by default (the `Dense` default initializer, Adam at a
-constant learning rate); run 2 uses the kerasboost recipe for the same network: an
-initializer matched to the activation (`LooksLinear` for ReLU, `OrthogonalFor` otherwise)
-followed by LSUV, a warmup + one-cycle schedule, and early stopping. Both runs record
-gradient statistics in the compiled step; the demo prints a comparison table with a
-diagnosis per run (vanishing / exploding / non-finite gradients, dead or saturated units,
-naming layers) and writes PNGs: accuracy curves, gradient flow, activation histograms and
-the learning-rate curve. Offline: scikit-learn's bundled digits (or mnist1d's generator).
+First `kerasboost.diagnostics.diagnose` probes a copy of the network as Keras builds it by
+default (the `Dense` default initializer, Adam at a constant learning rate) and prints what
+keeps it from training, naming layers, with the fix. Then run 1 trains that network; run 2
+trains the same network with the kerasboost recipe: an initializer matched to the activation
+(`LooksLinear` for ReLU, `OrthogonalFor` otherwise) followed by LSUV, a warmup + one-cycle
+schedule, and early stopping. Both runs record gradient statistics in the compiled step; the
+demo prints a comparison table and writes PNGs: accuracy curves, gradient flow, activation
+histograms and the learning-rate curve. Offline: scikit-learn's bundled digits (or mnist1d's
+generator).
 """
 
 from __future__ import annotations
@@ -83,6 +84,34 @@ def build_mlp(input_dim: int, classes: int, depth: int, width: int, activation: 
     return keras.Sequential(layers, name="recipe" if recipe else "keras_defaults")
 
 
+def compile_model(model, optimizer):
+    """Compile for the digits classes: sparse cross-entropy on logits, accuracy, XLA."""
+    import keras
+
+    model.compile(
+        optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=True,
+    )
+    return model
+
+
+def doctor(data, args):
+    """`kerasboost.diagnostics.diagnose` of the keras-defaults network before it trains (a probe
+    on a copy: 200 steps in 8 epochs, or 64 in 4 with `--quick`)."""
+    import keras
+
+    from kerasboost.diagnostics import diagnose
+
+    x_train, y_train, x_val, y_val = data
+    keras.utils.set_random_seed(args.seed)
+    model = build_mlp(x_train.shape[1], int(y_train.max()) + 1, args.depth, args.width, args.activation, False)
+    compile_model(model, keras.optimizers.Adam())
+    steps, epochs = (64, 4) if args.quick else (200, 8)
+    return diagnose(model, x_train, y_train, validation_data=(x_val, y_val), steps=steps, epochs=epochs, seed=args.seed)
+
+
 def _compile_notice():
     """A callback that says the first epoch waits for the XLA compile of the training step, and
     how long it took (reported at the start of the second step: the first call compiled)."""
@@ -134,12 +163,7 @@ def train(name, recipe, data, args, verbose):
     callbacks.append(gradients)
     if verbose:
         callbacks.insert(0, _compile_notice())
-    model.compile(
-        optimizer,
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=True,
-    )
+    compile_model(model, optimizer)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # alerts are collected and shown in the table
@@ -157,31 +181,21 @@ def train(name, recipe, data, args, verbose):
     return RunResult(name, history.history, gradients, report, seconds, schedule)
 
 
-def diagnose(result: RunResult, dead_threshold: float = 0.5, saturated_threshold: float = 0.5) -> str:
-    """One line: the gradient alerts of the run and the layers with dead or saturated units."""
-    findings = []
-    kinds: dict[str, set] = {}
-    for alert in result.gradients.alerts:
-        kinds.setdefault(alert["kind"], set()).update(layer.rsplit("/", 1)[-1] for layer in alert["layers"])
-    for kind, layers in kinds.items():
-        findings.append(f"{kind} gradients ({_span(sorted(layers))})")
-    dead = [r.layer for r in result.report if not math.isnan(r.dead) and r.dead >= dead_threshold]
-    saturated = [r.layer for r in result.report if not math.isnan(r.saturated) and r.saturated >= saturated_threshold]
-    if dead:
-        findings.append(f"dead units >= {dead_threshold:.0%} in {len(dead)} layers ({_span(dead)})")
-    if saturated:
-        findings.append(f"saturated >= {saturated_threshold:.0%} in {len(saturated)} layers ({_span(saturated)})")
-    return "; ".join(findings) if findings else "healthy"
-
-
 def _span(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}" if len(names) > 3 else ", ".join(names)
 
 
-def table(results: list[RunResult]) -> str:
-    rows = [("run", "final val acc", "best val acc", "epochs", "seconds", "diagnosis")]
+def summary(diagnosis) -> str:
+    """The doctor's findings in one line: each problem with the layers it names."""
+    return "; ".join(f"{f.problem} ({_span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
+
+
+def table(results: list[RunResult], diagnosis=None) -> str:
+    """The comparison; the doctor's findings (before training) in the keras-defaults row."""
+    rows = [("run", "final val acc", "best val acc", "epochs", "seconds", "doctor, before training")]
     for r in results:
-        rows.append((r.name, f"{r.final:.3f}", f"{r.best:.3f}", str(r.epochs), f"{r.seconds:.0f}", diagnose(r)))
+        found = summary(diagnosis) if diagnosis is not None and r.name == "keras_defaults" else "-"
+        rows.append((r.name, f"{r.final:.3f}", f"{r.best:.3f}", str(r.epochs), f"{r.seconds:.0f}", found))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for j, row in enumerate(rows):
@@ -283,6 +297,9 @@ def run(args: argparse.Namespace) -> int:
         f"kerasboost demo: {args.depth}-layer plain {args.activation} MLP (width {args.width}) on {args.data} "
         f"({len(data[0])} train / {len(data[2])} validation), {args.epochs} epochs, backend {keras.backend.backend()}"
     )
+    print("\n== doctor: kerasboost.diagnostics.diagnose(keras_defaults model), a short probe on a copy")
+    diagnosis = doctor(data, args)
+    print(diagnosis)
     results = []
     for name, recipe in (("keras_defaults", False), ("kerasboost", True)):
         print(
@@ -294,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         results.append(train(name, recipe, data, args, verbose=not args.quiet))
-    print("\n" + table(results))
+    print("\n" + table(results, diagnosis))
     steps = math.ceil(len(data[0]) / args.batch_size) * args.epochs
     paths = write_figures(results, args.out, steps)
     print("\nwrote " + ", ".join(paths))
