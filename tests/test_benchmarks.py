@@ -128,3 +128,14 @@ def test_compile_script_repeats_report_medians_of_back_to_back_pairs(monkeypatch
     assert row["first_ratio"] == 1.5 and row["ratio_range"] == [1.0, 3.0]
     assert row["first_fit_s"] == 4.0 and row["baseline_first_s"] == 3.0
     assert abs(row["second_extra_s"] - 0.1) < 1e-12  # each component ran right after its baseline
+
+
+def test_doctor_script_scores_the_findings_and_the_fixes(tmp_path, child):
+    out = tmp_path / "doctor"
+    child.call(_main, "doctor", ["--seeds", "0", "--only", "nan_in_inputs", "--steps", "64", "--out", str(out)])
+    data = json.loads(out.with_suffix(".json").read_text())
+    (row,) = data["results"]
+    assert row["case"] == "nan_in_inputs" and row["planted"] == ["nonfinite"]
+    assert data["summary"]["recall"] == float(row["found"][0] == "nonfinite")
+    assert all({"fix", "val_loss_before", "val_loss_after", "improved"} <= set(t) for t in row["trials"])
+    assert "| nan_in_inputs | 0 | nonfinite |" in out.with_suffix(".md").read_text()
