@@ -279,7 +279,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the data split and the models (default 0)")
     parser.add_argument("--out", default="kerasboost-demo", help="folder for the PNGs (default kerasboost-demo)")
     parser.add_argument(
-        "--quick", action="store_true", help="8 layers, 2 epochs: a smoke run of every part (about 20 s on 2 CPU cores)"
+        "--quick",
+        action="store_true",
+        help="8 layers, 2 epochs, a 64-step probe: a smoke run of every part (under a minute on 2 CPU cores)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
