@@ -181,13 +181,11 @@ def train(name, recipe, data, args, verbose):
     return RunResult(name, history.history, gradients, report, seconds, schedule)
 
 
-def _span(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}" if len(names) > 3 else ", ".join(names)
-
-
 def summary(diagnosis) -> str:
     """The doctor's findings in one line: each problem with the layers it names."""
-    return "; ".join(f"{f.problem} ({_span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
+    from kerasboost.diagnostics._findings import span
+
+    return "; ".join(f"{f.problem} ({span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
 
 
 def table(results: list[RunResult], diagnosis=None) -> str:

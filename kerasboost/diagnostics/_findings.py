@@ -95,7 +95,7 @@ class Finding:
     trial: dict[str, Any] | None = None
 
     def __str__(self) -> str:
-        layers = f" in {_span(self.layers)}" if self.layers else ""
+        layers = f" in {span(self.layers)}" if self.layers else ""
         numbers = ", ".join(f"{k}={_number(v)}" for k, v in self.evidence.items())
         return f"{self.problem}{layers} ({numbers})"
 
@@ -104,11 +104,12 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, list):
-        return _span([str(v) for v in value])
+        return span([str(v) for v in value])
     return str(value)
 
 
-def _span(names: list[str]) -> str:
+def span(names: list[str]) -> str:
+    """Layer names for a report: one, up to three, or the first and last of a longer run."""
     return names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}" if len(names) > 3 else ", ".join(names)
 
 
@@ -140,8 +141,7 @@ def measures(probe: Probe, model: keras.Model) -> dict[str, float]:
             result["val_accuracy"] = float(probe.final[key])
             break
     if probe.records and probe.layers:
-        norms = {n: np.array([r[f"grad_norm/{n}"] for r in probe.records]) for n in probe.layers}
-        means = {n: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan for n, v in norms.items()}
+        means = layer_gradient_means(probe)
         first, last = means[probe.layers[0]], means[probe.layers[-1]]
         result["first_to_last"] = first / last if last > 0 else math.nan
         result["max_grad_norm"] = float(np.nanmax([r["grad_norm"] for r in probe.records]))
@@ -163,7 +163,12 @@ def measures(probe: Probe, model: keras.Model) -> dict[str, float]:
 
 
 def layer_gradient_means(probe: Probe) -> dict[str, float]:
-    return {n: float(np.nanmean([r[f"grad_norm/{n}"] for r in probe.records])) for n in probe.layers}
+    """Each layer's gradient norm averaged over the probe's steps (NaN steps left out; NaN if all are)."""
+    means = {}
+    for name in probe.layers:
+        norms = np.array([r[f"grad_norm/{name}"] for r in probe.records])
+        means[name] = float(np.nanmean(norms)) if np.isfinite(norms).any() else math.nan
+    return means
 
 
 def layer_name(model: keras.Model, path: str) -> str:
@@ -327,7 +332,8 @@ def find(
             None if skips_nonfinite(model) else _fixes.skip_nonfinite(),
         )
     elif not found and exploding:
-        top = sorted(probe.layers, key=lambda n: -layer_gradient_means(probe)[n])[:3]
+        means = layer_gradient_means(probe)
+        top = sorted(probe.layers, key=lambda n: -means[n])[:3]
         add(
             "exploding_gradients",
             [layer_name(model, n) for n in top],
