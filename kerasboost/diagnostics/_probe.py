@@ -275,6 +275,7 @@ class RangeTest:
     learning_rates: list
     losses: list
     suggestions: dict
+    finder: Any = dataclasses.field(default=None, repr=False)  # the LearningRateFinder that ran it (its plot)
 
     @property
     def best(self) -> float:
@@ -303,4 +304,4 @@ def range_test(model: keras.Model, data: Data, batch_size: int, num_steps: int =
         )
     if len(finder.smoothed_losses) < 10:
         return None
-    return RangeTest(finder.learning_rates, finder.smoothed_losses, finder.suggestions())
+    return RangeTest(finder.learning_rates, finder.smoothed_losses, finder.suggestions(), finder)

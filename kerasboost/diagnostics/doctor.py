@@ -110,18 +110,11 @@ class Diagnosis:
             fig = plot_activations(self.probe.before)
             fig.suptitle(f"{self.model_name}: activations at the start of the probe")
             save(fig, "activations.png")
-        if self.range_test is not None:
-            from kerasboost.diagnostics._figure import figure_and_axes
-
-            fig, ax = figure_and_axes(None, (7, 4))
-            ax.plot(self.range_test.learning_rates, self.range_test.losses, color="tab:blue")
-            ax.axvline(self.probe.learning_rate, color="tab:red", linestyle="--", label="the model's rate")
-            valley = self.range_test.suggestions["valley"]
-            ax.axvline(valley, color="tab:green", linestyle="--", label=f"valley {valley:.2g}")
-            ax.set_xscale("log")
-            ax.set_title("learning-rate range test")
-            ax.set_xlabel("learning rate")
-            ax.set_ylabel("loss (smoothed)")
+        if self.range_test is not None and self.range_test.finder is not None:
+            fig = self.range_test.finder.plot()  # the curve and its suggestions, valley included
+            ax = fig.axes[0]
+            rate = self.probe.learning_rate
+            ax.axvline(rate, color="black", linestyle=":", label=f"the model's rate: {rate:.2e}")
             ax.legend()
             save(fig, "lr_range_test.png")
         if self.trials:
