@@ -16,6 +16,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasboost.demo import compile_model, load_data
+
 
 @dataclasses.dataclass
 class Case:
@@ -28,30 +30,14 @@ class Case:
 
 
 def digits(seed: int = 0, rows: int | None = None, images: bool = False) -> tuple:
-    """Standardized digits `(x, y, x_val, y_val)`: 80/20 split, `rows` training rows if given."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(x))
-    x, y = x[order].astype("float32"), y[order].astype("int32")
-    n_val = len(x) // 5
-    x = (x - x[n_val:].mean(0)) / (x[n_val:].std(0) + 1e-6)
-    x_train, y_train, x_val, y_val = x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+    """Standardized digits `(x, y, x_val, y_val)` as the demo loads them (80/20 split), `rows`
+    training rows if given, 8x8x1 images if `images`."""
+    x_train, y_train, x_val, y_val = load_data("digits", seed)
     if rows is not None:
         x_train, y_train = x_train[:rows], y_train[:rows]
     if images:
         x_train, x_val = x_train.reshape(-1, 8, 8, 1), x_val.reshape(-1, 8, 8, 1)
     return x_train, y_train, x_val, y_val
-
-
-def _compile(model: keras.Model, optimizer: Any) -> keras.Model:
-    model.compile(
-        optimizer,
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=True,
-    )
-    return model
 
 
 def _mlp(depth: int, width: int, activation: str, initializer: Any = "glorot_uniform", name: str = "mlp"):
@@ -73,7 +59,7 @@ def _case_mlp(depth, width, activation, initializer, optimizer, rows=None, name=
             bad = np.random.default_rng(seed).random(len(x)) < nan_rows
             x[bad, 3] = np.nan
         init = initializer(seed) if callable(initializer) else initializer
-        model = _compile(_mlp(depth, width, activation, init, name), optimizer())
+        model = compile_model(_mlp(depth, width, activation, init, name), optimizer())
         return model, x, y, (x_val, y_val)
 
     return build
@@ -113,7 +99,7 @@ def _cnn(seed: int, dead_block: bool):
         ],
         name="cnn_dead_block" if dead_block else "cnn",
     )
-    return _compile(model, keras.optimizers.Adam(1e-3)), x, y, (x_val, y_val)
+    return compile_model(model, keras.optimizers.Adam(1e-3)), x, y, (x_val, y_val)
 
 
 def _residual(seed: int, blocks: int = 16, skip_init: bool = False):
@@ -136,7 +122,7 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False):
     from kerasboost.schedules import OneCycle, Warmup
 
     schedule = Warmup(OneCycle(3e-3, total_steps=200), warmup_steps=20)
-    return _compile(model, Lookahead(keras.optimizers.AdamW(schedule))), x, y, (x_val, y_val)
+    return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule))), x, y, (x_val, y_val)
 
 
 def _he(seed):
