@@ -149,7 +149,6 @@ def lsuv(
             kernel.assign(init(tuple(kernel.shape), dtype=kernel.dtype))
         probe = probe_model(model, layer.input)
         inputs = probe(x_batch, training=False)
-
         std = _spread(layer, inputs, center)
         initial_std, scale, iterations = std, 1.0, 0
         while iterations < max_iter and abs(std - target_std) > tol * target_std:
