@@ -238,6 +238,7 @@ def find(
         return found, m, None  # every other number is NaN downstream of the data
 
     hidden = hidden_rows(probe.before, model)
+    means = layer_gradient_means(probe)  # per layer, read by the vanishing and exploding rules
     # forward, at initialization
     forward = False
     if m.get("activation_growth", 0.0) > t["activation_growth"]:
@@ -283,7 +284,6 @@ def find(
         )
         forward = True
     if probe.records and len(probe.layers) > 1 and not probe.nonfinite:
-        means = layer_gradient_means(probe)
         last = means[probe.layers[-1]]
         tiny = [
             n for n, v in means.items() if v < t["vanishing_floor"] or (last > 0 and v < t["vanishing_ratio"] * last)
@@ -332,7 +332,6 @@ def find(
             None if skips_nonfinite(model) else _fixes.skip_nonfinite(),
         )
     elif not found and exploding:
-        means = layer_gradient_means(probe)
         top = sorted(probe.layers, key=lambda n: -means[n])[:3]
         add(
             "exploding_gradients",
