@@ -84,20 +84,21 @@ def build_mlp(input_dim: int, classes: int, depth: int, width: int, activation: 
     return keras.Sequential(layers, name="recipe" if recipe else "keras_defaults")
 
 
-def compile_model(model, optimizer):
-    """Compile for the digits classes: sparse cross-entropy on logits, accuracy, XLA."""
+def compile_model(model, optimizer, jit_compile: bool | str = True):
+    """Compile for the digits classes: sparse cross-entropy on logits, accuracy; XLA unless
+    `jit_compile` says otherwise (`False` or `"auto"`, as in `keras.Model.compile`)."""
     import keras
 
     model.compile(
         optimizer,
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
-        jit_compile=True,
+        jit_compile=jit_compile,
     )
     return model
 
 
-def doctor(data, args):
+def doctor(data, args, jit_compile: bool | str = True):
     """`kerasboost.diagnostics.diagnose` of the keras-defaults network before it trains (a probe
     on a copy: 200 steps in 8 epochs, or 64 in 4 with `--quick`)."""
     import keras
@@ -107,7 +108,7 @@ def doctor(data, args):
     x_train, y_train, x_val, y_val = data
     keras.utils.set_random_seed(args.seed)
     model = build_mlp(x_train.shape[1], int(y_train.max()) + 1, args.depth, args.width, args.activation, False)
-    compile_model(model, keras.optimizers.Adam())
+    compile_model(model, keras.optimizers.Adam(), jit_compile)
     steps, epochs = (64, 4) if args.quick else (200, 8)
     return diagnose(model, x_train, y_train, validation_data=(x_val, y_val), steps=steps, epochs=epochs, seed=args.seed)
 
@@ -130,7 +131,7 @@ def _compile_notice():
     return CompileNotice()
 
 
-def train(name, recipe, data, args, verbose):
+def train(name, recipe, data, args, verbose, jit_compile: bool | str = True):
     import keras
 
     import kerasboost
@@ -163,7 +164,7 @@ def train(name, recipe, data, args, verbose):
     callbacks.append(gradients)
     if verbose:
         callbacks.insert(0, _compile_notice())
-    compile_model(model, optimizer)
+    compile_model(model, optimizer, jit_compile)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # alerts are collected and shown in the table

@@ -8,6 +8,9 @@ from pathlib import Path
 import keras
 import pytest
 
+# the slow tier: each benchmark script end to end in a child process (10-30 s each)
+pytestmark = pytest.mark.slow
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 

@@ -507,22 +507,49 @@ def test_every_subpackage_export_is_registered_or_a_function():
     assert listed == exported
 
 
-@pytest.mark.parametrize("check", sorted(PER_CASE_CHECKS))
+# The inner tier (`-m "not slow"`) runs the cheap checks on every case and one XLA step per
+# family (the first case of each subpackage); the slow tier trains every case once under XLA
+# (`check_saving(..., xla=True)`: the XLA check and the saving check share that model) and runs
+# the mixed-precision fit.
+_FAMILIES = {}
+for _case in CASES:
+    _FAMILIES.setdefault(_case.cls.__module__.split(".")[1], _case)
+XLA_PER_FAMILY = list(_FAMILIES.values())
+_CHEAP = ("registry", "config", "validation")
+
+
+@pytest.mark.parametrize("check", _CHEAP)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_contract(case, check):
     PER_CASE_CHECKS[check](case)
 
 
-# The saving check trains and saves every case, then loads them all in one fresh process. It runs
-# as two tests over half of the cases each, which the two CI workers take one each (one test per
-# case with a cache per worker made each worker redo both halves: xdist's groups did not hold).
-_SAVING_GROUPS = 2
+@pytest.mark.parametrize("case", XLA_PER_FAMILY, ids=[c.name for c in XLA_PER_FAMILY])
+def test_contract_xla_one_per_family(case):
+    PER_CASE_CHECKS["xla"](case)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_contract_precision(case):
+    PER_CASE_CHECKS["precision"](case)
+
+
+def test_every_check_is_run():
+    assert set(PER_CASE_CHECKS) == {*_CHEAP, "xla", "precision"}  # xla on every case: the saving groups
+
+
+# The saving check trains (under XLA, compared with the non-XLA fit: the XLA check) and saves
+# every case, then loads them all in one fresh process per group. Groups of interleaved cases so
+# that the two CI workers share them.
+_SAVING_GROUPS = 4
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("group", range(_SAVING_GROUPS))
-def test_contract_saving(group, tmp_path):
+def test_contract_xla_and_saving(group, tmp_path):
     members = [c for i, c in enumerate(CASES) if i % _SAVING_GROUPS == group]
-    results = check_saving(members, str(tmp_path))
+    results = check_saving(members, str(tmp_path), xla=True)
     assert set(results) == {c.name for c in members}
     failures = {name: message for name, message in results.items() if message is not None}
     assert not failures, "\n".join(failures.values())

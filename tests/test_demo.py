@@ -3,11 +3,14 @@
 import argparse
 
 import numpy as np
+import pytest
 
 from kerasboost import demo
 from kerasboost.__main__ import main
 
 
+# the slow tier: the demo end to end (~30 s)
+@pytest.mark.slow
 def test_quick_demo_prints_the_table_and_writes_every_figure(tmp_path, child):
     assert child.call(main, ["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
     out = child.stdout
@@ -44,6 +47,8 @@ def _doctor_and_runs(out):
     return first.problem, first.layers, first.fix.name, demo.table(runs, diagnosis), [run.best for run in runs]
 
 
+# the slow tier: the doctor and two 4-epoch runs of a 30-layer network (~60 s)
+@pytest.mark.slow
 def test_deep_relu_network_defaults_are_diagnosed_and_the_recipe_trains(tmp_path, child):
     """The doctor names the vanishing gradients of the demo's keras-defaults network and the
     re-initialization the recipe applies; the recipe's run beats the defaults' by a wide margin."""

@@ -38,6 +38,8 @@ def test_public_objects_document_args_example_and_references():
             assert "References:" in doc, f"{path} cites no reference"
 
 
+# the slow tier: every README block (trains, saves, plots: ~80 s)
+@pytest.mark.slow
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)

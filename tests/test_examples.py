@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# the slow tier: every example end to end in a child process (15-60 s each)
+pytestmark = pytest.mark.slow
+
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 
@@ -23,18 +26,18 @@ def _main_quick(path, cwd):
 
 
 def _ran(path, cwd):
-    return _main_quick(path, cwd) is not None
+    """Whether the example returned something; deep_plain_networks' rows themselves (picklable)."""
+    result = _main_quick(path, cwd)
+    return result if path.stem == "deep_plain_networks" else result is not None
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_quick(path, tmp_path, child):
-    assert child.call(_ran, path, tmp_path)
+    result = child.call(_ran, path, tmp_path)
+    assert result is not None and result is not False
     assert child.stdout.strip()
-
-
-def test_deep_plain_networks_keeps_the_signal_with_looks_linear(tmp_path, child):
-    rows = child.call(_main_quick, next(p for p in EXAMPLES if p.stem == "deep_plain_networks"), tmp_path)
-    keras_row, ours = rows
-    # at init, LooksLinear keeps the deepest layer's activations at the input's scale
-    assert 0.3 < ours["deepest_std"] < 3.0
-    assert ours["deepest_dead"] == 0.0
+    if path.stem == "deep_plain_networks":  # what the example claims, from the same run
+        keras_row, ours = result
+        # at init, LooksLinear keeps the deepest layer's activations at the input's scale
+        assert 0.3 < ours["deepest_std"] < 3.0
+        assert ours["deepest_dead"] == 0.0

@@ -46,6 +46,8 @@ def _command(*args, env_extra=None):
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
 
 
+# the slow tier: the console command in fresh processes
+@pytest.mark.slow
 def test_the_command_hides_tensorflows_start_up_lines_unless_verbose():
     quiet = _command("info")
     assert quiet.returncode == 0, quiet.stderr[-2000:]

@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-from kerasboost.testing.contract import compare_arrays
+from kerasboost.testing.contract import compare_arrays, predict
 
 
 def _check_entry(keras, np, entry: dict) -> None:
@@ -20,7 +20,7 @@ def _check_entry(keras, np, entry: dict) -> None:
 
     model = keras.saving.load_model(entry["model"], safe_mode=True)
     x, y = arrays["x"], arrays["y"]
-    compare_arrays("predictions after loading", arrays["prediction"], model.predict(x, verbose=0), tolerance)
+    compare_arrays("predictions after loading", arrays["prediction"], predict(model, x), tolerance)
     if model.optimizer is None:
         raise AssertionError("the loaded model has no optimizer")
     state = model.optimizer.variables

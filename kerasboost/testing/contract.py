@@ -19,7 +19,9 @@ the contract:
 4. `check_saving`: `.keras` save, then in a fresh Python process that only
    imports kerasboost, `load_model(..., safe_mode=True)`: predictions equal,
    optimizer state (`iterations`, slots) restored, and one more training step
-   equals the same step in the original process.
+   equals the same step in the original process. With `xla=True` (and in
+   `run_contract` when both checks are asked for) the model `check_xla`
+   trained is the one saved: one XLA compile of the step serves both.
 5. `check_precision`: under `mixed_float16` variables stay float32, outputs
    have the dtype `compute_output_spec` promises, schedules return float32.
 6. backends: run the same checks with `KERAS_BACKEND=jax` and `torch`.
@@ -323,12 +325,19 @@ def _compare(name: str, expected: Sequence, actual: Sequence, tolerance: float) 
 def check_xla(case: ContractCase) -> None:
     """Fits 2 steps under `jit_compile=True` and matches the non-XLA fit (PyTorch: fits 2
     steps with Keras's default `jit_compile`, and the weights stay finite)."""
+    _xla_trained(case)
+
+
+def _xla_trained(case: ContractCase) -> keras.Model:
+    """`check_xla`, returning the model it trained under XLA (PyTorch: the eager one), so that
+    `check_saving(..., xla=True)` saves that model instead of compiling another."""
     with _check(case, "xla"):
         if not _compiles():
-            for w in _train(case, jit_compile=False).get_weights():
+            model = _train(case, jit_compile=False)
+            for w in model.get_weights():
                 if not np.all(np.isfinite(w)):
                     _fail("non-finite weights after 2 steps")
-            return
+            return model
         keras.utils.set_random_seed(0)
         initial = _build(case, case.make())[0].get_weights()
         xla = _train(case, jit_compile=True, weights=initial)
@@ -337,8 +346,15 @@ def check_xla(case: ContractCase) -> None:
             for w in xla.get_weights() + plain.get_weights():
                 if not np.all(np.isfinite(w)):
                     _fail("non-finite weights after 2 steps")
-            return
+            return xla
         _compare("weights after 2 XLA steps vs non-XLA", plain.get_weights(), xla.get_weights(), case.tolerance)
+        return xla
+
+
+def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """The model's inference output on `x`, called directly (no compiled predict function:
+    the checks compare values, and each `predict` under XLA would be a compile of its own)."""
+    return keras.ops.convert_to_numpy(model(keras.ops.convert_to_tensor(x), training=False))
 
 
 # ----------------------------------------------------------------------------- 4. saving
@@ -354,6 +370,7 @@ def check_saving(
     cases: Iterable[ContractCase],
     workdir: str | None = None,
     imports: Sequence[str] = (),
+    xla: bool = False,
 ) -> dict[str, str | None]:
     """Save each case's trained model; load all in ONE fresh process.
 
@@ -362,6 +379,10 @@ def check_saving(
     nothing else. Returns `{case.name: None or the failure message}`;
     `run_contract` and the test sweep raise on a message. One process serves
     every case because a fresh Python that imports TensorFlow costs seconds.
+
+    With `xla=True` each case first passes `check_xla`, and the model that check
+    trained under XLA is the one saved: both checks for one XLA compile of the
+    training step (a failure of either is the case's message).
     """
     cases = list(cases)
     results: dict[str, str | None] = {}
@@ -369,15 +390,16 @@ def check_saving(
     manifest = []
     for i, case in enumerate(cases):
         try:
+            trained = _xla_trained(case) if xla else None
             with _check(case, "saving"):
-                model = _train(case, jit_compile=True)
+                model = trained if trained is not None else _train(case, jit_compile=True)
                 path = os.path.join(workdir, f"case{i}.keras")
                 model.save(path)
                 x, y = _data(case)
-                prediction = model.predict(x, verbose=0)
+                prediction = predict(model, x)
                 state = _optimizer_state(model)
                 model.fit(x, y, batch_size=_BATCH, epochs=1, shuffle=False, verbose=0)
-                arrays = {"x": x, "y": y, "prediction": prediction}
+                arrays: dict[str, Any] = {"x": x, "y": y, "prediction": prediction}
                 arrays.update({f"state{j}": s for j, s in enumerate(state)})
                 arrays.update({f"resumed{j}": w for j, w in enumerate(model.get_weights())})
                 np.savez(os.path.join(workdir, f"case{i}.npz"), **arrays)
@@ -459,7 +481,7 @@ def check_precision(case: ContractCase) -> None:
                 if "float" in dtype and dtype != "float32":
                     _fail(f"variable {v.path} is {dtype}, expected float32")
             x, _ = _data(case)
-            if not np.all(np.isfinite(keras.ops.convert_to_numpy(model.predict(x, verbose=0)))):
+            if not np.all(np.isfinite(predict(model, x))):
                 _fail("non-finite predictions after a mixed-precision fit")
         finally:
             keras.mixed_precision.set_global_policy(previous)
@@ -528,9 +550,12 @@ def run_contract(case: ContractCase, checks: Sequence[str] = CHECKS, imports: Se
     unknown = set(checks) - set(CHECKS)
     if unknown:
         raise ValueError(f"`checks` must be a subset of {CHECKS}. Received: checks={checks!r}")
+    both = "xla" in checks and "saving" in checks  # one XLA-trained model serves both
     for check in checks:
+        if check == "xla" and both:
+            continue
         if check == "saving":
-            message = check_saving([case], imports=imports)[case.name]
+            message = check_saving([case], imports=imports, xla=both)[case.name]
             if message:
                 raise ContractError(message)
         else:

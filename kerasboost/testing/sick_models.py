@@ -21,11 +21,12 @@ from kerasboost.demo import compile_model, load_data
 
 @dataclasses.dataclass
 class Case:
-    """One planted model: `build(seed)` returns `(model, x, y, validation_data)`."""
+    """One planted model: `build(seed, jit_compile=True)` returns `(model, x, y, validation_data)`,
+    the model compiled with XLA unless `jit_compile` says otherwise."""
 
     name: str
     expected: tuple[str, ...]  # the problems diagnose must name, the first one first
-    build: Callable[[int], tuple[keras.Model, Any, Any, Any]] = dataclasses.field(repr=False)
+    build: Callable[..., tuple[keras.Model, Any, Any, Any]] = dataclasses.field(repr=False)
     fix: str | None = None  # the fix the first finding must propose: the one for the cause
 
 
@@ -51,7 +52,7 @@ def _mlp(depth: int, width: int, activation: str, initializer: Any = "glorot_uni
 
 
 def _case_mlp(depth, width, activation, initializer, optimizer, rows=None, name="mlp", nan_rows=0.0):
-    def build(seed: int):
+    def build(seed: int, jit_compile: bool = True):
         keras.utils.set_random_seed(seed)
         x, y, x_val, y_val = digits(seed, rows)
         if nan_rows:
@@ -59,13 +60,13 @@ def _case_mlp(depth, width, activation, initializer, optimizer, rows=None, name=
             bad = np.random.default_rng(seed).random(len(x)) < nan_rows
             x[bad, 3] = np.nan
         init = initializer(seed) if callable(initializer) else initializer
-        model = compile_model(_mlp(depth, width, activation, init, name), optimizer())
+        model = compile_model(_mlp(depth, width, activation, init, name), optimizer(), jit_compile)
         return model, x, y, (x_val, y_val)
 
     return build
 
 
-def _cnn(seed: int, dead_block: bool):
+def _cnn(seed: int, dead_block: bool, jit_compile: bool = True):
     keras.utils.set_random_seed(seed)
     x, y, x_val, y_val = digits(seed, images=True)
     dead = keras.initializers.Constant(-20.0) if dead_block else "zeros"
@@ -99,10 +100,10 @@ def _cnn(seed: int, dead_block: bool):
         ],
         name="cnn_dead_block" if dead_block else "cnn",
     )
-    return compile_model(model, keras.optimizers.Adam(1e-3)), x, y, (x_val, y_val)
+    return compile_model(model, keras.optimizers.Adam(1e-3), jit_compile), x, y, (x_val, y_val)
 
 
-def _residual(seed: int, blocks: int = 16, skip_init: bool = False):
+def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile: bool = True):
     from kerasboost.layers import DropPath, SkipInit
 
     keras.utils.set_random_seed(seed)
@@ -122,7 +123,7 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False):
     from kerasboost.schedules import OneCycle, Warmup
 
     schedule = Warmup(OneCycle(3e-3, total_steps=200), warmup_steps=20)
-    return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule))), x, y, (x_val, y_val)
+    return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule)), jit_compile), x, y, (x_val, y_val)
 
 
 def _he(seed):
@@ -176,15 +177,24 @@ CASES = [
         _case_mlp(2, 1024, "relu", _he, lambda: keras.optimizers.Adam(1e-3), rows=96, name="wide_on_little_data"),
         fix="early_stopping",
     ),
-    Case("cnn_dead_relu_block", ("dead_units",), lambda seed: _cnn(seed, dead_block=True), fix="reinitialize"),
+    Case(
+        "cnn_dead_relu_block",
+        ("dead_units",),
+        lambda seed, jit_compile=True: _cnn(seed, True, jit_compile),
+        fix="reinitialize",
+    ),
     Case("residual_without_normalization", ("activation_growth",), _residual, fix="scale_residual_branches"),
     Case(
         "healthy_mlp",
         ("healthy",),
         _case_mlp(4, 64, "relu", _he, lambda: keras.optimizers.Adam(1e-3), name="healthy_mlp"),
     ),
-    Case("healthy_cnn", ("healthy",), lambda seed: _cnn(seed, dead_block=False)),
-    Case("healthy_residual_skip_init", ("healthy",), lambda seed: _residual(seed, skip_init=True)),
+    Case("healthy_cnn", ("healthy",), lambda seed, jit_compile=True: _cnn(seed, False, jit_compile)),
+    Case(
+        "healthy_residual_skip_init",
+        ("healthy",),
+        lambda seed, jit_compile=True: _residual(seed, skip_init=True, jit_compile=jit_compile),
+    ),
 ]
 
 

@@ -84,6 +84,7 @@ class _HyperModel(keras_tuner.HyperModel):
         seed: int,
         early_stopping: bool,
         patience: int,
+        jit_compile: bool | str,
         name: str | None,
     ) -> None:
         super().__init__(name=name, tunable=True)
@@ -111,6 +112,9 @@ class _HyperModel(keras_tuner.HyperModel):
         self.seed = check_seed("seed", seed, allow_none=False)
         self.early_stopping = check_bool("early_stopping", early_stopping)
         self.patience = check_number("patience", patience, low=0, integer=True)
+        if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+            raise fail("jit_compile", 'True (XLA), False or "auto"', jit_compile)
+        self.jit_compile = jit_compile
 
     # ------------------------------------------------------------------ keras-tuner hooks
 
@@ -168,7 +172,7 @@ class _HyperModel(keras_tuner.HyperModel):
             metrics = ["accuracy"]
         else:
             loss, metrics = "mse", ["mae"]
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=True)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=self.jit_compile)
         # built now, as `fit` would: a model rebuilt from a trial's checkpoint
         # (`tuner.get_best_models()`) then gets the trained optimizer state back, instead of
         # Keras's "Skipping variable loading for optimizer" warning
@@ -194,7 +198,8 @@ class MLPHyperModel(_HyperModel):
     Each trial seeds Keras from `seed` and its hyperparameter values
     (`trial_seed`), adds kerasboost's `EarlyStopping` (on `val_loss` when there
     is validation data; best weights restored) unless one is given, compiles
-    with `jit_compile=True`, and reports a non-finite loss or a configuration
+    with `jit_compile=True` (XLA; `jit_compile=False` or `"auto"` as in
+    `keras.Model.compile`), and reports a non-finite loss or a configuration
     that cannot be built as keras-tuner's `FailedTrialError` (the search goes
     on; keras-tuner stops after `max_consecutive_failed_trials`).
 
@@ -216,6 +221,8 @@ class MLPHyperModel(_HyperModel):
         seed: int, the base seed. Defaults to 0.
         early_stopping: bool. Defaults to True.
         patience: int >= 0 for the early stopping. Defaults to 5.
+        jit_compile: `True` (XLA, the default), `False` or `"auto"`, passed
+            to `keras.Model.compile`.
         name: optional name.
 
     Example:
@@ -256,6 +263,7 @@ class MLPHyperModel(_HyperModel):
         seed: int = 0,
         early_stopping: bool = True,
         patience: int = 5,
+        jit_compile: bool | str = True,
         name: str | None = None,
     ) -> None:
         super().__init__(**_shared_arguments(locals()))
@@ -317,6 +325,8 @@ class ConvNetHyperModel(_HyperModel):
         seed: int, the base seed. Defaults to 0.
         early_stopping: bool. Defaults to True.
         patience: int >= 0. Defaults to 5.
+        jit_compile: `True` (XLA, the default), `False` or `"auto"`, passed
+            to `keras.Model.compile`.
         name: optional name.
 
     Example:
@@ -354,6 +364,7 @@ class ConvNetHyperModel(_HyperModel):
         seed: int = 0,
         early_stopping: bool = True,
         patience: int = 5,
+        jit_compile: bool | str = True,
         name: str | None = None,
     ) -> None:
         super().__init__(**_shared_arguments(locals()))

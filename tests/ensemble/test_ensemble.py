@@ -45,6 +45,7 @@ def test_mean_weighted_and_geometric_averages_match_numpy():
     )
 
 
+@pytest.mark.slow
 def test_members_with_one_name_are_cloned_and_the_ensemble_survives_a_fresh_process(tmp_path):
     a, b = _member(0), _member(1)
     b.name = a.name  # e.g. two files of one model
@@ -108,6 +109,7 @@ def test_snapshots_need_a_schedule_or_a_cycle_length():
         np.testing.assert_array_equal(kept, layer_weights)
 
 
+@pytest.mark.slow
 def test_snapshot_ensemble_on_digits_scores_at_least_its_average_member(tmp_path):
     """Huang et al.'s recipe scaled down: an MLP on digits, 5 cosine cycles of 6 epochs each."""
     from sklearn.datasets import load_digits

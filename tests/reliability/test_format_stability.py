@@ -33,7 +33,8 @@ def test_every_family_has_a_golden_file():
     assert expected <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# the golden file of every layer (~14 s) loads in the slow tier; every other family's in both
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow if n == "layers" else ()) for n in NAMES])
 def test_golden_file_loads_with_safe_mode_and_computes_the_same(name):
     arrays = np.load(GOLDEN / f"{name}.npz")
     model = keras.saving.load_model(GOLDEN / f"{name}.keras", safe_mode=True)

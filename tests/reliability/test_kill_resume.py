@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+# the slow tier: a training process killed mid-epoch and resumed (~30 s)
+pytestmark = pytest.mark.slow
 
 SCRIPT = str(Path(__file__).with_name("train_resumable.py"))
 

@@ -8,6 +8,9 @@ import pytest
 
 from tests.reliability.parity_cases import run_script
 
+# the slow tier: a MirroredStrategy run against one device (~65 s)
+pytestmark = pytest.mark.slow
+
 SCRIPT = str(Path(__file__).with_name("mirrored_parity.py"))
 
 

@@ -68,15 +68,18 @@ def test_registry_check_catches_an_unregistered_object():
     assert_fails(check_registry, case(Unregistered), "check 'registry'", "not registered")
 
 
-def test_saving_check_catches_an_unregistered_object_in_a_fresh_process(tmp_path):
-    results = check_saving([case(Unregistered)], str(tmp_path), imports=IMPORTS)
+def test_saving_check_catches_an_unregistered_object_and_state_outside_variables_in_a_fresh_process(tmp_path):
+    # both planted objects saved and loaded by one fresh process, as the sweep does for its groups
+    results = check_saving([case(Unregistered), case(UntrackedState, kwargs={})], str(tmp_path), imports=IMPORTS)
     assert results["Unregistered"] is not None
     assert "Unregistered: check 'saving' failed" in results["Unregistered"]
-
-
-def test_saving_check_catches_state_outside_variables(tmp_path):
-    results = check_saving([case(UntrackedState, kwargs={})], str(tmp_path), imports=IMPORTS)
     assert "predictions after loading differ" in results["UntrackedState"]
+
+
+def test_saving_with_the_xla_check_reports_the_xla_failure_and_saves_nothing(tmp_path):
+    results = check_saving([case(NoJit, kwargs={})], str(tmp_path), imports=IMPORTS, xla=True)
+    assert "NoJit: check 'xla' failed" in results["NoJit"], results
+    assert not list(tmp_path.glob("*.keras"))  # the fresh process never ran
 
 
 def test_validation_check_catches_accepted_bad_values():

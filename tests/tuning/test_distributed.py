@@ -25,6 +25,8 @@ ENV = {
 # distributed_tuner example's smoke test (tests/test_examples.py), and every tuner kind runs a
 # search in-process with the hypermodels (tests/tuning/test_hypermodels.py); the other kinds
 # here cost about a minute of CI each and exercised nothing more of kerasboost.
+# the slow tier: a chief and two worker processes (~60 s)
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["hyperband"])
 def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
     run = run_distributed_search(
@@ -49,6 +51,8 @@ def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
     assert best and best[0].score is not None and 0.0 <= best[0].score <= 1.0
 
 
+# the slow tier: a chief and two worker processes (~45 s)
+@pytest.mark.slow
 def test_a_search_whose_every_trial_fails_ends_with_a_clear_error(tmp_path):
     with pytest.raises(DistributedSearchError, match="exited|still waiting") as info:
         run_distributed_search(

@@ -20,6 +20,9 @@ def _digits(n=320, image=False):
 
 
 def _small_mlp(**kwargs):
+    """A small search space; `jit_compile=False` unless given: these tests check the searches'
+    behaviour, and the XLA step of a search is the random tuner's (`test_each_tuner...[random]`)."""
+    kwargs.setdefault("jit_compile", False)
     return MLPHyperModel(
         (64,),
         num_classes=10,
@@ -47,10 +50,12 @@ TUNERS = {
 }
 
 
+# the slow tier: a whole search per tuner (30-60 s each)
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(TUNERS))
 def test_each_tuner_completes_a_search_on_digits(kind, tmp_path):
     x, y, xv, yv = _digits()
-    tuner = TUNERS[kind](_small_mlp(), str(tmp_path))
+    tuner = TUNERS[kind](_small_mlp(jit_compile=kind == "random"), str(tmp_path))
     assert "batch_size" in [p.name for p in tuner.oracle.get_space().space]  # declared before any trial
     tuner.search(x, y, validation_data=(xv, yv), verbose=0)
     frame = trials_dataframe(tuner)
@@ -68,6 +73,8 @@ def test_each_tuner_completes_a_search_on_digits(kind, tmp_path):
     assert (tmp_path / "trials.png").stat().st_size > 0 and len(fig.axes) >= 3
 
 
+# the slow tier: a search of four ConvNets
+@pytest.mark.slow
 def test_convnet_hypermodel_searches_every_normalization(tmp_path):
     x, y, xv, yv = _digits(image=True)
     hypermodel = ConvNetHyperModel(
@@ -79,6 +86,7 @@ def test_convnet_hypermodel_searches_every_normalization(tmp_path):
         schedules=["constant"],
         batch_sizes=[64],
         epochs=1,
+        jit_compile=False,
     )
     tuner = keras_tuner.GridSearch(hypermodel, objective="val_accuracy", max_trials=4, directory=str(tmp_path))
     tuner.search(x, y, validation_data=(xv, yv), verbose=0)
@@ -94,6 +102,7 @@ def test_fit_applies_the_batch_size_early_stopping_and_the_trial_seed():
     hp.values["batch_size"] = 64
     hypermodel.build(hp)  # declares the rest (a tuner's trial has every value before building)
     first, again = hypermodel.build(hp), hypermodel.build(hp)
+    assert first.jit_compile is False  # the hypermodel's jit_compile reaches compile
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)  # same values, same seed, same initialization
     other = hp.copy()
@@ -114,9 +123,12 @@ def test_fit_applies_the_batch_size_early_stopping_and_the_trial_seed():
     assert len(history.history["loss"]) <= 2
 
 
+# the slow tier: a search until three trials in a row failed
+@pytest.mark.slow
 def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_path):
     x, y, xv, yv = _digits()
-    hypermodel = _small_mlp()
+    # with XLA: the graph without it kept this loss finite on the poisoned batch (seen on TF 2.21)
+    hypermodel = _small_mlp(jit_compile=True)
     hp = keras_tuner.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
     model = hypermodel.build(hp)
@@ -126,7 +138,9 @@ def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_
         hypermodel.fit(hp, model, poisoned, y, validation_data=(xv, yv), epochs=2, verbose=0)
 
     # every trial diverges on the poisoned data: keras-tuner stops after 3 failed trials in a row
-    tuner = keras_tuner.RandomSearch(_small_mlp(), objective="val_accuracy", max_trials=6, directory=str(tmp_path))
+    tuner = keras_tuner.RandomSearch(
+        _small_mlp(jit_compile=True), objective="val_accuracy", max_trials=6, directory=str(tmp_path)
+    )
     with pytest.raises(RuntimeError, match="consecutive failures"):
         tuner.search(poisoned, y, validation_data=(xv, yv), verbose=0)
     assert set(trials_dataframe(tuner)["status"]) == {"FAILED"}
@@ -144,6 +158,8 @@ def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_
         ({"num_classes": 3, "schedules": ["cosine"]}, "num_samples"),
         ({"num_classes": 3, "max_layers": 0}, "max_layers"),
         ({"num_classes": 3, "units": [0]}, "units"),
+        ({"num_classes": 3, "jit_compile": "yes"}, "jit_compile"),
+        ({"num_classes": 3, "jit_compile": 1}, "jit_compile"),
     ],
 )
 def test_bad_arguments_name_themselves(kwargs, name):
