@@ -21,7 +21,7 @@ def _digits(n=320, image=False):
 
 def _small_mlp(**kwargs):
     """A small search space; `jit_compile=False` unless given: these tests check the searches'
-    behaviour, and the XLA step of a search is the random tuner's (`test_each_tuner...[random]`)."""
+    behaviour; the random tuner's search and the diverging one keep XLA."""
     kwargs.setdefault("jit_compile", False)
     return MLPHyperModel(
         (64,),
