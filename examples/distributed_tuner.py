@@ -8,7 +8,7 @@ an error (instead of keras-tuner's endless wait) if the workers die. On several 
 this script with those three variables set on each machine instead (`--role search`).
 
     python examples/distributed_tuner.py --workers 2          # 8 trials
-    python examples/distributed_tuner.py --quick              # 2 workers, 2 trials: the CI smoke test
+    python examples/distributed_tuner.py --quick              # 1 worker, 2 trials: the CI smoke test
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ def search(directory, trials, epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--role", choices=["launch", "search"], default="launch")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="default 2 (--quick: 1)")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--directory", default=None)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     trials, epochs = (2, 1) if args.quick else (args.trials, args.epochs)
+    workers = args.workers or (1 if args.quick else 2)
     if args.role == "search":
         search(args.directory, trials, epochs)
         return None
@@ -69,7 +70,7 @@ def main(argv=None):
     ]
     run = kerasboost.tuning.run_distributed_search(
         command,
-        num_workers=args.workers,
+        num_workers=workers,
         timeout=3600,
         log_dir=os.path.join(directory, "logs"),
         env={"KERAS_BACKEND": "jax" if importlib.util.find_spec("jax") else os.environ["KERAS_BACKEND"]},
@@ -79,7 +80,7 @@ def main(argv=None):
     oracle.reload()
     frame = kerasboost.tuning.trials_dataframe(oracle).sort_values("score", ascending=False)
     print(
-        f"chief + {args.workers} workers on port {run.port}: {len(frame)} trials in {run.seconds:.0f} s; logs in "
+        f"chief + {workers} worker(s) on port {run.port}: {len(frame)} trials in {run.seconds:.0f} s; logs in "
         f"{directory}/logs"
     )
     print(frame[["trial_id", "status", "score"]].head(5).to_string(index=False))

@@ -27,6 +27,12 @@ def _clean_keras_session():
 def _collect_garbage_per_module():
     yield
     gc.collect()
+    # What survives a full collection here (TensorFlow's and Keras's modules, the caches of
+    # traced functions) is moved out of the collector's view: each later automatic collection
+    # then scans only what was allocated since, not every object the worker ever kept. Measured
+    # (tests/callbacks, optimizers, layers, diagnostics, inner tier, one process): 30.0 s of
+    # collections -> 10.9 s, 186 s -> 170 s. Reference counting still frees frozen objects.
+    gc.freeze()
 
 
 def pytest_report_header(config):
@@ -44,9 +50,20 @@ def child():
 
 
 # the inner tier stays fast: a test not marked slow over --fast-limit seconds fails the session
+from tests import fast_limit  # noqa: E402
 from tests.fast_limit import (  # noqa: E402, F401 - hooks, found by name in this conftest
-    pytest_addoption,
     pytest_runtest_logreport,
     pytest_sessionfinish,
     pytest_terminal_summary,
 )
+
+
+def pytest_addoption(parser):
+    fast_limit.pytest_addoption(parser)
+    parser.addoption(
+        "--contract-saving-only",
+        action="store_true",
+        help="test_contract_xla_and_saving runs the saving check alone (one XLA fit per case, saved and "
+        "loaded), not the XLA check's comparison with a non-XLA fit: .ci/run's pass on the oldest "
+        "supported Keras (the README command runs both on the newest)",
+    )

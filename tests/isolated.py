@@ -12,6 +12,7 @@ One child per test module and xdist worker (`Child`, used by the `child` fixture
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -27,6 +28,9 @@ def _start():
 def _call(function, args, kwargs):
     import keras
 
+    # what is alive now (TensorFlow's modules; what the previous call's clear_session kept) is
+    # never scanned again by the collector: see conftest's _collect_garbage_per_module
+    gc.freeze()
     keras.utils.set_random_seed(SEED)  # as conftest's fixture does for in-process tests
     out = io.StringIO()
     try:

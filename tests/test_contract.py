@@ -547,9 +547,10 @@ _SAVING_GROUPS = 4
 
 @pytest.mark.slow
 @pytest.mark.parametrize("group", range(_SAVING_GROUPS))
-def test_contract_xla_and_saving(group, tmp_path):
+def test_contract_xla_and_saving(group, tmp_path, request):
     members = [c for i, c in enumerate(CASES) if i % _SAVING_GROUPS == group]
-    results = check_saving(members, str(tmp_path), xla=True)
+    xla = not request.config.getoption("--contract-saving-only")
+    results = check_saving(members, str(tmp_path), xla=xla)
     assert set(results) == {c.name for c in members}
     failures = {name: message for name, message in results.items() if message is not None}
     assert not failures, "\n".join(failures.values())

@@ -21,7 +21,8 @@ def _digits(n=320, image=False):
 
 def _small_mlp(**kwargs):
     """A small search space; `jit_compile=False` unless given: these tests check the searches'
-    behaviour; the random tuner's search and the diverging one keep XLA."""
+    behaviour; the diverging one keeps XLA, and a search under XLA (the default) is the README's
+    (tests/test_docs.py) and the tuner_search example's (tests/test_examples.py)."""
     kwargs.setdefault("jit_compile", False)
     return MLPHyperModel(
         (64,),
@@ -55,7 +56,7 @@ TUNERS = {
 @pytest.mark.parametrize("kind", sorted(TUNERS))
 def test_each_tuner_completes_a_search_on_digits(kind, tmp_path):
     x, y, xv, yv = _digits()
-    tuner = TUNERS[kind](_small_mlp(jit_compile=kind == "random"), str(tmp_path))
+    tuner = TUNERS[kind](_small_mlp(), str(tmp_path))
     assert "batch_size" in [p.name for p in tuner.oracle.get_space().space]  # declared before any trial
     tuner.search(x, y, validation_data=(xv, yv), verbose=0)
     frame = trials_dataframe(tuner)
