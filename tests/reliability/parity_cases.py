@@ -4,6 +4,7 @@ small model, and the comparison of one device with several. Import after the bac
 are configured."""
 
 import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -113,6 +114,11 @@ def compare_all(train, out):
     """For every case, `train(name, distributed)` -> (model, losses, norms) on one device and
     distributed; writes {case: {"max_diff", "finite", "records", "devices"} or {"error"}} to `out`."""
     results = {}
+    # the collector never rescans what is alive now (TensorFlow's or JAX's modules), and each case
+    # ends without a full collection: as in tests/conftest.py, a full collection per case cost
+    # about 0.5 s in a process that has imported TensorFlow
+    gc.collect()
+    gc.freeze()
     for name in CASES:
         try:
             one, losses_one, norms_one = train(name, False)
@@ -130,7 +136,7 @@ def compare_all(train, out):
             }
         except Exception as e:  # reported per case
             results[name] = {"error": f"{type(e).__name__}: {e}"[:2000], "trace": traceback.format_exc()[-2000:]}
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)
     with open(out, "w") as f:
         json.dump(results, f, indent=1)
 
