@@ -32,6 +32,12 @@ Models and layers:
 - The trainer's `_loss_tracker` and, on JAX, `_update_metrics_variables` (`track_loss`,
   `update_metrics_variables`: SAM's train steps).
 
+Metrics:
+- `Metric._direction` (`"up"` or `"down"`, set by Keras's own metrics: accuracies, AUC,
+  precision/recall, R2 up; errors down), and the compiled metrics that `model.metrics` holds
+  inside containers with a `metrics` list (`metric_direction`: EarlyStopping and
+  ReduceLROnPlateau with `mode="auto"`, as Keras's own monitors decide).
+
 Behaviour (public names, undocumented use):
 - An instance attribute overrides an optimizer's `apply`, `stateless_apply`, `save_own_variables`
   and `load_own_variables`: the trainers and saving call them through the instance
@@ -131,6 +137,30 @@ def track_loss(model: keras.Model, loss: Any, batch_size: Any) -> None:
 def update_metrics_variables(model: keras.Model, metrics_variables, loss, x, y, y_pred, sample_weight):
     """JAX: the logs and new metric variables of a stateless train step, as Keras's own step."""
     return model._update_metrics_variables(metrics_variables, loss, x, y, y_pred, sample_weight)
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def metric_direction(model: keras.Model | None, name: str) -> str | None:
+    """`"up"` or `"down"`: the direction that `model`'s metric called `name` declares; None when
+    the model has no metric of that name, or it declares none (a custom metric, a function).
+
+    Compiled metrics sit in containers (`model.metrics` holds one for `compile(metrics=...)`) whose
+    `metrics` list is filled once the model has run a step; they are looked through.
+    """
+    pending = list(getattr(model, "metrics", None) or [])
+    while pending:
+        metric = pending.pop(0)
+        inner = getattr(metric, "metrics", None)
+        if isinstance(inner, (list, tuple)):
+            pending[:0] = list(inner)
+            continue
+        if getattr(metric, "name", None) == name:
+            direction = getattr(metric, "_direction", None)
+            if direction in ("up", "down"):
+                return direction
+    return None
 
 
 # ------------------------------------------------------------------ instance overrides

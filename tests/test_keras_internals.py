@@ -216,6 +216,23 @@ def _keras_private_names() -> set:
     return {name for obj in objects for name in dir(obj) if name.startswith("_") and not name.startswith("__")}
 
 
+def test_metric_direction_is_declared_by_keras_metrics_inside_the_compiled_container():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(
+        "sgd", "mse", metrics=[keras.metrics.R2Score(name="error_rate"), "mae", lambda y, p: p[:, 0]], jit_compile=True
+    )
+    assert _keras.metric_direction(model, "error_rate") is None  # not built before a step
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0)
+    assert _keras.metric_direction(model, "error_rate") == "up"
+    assert _keras.metric_direction(model, "mae") == "down"
+    assert _keras.metric_direction(model, "<lambda>") is None  # a function declares nothing
+    assert _keras.metric_direction(model, "absent") is None and _keras.metric_direction(None, "mae") is None
+    accuracy = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    accuracy.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=True)
+    accuracy.fit(np.ones((4, 3)), np.zeros(4), epochs=1, verbose=0)
+    assert _keras.metric_direction(accuracy, "accuracy") == "up"
+
+
 def test_no_keras_private_name_outside_the_keras_module():
     """Every `x._name` in the package where `_name` is a Keras private name lives in `_keras.py`,
     unless kerasboost itself defines `_name` (assigns or defines it) for its own use."""

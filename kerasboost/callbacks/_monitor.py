@@ -9,17 +9,30 @@ from typing import Any
 
 import keras
 
+from kerasboost import _keras
 from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_choice, check_number, fail
 
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1")
 
-
-def direction(monitor: str, mode: str) -> str:
-    """`"min"` or `"max"`; `mode="auto"` means max for accuracy-like names, else min."""
+def direction(monitor: str, mode: str, model: keras.Model | None = None, caller: str = "") -> str:
+    """`"min"` or `"max"`. `mode="auto"` decides as Keras's own monitors do: a loss (`loss`,
+    `val_loss`, or a key ending in `_loss`) is minimized; a metric of `model` goes the way the
+    metric declares (Keras's metrics do: accuracies, AUC, precision, recall, R2 up; errors down),
+    whatever its name; anything else is a `ValueError` asking for `mode`."""
     if mode != "auto":
         return mode
-    return "max" if any(k in monitor.lower() for k in _HIGHER_IS_BETTER) else "min"
+    name = monitor[len("val_") :] if monitor.startswith("val_") else monitor
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    declared = _keras.metric_direction(model, name)
+    if declared is not None:
+        return "max" if declared == "up" else "min"
+    raise ValueError(
+        f"{caller or 'The callback'}: cannot tell whether `{monitor}` should go up or down: it is "
+        f"not a loss, and the model has no metric `{name}` that declares a direction (Keras's "
+        f"metrics do; a metric given as a function, or one of your own, does not). Pass "
+        f'`mode="max"` or `mode="min"`.'
+    )
 
 
 def improved(value: float, reference: float | None, delta: float, delta_mode: str, way: str) -> bool:
@@ -71,9 +84,14 @@ class MonitorCallback(keras.callbacks.Callback):
             raise fail("verbose", "0 or 1", verbose)
         self.verbose = int(verbose)
         self.resumed = False
+        self._resolved_direction: str | None = None
 
     def _direction(self) -> str:
-        return direction(self.monitor, self.mode)
+        """The way the monitored value improves, decided at the first epoch that reports it
+        (once the model's metrics are built) and kept for the rest of the run."""
+        if self._resolved_direction is None:
+            self._resolved_direction = direction(self.monitor, self.mode, self.model, type(self).__name__)
+        return self._resolved_direction
 
     def _improves(self, value: float, reference: float | None, delta: float | None = None) -> bool:
         delta = self.min_delta if delta is None else delta
@@ -138,6 +156,7 @@ class MonitorCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._first_epoch_seen = False
+        self._resolved_direction = None  # the model (and its metrics) may differ from the last run
         self._reset()
         state = self._read_state()
         self.resumed = state is not None

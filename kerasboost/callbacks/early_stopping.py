@@ -64,8 +64,10 @@ class EarlyStopping(MonitorCallback):
         min_delta: float >= 0, the least change that counts as improvement.
         min_delta_mode: `"absolute"` or `"relative"`. Defaults to `"absolute"`.
         patience: int >= 0, epochs without improvement before stopping.
-        mode: `"auto"`, `"min"` or `"max"` (`auto`: `max` for keys containing
-            `acc`, `auc`, `precision`, `recall` or `f1`, else `min`).
+        mode: `"auto"`, `"min"` or `"max"`. `"auto"` decides as Keras does: a
+            loss is minimized, a metric goes the way it declares (Keras's metrics
+            do, whatever name they are given); for anything else, a `ValueError`
+            at the first epoch asks for `"min"` or `"max"`.
         baseline: optional float, see above.
         restore_best_weights: bool. Defaults to `False`.
         start_from_epoch: int >= 0, epochs to ignore at the start (warmup).

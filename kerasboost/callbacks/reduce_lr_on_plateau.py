@@ -50,7 +50,10 @@ class ReduceLROnPlateau(MonitorCallback):
         monitor: the logs key to watch. Defaults to `"val_loss"`.
         factor: float in (0, 1), the multiplier of each reduction. Defaults to 0.1.
         patience: int >= 0, epochs without improvement before a reduction. Defaults to 10.
-        mode: `"auto"` (max for accuracy-like names, else min), `"min"` or `"max"`.
+        mode: `"auto"`, `"min"` or `"max"`. `"auto"` decides as Keras does: a loss is
+            minimized, a metric goes the way it declares (Keras's metrics do, whatever name
+            they are given); for anything else, a `ValueError` at the first epoch asks for
+            `"min"` or `"max"`.
         min_delta: float >= 0, the least change that counts as improvement. Defaults to 1e-4.
         min_delta_mode: `"absolute"` (default) or `"relative"` (a fraction of the best value).
         cooldown: int >= 0, epochs after a reduction that are not counted (the

@@ -1,5 +1,6 @@
 """EarlyStopping: Keras parity, relative deltas, smoothing, NaN, thresholds, disk, resume after interruption."""
 
+import itertools
 import math
 
 import keras
@@ -67,7 +68,8 @@ def test_ema_smoothing_decides_on_the_smoothed_value():
 
 
 def test_window_smoothing():
-    stop = EarlyStopping(monitor="val_accuracy", smoothing="window", smoothing_window=2, patience=1)
+    # (the driven model has no accuracy metric to declare the direction: mode given)
+    stop = EarlyStopping(monitor="val_accuracy", mode="max", smoothing="window", smoothing_window=2, patience=1)
     # window means: 0.5, 0.55, 0.65, 0.6 -> stop at epoch 3 (accuracy: mode max)
     assert _drive(stop, [0.5, 0.6, 0.7, 0.5], key="val_accuracy") == 4
     assert math.isclose(stop.best, 0.65) and stop.best_epoch == 2
@@ -94,7 +96,7 @@ def test_nan_is_never_best_and_stops_with_the_best_weights_restored():
 
 
 def test_thresholds():
-    stop = EarlyStopping(monitor="val_accuracy", patience=10, stopping_threshold=0.9)
+    stop = EarlyStopping(monitor="val_accuracy", mode="max", patience=10, stopping_threshold=0.9)
     assert _drive(stop, [0.5, 0.8, 0.91, 0.95], key="val_accuracy") == 3
     stop = EarlyStopping(patience=10, divergence_threshold=10.0)
     assert _drive(stop, [5.0, 4.0, 12.0, 1.0]) == 3 and "divergence" in stop.stop_reason
@@ -277,3 +279,57 @@ def test_a_missing_key_warning_points_at_the_fit_call():
     with pytest.warns(RuntimeWarning, match="val_accuracy") as record:
         _model().fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback])
     assert record[0].filename == __file__
+
+
+def _regression(metric):
+    """A linear regression whose fit improves every epoch, compiled with `metric`."""
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.02), "mse", metrics=[metric], jit_compile=True)
+    return model, x, y
+
+
+def _epochs_run(callback, metric):
+    model, x, y = _regression(metric)
+    history = model.fit(x, y, validation_data=(x, y), epochs=8, batch_size=64, verbose=0, callbacks=[callback])
+    return len(history.history["loss"]), history
+
+
+def test_auto_mode_takes_the_metrics_own_direction_whatever_its_name():
+    # R2 rises as the fit improves; its name suggests an error. Keras's own EarlyStopping reads
+    # the metric's direction and runs all 8 epochs; so must this one (it once minimized it by name)
+    theirs, history = _epochs_run(
+        keras.callbacks.EarlyStopping("val_error_rate", patience=1), keras.metrics.R2Score(name="error_rate")
+    )
+    scores = history.history["val_error_rate"]
+    assert all(b > a for a, b in itertools.pairwise(scores)), scores  # the premise: it improves every epoch
+    ours, _ = _epochs_run(EarlyStopping("val_error_rate", patience=1), keras.metrics.R2Score(name="error_rate"))
+    assert ours == theirs == 8
+    # a name with no hint at all: an AUC-like "quality" (up) and an error called "score" (down)
+    stop = EarlyStopping("val_quality", patience=1)
+    _epochs_run(stop, keras.metrics.R2Score(name="quality"))
+    assert stop._direction() == "max"
+    stop = EarlyStopping("val_score", patience=1)
+    assert _epochs_run(stop, keras.metrics.MeanSquaredError(name="score"))[0] == 8
+    assert stop._direction() == "min"
+
+
+def test_auto_mode_without_a_declared_direction_asks_for_mode():
+    def closeness(y_true, y_pred):  # a metric given as a function declares no direction
+        return -keras.ops.mean(keras.ops.abs(y_true - y_pred))
+
+    with pytest.raises(ValueError, match=r"`val_closeness`.*mode=\"max\"") as info:
+        _epochs_run(EarlyStopping("val_closeness", patience=1), closeness)
+    assert "EarlyStopping" in str(info.value)
+    ran, history = _epochs_run(EarlyStopping("val_closeness", patience=1, mode="max"), closeness)
+    assert ran == 8 and history.history["val_closeness"][-1] > history.history["val_closeness"][0]
+    # the same rule for ReduceLROnPlateau (one base class): the direction, then the error
+    from kerasboost.callbacks import ReduceLROnPlateau
+
+    reduce = ReduceLROnPlateau("val_error_rate", patience=1)
+    _epochs_run(reduce, keras.metrics.R2Score(name="error_rate"))
+    assert reduce._direction() == "max"
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        _epochs_run(ReduceLROnPlateau("val_closeness", patience=1), closeness)
