@@ -51,10 +51,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     trials, epochs = (2, 1) if args.quick else (args.trials, args.epochs)
-    workers = args.workers or (1 if args.quick else 2)
     if args.role == "search":
         search(args.directory, trials, epochs)
         return None
+    workers = args.workers if args.workers is not None else (1 if args.quick else 2)
     directory = args.directory or tempfile.mkdtemp(prefix="kerasboost-distributed-")
     command = [
         sys.executable,

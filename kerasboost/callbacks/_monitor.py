@@ -14,11 +14,11 @@ from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_choice, check_number, fail
 
 
-def direction(monitor: str, mode: str, model: keras.Model | None = None, caller: str = "") -> str:
+def direction(monitor: str, mode: str, model: keras.Model | None, caller: str) -> str:
     """`"min"` or `"max"`. `mode="auto"` decides as Keras's own monitors do: a loss (`loss`,
     `val_loss`, or a key ending in `_loss`) is minimized; a metric of `model` goes the way the
     metric declares (Keras's metrics do: accuracies, AUC, precision, recall, R2 up; errors down),
-    whatever its name; anything else is a `ValueError` asking for `mode`."""
+    whatever its name; anything else is a `ValueError`, from `caller`, asking for `mode`."""
     if mode != "auto":
         return mode
     name = monitor[len("val_") :] if monitor.startswith("val_") else monitor
@@ -28,7 +28,7 @@ def direction(monitor: str, mode: str, model: keras.Model | None = None, caller:
     if declared is not None:
         return "max" if declared == "up" else "min"
     raise ValueError(
-        f"{caller or 'The callback'}: cannot tell whether `{monitor}` should go up or down: it is "
+        f"{caller}: cannot tell whether `{monitor}` should go up or down: it is "
         f"not a loss, and the model has no metric `{name}` that declares a direction (Keras's "
         f"metrics do; a metric given as a function, or one of your own, does not). Pass "
         f'`mode="max"` or `mode="min"`.'
