@@ -1,4 +1,4 @@
-"""The `kerasboost` console command: a quiet TensorFlow start-up, then `kerasboost.__main__.main`.
+"""The `kerasboost` console command: a quiet TensorFlow start-up, then `kerasboost.cli.main`.
 
 This module lies outside the package on purpose: importing anything inside `kerasboost` imports
 Keras and TensorFlow first, and TensorFlow writes its C++ start-up lines ("oneDNN custom
@@ -15,13 +15,13 @@ import sys
 
 
 def _import_quietly():
-    """`kerasboost.__main__.main`, imported with the process's stderr (fd 2) silenced."""
+    """`kerasboost.cli.main`, imported with the process's stderr (fd 2) silenced."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        from kerasboost.__main__ import main
+        from kerasboost.cli import main
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -32,7 +32,7 @@ def _import_quietly():
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--verbose" in argv:
-        from kerasboost.__main__ import main as run
+        from kerasboost.cli import main as run
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         run = _import_quietly()

@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def run_case(name: str, seed: int, steps: int) -> dict:
     import keras
 
-    from kerasboost.diagnostics import diagnose
+    from kerasboost.doctor import diagnose
     from kerasboost.testing.sick_models import case
 
     planted = case(name)

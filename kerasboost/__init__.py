@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from kerasboost import (
     callbacks,
     diagnostics,
+    doctor,
     ensemble,
     initializers,
     layers,
@@ -41,6 +42,7 @@ def __dir__():
 __all__ = [
     "callbacks",
     "diagnostics",
+    "doctor",
     "ensemble",
     "initializers",
     "layers",

@@ -60,15 +60,39 @@ def kerasboost_export(path: str, register: bool = True) -> Callable[[T], T]:
 
 
 def public_exports() -> dict[str, object]:
-    """Every exported object, by public path (a copy; loads the subpackages `import kerasboost`
-    leaves to first use)."""
-    import kerasboost
-
-    for name in kerasboost._LAZY:
-        getattr(kerasboost, name)
+    """Every exported object of the subpackages imported so far, by public path (a copy).
+    `import kerasboost` imports all but `kerasboost.tuning` (left to first use): import it too
+    for the whole list."""
     return dict(_EXPORTS)
 
 
 def registered_exports() -> dict[str, str]:
     """Every registered object's public path -> its `kerasboost>Name` key."""
     return dict(_REGISTERED)
+
+
+def kind_of(obj: object) -> str:
+    """What a public object is, in a user's words: the Keras base it extends (`schedule`,
+    `optimizer`, `callback`, `model`, `layer`, `initializer`, `regularizer`, `constraint`),
+    `exception`, `hypermodel`, `class`, or `function`."""
+    import inspect
+
+    if not inspect.isclass(obj):
+        return "function"
+    bases = [
+        (keras.optimizers.schedules.LearningRateSchedule, "schedule"),
+        (keras.optimizers.Optimizer, "optimizer"),
+        (keras.callbacks.Callback, "callback"),
+        (keras.Model, "model"),
+        (keras.layers.Layer, "layer"),
+        (keras.initializers.Initializer, "initializer"),
+        (keras.regularizers.Regularizer, "regularizer"),
+        (keras.constraints.Constraint, "constraint"),
+        (Exception, "exception"),
+    ]
+    for base, kind in bases:
+        if issubclass(obj, base):
+            return kind
+    if any(c.__name__ == "HyperModel" for c in obj.__mro__):
+        return "hypermodel"
+    return "class"

@@ -5,8 +5,7 @@ import argparse
 import numpy as np
 import pytest
 
-from kerasboost import demo
-from kerasboost.__main__ import main
+from kerasboost.cli import demo, main
 
 
 # the slow tier: the demo end to end (~30 s)

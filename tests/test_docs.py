@@ -26,6 +26,7 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
 
 
 def test_public_objects_document_args_example_and_references():
+    import kerasboost.tuning  # noqa: F401 - its exports too (`import kerasboost` leaves it to first use)
     from kerasboost.api_export import public_exports
 
     for path, obj in public_exports().items():

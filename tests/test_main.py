@@ -1,8 +1,8 @@
 import pytest
 
 from kerasboost import schedules
-from kerasboost.__main__ import main
 from kerasboost.api_export import registered_exports
+from kerasboost.cli import main
 from kerasboost.diagnostics.gallery import gallery_schedules
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import kerasboost
+import kerasboost.tuning
 from kerasboost.api_export import public_exports
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "api"

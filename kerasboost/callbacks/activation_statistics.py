@@ -8,14 +8,10 @@ from typing import Any
 import keras
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics import problems
+from kerasboost.diagnostics.activation_report import activation_report
 from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_number, fail
-
-REMEDIES = {
-    "dead": "lower the learning rate, use LeakyReLU/ELU/GELU, or initialize for ReLU (VarianceFor, LooksLinear)",
-    "saturated": "initialize for the activation (OrthogonalFor, lsuv), normalize inputs, or use a non-saturating "
-    "activation",
-}
 
 
 @kerasboost_export("kerasboost.callbacks.ActivationStatistics", register=False)
@@ -33,7 +29,10 @@ class ActivationStatistics(keras.callbacks.Callback):
     Args:
         x_probe: a batch of inputs (a few hundred samples are plenty).
         every_n_epochs: int >= 1. Defaults to `1`.
-        alert_fraction: float in (0, 1]. Defaults to `0.5`.
+        alert_fraction: float in (0, 1], or None (the default) for the
+            vocabulary's thresholds (`kerasboost.diagnostics.problems`:
+            `dead_fraction` and `saturated_fraction`, both 0.5, as the
+            doctor reads them).
 
     Example:
 
@@ -57,13 +56,19 @@ class ActivationStatistics(keras.callbacks.Callback):
           Theory and Numerical Examples", https://arxiv.org/abs/1903.06733
     """
 
-    def __init__(self, x_probe: Any, every_n_epochs: int = 1, alert_fraction: float = 0.5) -> None:
+    def __init__(self, x_probe: Any, every_n_epochs: int = 1, alert_fraction: float | None = None) -> None:
         super().__init__()
         if not hasattr(x_probe, "shape") or len(x_probe) == 0:
             raise fail("x_probe", "a non-empty array of inputs", type(x_probe).__name__)
         self.x_probe = x_probe
         self.every_n_epochs = check_number("every_n_epochs", every_n_epochs, low=1, integer=True)
-        self.alert_fraction = check_number("alert_fraction", alert_fraction, low=0.0, high=1.0, low_inclusive=False)
+        if alert_fraction is not None:
+            alert_fraction = check_number("alert_fraction", alert_fraction, low=0.0, high=1.0, low_inclusive=False)
+        self.alert_fraction = alert_fraction
+        self._thresholds = {
+            "dead_units": problems.THRESHOLDS["dead_fraction"] if alert_fraction is None else alert_fraction,
+            "saturated_units": problems.THRESHOLDS["saturated_fraction"] if alert_fraction is None else alert_fraction,
+        }
 
     def on_train_begin(self, logs=None):
         self.reports: dict[int, Any] = {}
@@ -72,11 +77,8 @@ class ActivationStatistics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        from kerasboost.diagnostics import activation_report
-
         report = activation_report(self.model, self.x_probe)
         self.reports[epoch] = report
-        found = {"dead": [], "saturated": []}
         for row in report:
             if logs is not None:
                 logs[f"activation_std/{row.layer}"] = row.std
@@ -84,14 +86,13 @@ class ActivationStatistics(keras.callbacks.Callback):
                     logs[f"dead_fraction/{row.layer}"] = row.dead
                 if not math.isnan(row.saturated):
                     logs[f"saturated_fraction/{row.layer}"] = row.saturated
-            for kind, value in (("dead", row.dead), ("saturated", row.saturated)):
-                if not math.isnan(value) and value >= self.alert_fraction:
-                    found[kind].append(row.layer)
-        for kind, layers in found.items():
+        for kind, field in (("dead_units", "dead"), ("saturated_units", "saturated")):
+            fractions = ((row.layer, getattr(row, field)) for row in report)
+            layers = problems.layers_at_or_above(fractions, self._thresholds[kind])
             if layers:
-                alert = {"kind": kind, "epoch": epoch, "layers": layers, "remedy": REMEDIES[kind]}
+                alert = {"kind": kind, "epoch": epoch, "layers": layers, "remedy": problems.remedy(kind)}
                 self.alerts.append(alert)
                 warn(
-                    f"ActivationStatistics: {kind} units >= {self.alert_fraction:.0%} in epoch {epoch + 1} in layers "
+                    f"ActivationStatistics: {kind} >= {self._thresholds[kind]:.0%} in epoch {epoch + 1} in layers "
                     f"{', '.join(layers)}. Remedy: {alert['remedy']}.",
                 )

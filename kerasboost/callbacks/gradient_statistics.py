@@ -13,6 +13,8 @@ from kerasboost.callbacks._gradients.graph import step_statistics
 from kerasboost.callbacks._gradients.instrument import Instrumentation
 from kerasboost.callbacks._gradients.records import epoch_logs, find_alerts, make_record
 from kerasboost.callbacks._gradients.writers import RecordWriter
+from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
+from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.utils.user_warning import warn
 from kerasboost.utils.validation import check_number, fail
 
@@ -57,10 +59,12 @@ class GradientStatistics(keras.callbacks.Callback):
     - `grad_alert`: 1.0 when an alert fired this epoch, else 0.0.
 
     Alerts (a `RuntimeWarning` naming the layers and the remedy, and
-    `grad_alert`): **non-finite** gradients; **vanishing** gradients (the
-    first layer's norm below `vanishing_ratio` times the last layer's, or a
-    layer's norm below `vanishing_floor`); **exploding** gradients (global
-    norm above `exploding_threshold`). Every record is kept in
+    `grad_alert`), in the vocabulary the doctor uses
+    (`kerasboost.diagnostics.problems`: the same names, thresholds and
+    remedies): `nonfinite` gradients; `vanishing_gradients` (a layer's mean
+    norm below `vanishing_ratio` times the last layer's, or below
+    `vanishing_floor`); `exploding_gradients` (global norm above
+    `exploding_threshold`). Every record is kept in
     `records` (a list of dicts; `to_dataframe()`), written to `path` (`.csv`
     or `.jsonl`) if given, and drawn by `plot_gradient_flow()`.
 
@@ -71,9 +75,10 @@ class GradientStatistics(keras.callbacks.Callback):
         path: optional `.csv` or `.jsonl` file for the per-layer records.
         log_dir: optional TensorBoard directory for per-layer scalars and
             histograms of the per-layer norms (needs TensorFlow).
-        vanishing_ratio: float in (0, 1). Defaults to `1e-3`.
-        vanishing_floor: float >= 0. Defaults to `1e-8`.
-        exploding_threshold: float > 0. Defaults to `1e3`.
+        vanishing_ratio: float in (0, 1). Defaults to `1e-3` (the
+            vocabulary's `vanishing_ratio`).
+        vanishing_floor: float >= 0. Defaults to `1e-8` (`vanishing_floor`).
+        exploding_threshold: float > 0. Defaults to `1e3` (`exploding_norm`).
         layer_logs: bool, also put the `grad_norm/<layer>` keys in `logs`
             (the progress bar and `History`); the per-layer values are in
             `records`, `path` and `log_dir` either way. Defaults to `False`.
@@ -104,9 +109,9 @@ class GradientStatistics(keras.callbacks.Callback):
         read_every_n_steps: int = 100,
         path: str | None = None,
         log_dir: str | None = None,
-        vanishing_ratio: float = 1e-3,
-        vanishing_floor: float = 1e-8,
-        exploding_threshold: float = 1e3,
+        vanishing_ratio: float = THRESHOLDS["vanishing_ratio"],
+        vanishing_floor: float = THRESHOLDS["vanishing_floor"],
+        exploding_threshold: float = THRESHOLDS["exploding_norm"],
         layer_logs: bool = False,
     ) -> None:
         super().__init__()
@@ -235,7 +240,7 @@ class GradientStatistics(keras.callbacks.Callback):
             self.alerts.append(alert)
             details = {k: v for k, v in alert.items() if k not in ("kind", "layers", "remedy", "epoch")}
             warn(
-                f"GradientStatistics: {alert['kind']} gradients in epoch {epoch + 1} in layers "
+                f"GradientStatistics: {alert['kind']} in epoch {epoch + 1} in layers "
                 f"{', '.join(alert['layers'])} ({details}). Remedy: {alert['remedy']}.",
             )
         return found
@@ -262,6 +267,4 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def plot_gradient_flow(self, path: str | None = None, ax=None):
         """Per-layer gradient norms over the recorded steps (log scale); saved to `path` if given."""
-        from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
-
         return plot_gradient_flow(self.records, self.layers, path=path, ax=ax)

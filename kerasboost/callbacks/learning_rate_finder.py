@@ -9,6 +9,7 @@ import numpy as np
 
 from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics.figures import figure_and_axes
 from kerasboost.optimizers.wrapper import without_loss_scaling
 from kerasboost.utils.validation import check_number, fail
 
@@ -172,8 +173,6 @@ class LearningRateFinder(keras.callbacks.Callback):
 
     def plot(self, path: str | None = None, ax=None):
         """The smoothed loss against the learning rate (log scale), with the suggestions."""
-        from kerasboost.diagnostics._figure import figure_and_axes
-
         fig, ax = figure_and_axes(ax, (7, 4))
         ax.plot(self.learning_rates, self.smoothed_losses, color="tab:blue")
         for (name, lr), colour in zip(self.suggestions().items(), ("tab:green", "tab:orange", "tab:red")):

@@ -12,20 +12,14 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics.activations import SATURATING, dies
+from kerasboost.diagnostics.figures import depth_ticks
 from kerasboost.utils.models import probe_model
 from kerasboost.utils.validation import check_number, fail
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-SATURATING = {
-    # activation -> (low, high): outputs outside [low, high] are saturated
-    "tanh": (-0.99, 0.99),
-    "sigmoid": (0.01, 0.99),
-    "hard_sigmoid": (0.01, 0.99),
-    "softsign": (-0.99, 0.99),
-}
-RECTIFIERS = ("relu", "relu6")  # a unit that outputs 0 for the whole batch is dead
 _SAMPLE = 20_000  # activation values kept per layer for histograms
 
 
@@ -84,7 +78,7 @@ def _row(name: str, activation: str, out: np.ndarray, rng: np.random.Generator) 
         saturated = float(np.mean((out < low) | (out > high)))
     else:
         saturated = math.nan
-    if activation in RECTIFIERS:
+    if dies(activation):
         per_unit = out.reshape(-1, units)
         dead = float(np.mean(np.all(per_unit <= 0.0, axis=0)))
     else:
@@ -221,8 +215,6 @@ def plot_activations(
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from kerasboost.diagnostics._figure import depth_ticks
 
     layers = [row.layer for row in report]
     depth = np.arange(len(report))

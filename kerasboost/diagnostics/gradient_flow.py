@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.diagnostics._figure import depth_ticks
+from kerasboost.diagnostics.figures import depth_ticks
 from kerasboost.utils.validation import check_number, fail
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.diagnostics._figure import figure_and_axes
+from kerasboost.diagnostics.figures import figure_and_axes
 from kerasboost.utils.validation import check_number, fail
 
 if TYPE_CHECKING:

@@ -60,6 +60,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasboost import api_export
+
 KINDS = ("schedule", "optimizer", "layer", "initializer", "regularizer", "constraint")
 CHECKS = ("registry", "config", "xla", "saving", "precision", "validation")
 
@@ -125,19 +127,13 @@ class ContractCase:
 
 
 def kind_of(cls: type) -> str:
-    """The contract kind of a class (which tiny model and resolver to use)."""
-    bases = {
-        "schedule": keras.optimizers.schedules.LearningRateSchedule,
-        "optimizer": keras.optimizers.Optimizer,
-        "layer": keras.layers.Layer,
-        "initializer": keras.initializers.Initializer,
-        "regularizer": keras.regularizers.Regularizer,
-        "constraint": keras.constraints.Constraint,
-    }
-    for kind, base in bases.items():
-        if isinstance(cls, type) and issubclass(cls, base):
-            return kind
-    raise ContractError(f"{cls!r} is none of the contract kinds {KINDS}")
+    """The contract kind of a class (which tiny model and resolver to use): `api_export.kind_of`
+    (a model is a layer to the contract), which must be one of `KINDS`."""
+    kind = api_export.kind_of(cls) if isinstance(cls, type) else "function"
+    kind = "layer" if kind == "model" else kind
+    if kind not in KINDS:
+        raise ContractError(f"{cls!r} is none of the contract kinds {KINDS}")
+    return kind
 
 
 @contextlib.contextmanager
@@ -517,10 +513,8 @@ def check_validation(case: ContractCase) -> None:
 
 def check_exports(cases: Iterable[ContractCase], package: str = "kerasboost") -> None:
     """Registered `package>` keys == public exports, and each has a case."""
-    from kerasboost.api_export import registered_exports
-
     registered = {key for key in keras.saving.get_custom_objects() if key.startswith(package + ">")}
-    exported = set(registered_exports().values())
+    exported = set(api_export.registered_exports().values())
     if registered != exported:
         raise ContractError(
             f"registered keys and public exports differ: registered only "

@@ -16,7 +16,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost.demo import compile_model, load_data
+from kerasboost.layers import DropPath, SkipInit
+from kerasboost.optimizers import Lookahead
+from kerasboost.schedules import OneCycle, Warmup
+from kerasboost.utils.digits import compile_model, load_data
 
 
 @dataclasses.dataclass
@@ -104,8 +107,6 @@ def _cnn(seed: int, dead_block: bool, jit_compile: bool = True):
 
 
 def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile: bool = True):
-    from kerasboost.layers import DropPath, SkipInit
-
     keras.utils.set_random_seed(seed)
     x, y, x_val, y_val = digits(seed)
     inputs = keras.Input((64,))
@@ -119,9 +120,6 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile:
     outputs = keras.layers.Dense(10, name="logits")(h)
     model = keras.Model(inputs, outputs, name="residual_skip_init" if skip_init else "residual_no_norm")
     # the optimizer of the report that motivated the doctor: warmup is on already, and does not help
-    from kerasboost.optimizers import Lookahead
-    from kerasboost.schedules import OneCycle, Warmup
-
     schedule = Warmup(OneCycle(3e-3, total_steps=200), warmup_steps=20)
     return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule)), jit_compile), x, y, (x_val, y_val)
 

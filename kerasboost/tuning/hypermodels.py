@@ -13,6 +13,7 @@ import keras
 import keras_tuner
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.callbacks import EarlyStopping
 from kerasboost.tuning.search_space import (
     OPTIMIZERS,
     SCHEDULES,
@@ -132,8 +133,6 @@ class _HyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, **kwargs):
-        from kerasboost.callbacks import EarlyStopping
-
         kwargs["batch_size"] = hp.get("batch_size")
         kwargs.setdefault("epochs", self.epochs)
         callbacks = list(kwargs.pop("callbacks", None) or [])

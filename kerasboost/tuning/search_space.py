@@ -15,7 +15,11 @@ from typing import Any
 
 import keras
 
+from kerasboost import optimizers as kb_optimizers
+from kerasboost import schedules as kb_schedules
 from kerasboost.api_export import kerasboost_export
+from kerasboost.initializers import OrthogonalFor, VarianceFor
+from kerasboost.layers import InstanceNormalization
 from kerasboost.utils.validation import check_choices, check_number, fail
 
 OPTIMIZERS = ("sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamw", "radam", "adabelief", "lars")
@@ -169,8 +173,6 @@ def hp_initializer(
         - He et al., 2015, "Delving Deep into Rectifiers",
           https://arxiv.org/abs/1502.01852
     """
-    from kerasboost.initializers import OrthogonalFor, VarianceFor
-
     choices = check_choices("choices", choices, INITIALIZERS)
     value = hp.Choice(name, choices) if is_hyperparameters(hp) else _fixed("hp", hp, choices)
     if value == "matched":
@@ -273,8 +275,6 @@ def hp_normalization(
           https://arxiv.org/abs/1502.03167
         - Wu & He, 2018, "Group Normalization", https://arxiv.org/abs/1803.08494
     """
-    from kerasboost.layers import InstanceNormalization
-
     choices = check_choices("choices", choices, NORMALIZATIONS)
     groups = check_number("groups", groups, low=1, integer=True)
     value = hp.Choice(name, choices) if is_hyperparameters(hp) else _fixed("hp", hp, choices)
@@ -388,8 +388,6 @@ def hp_optimizer(
           in Machine Learning", https://arxiv.org/abs/1705.08292 (why SGD with
           momentum stays in the search)
     """
-    from kerasboost import optimizers as kb
-
     choices = check_choices("choices", choices, OPTIMIZERS)
     wrappers = check_choices("wrappers", wrappers, WRAPPERS)
     clipping = dict(clipping or {})
@@ -416,17 +414,17 @@ def hp_optimizer(
         "adadelta": lambda: keras.optimizers.Adadelta(learning_rate, **kwargs),
         "adam": lambda: keras.optimizers.Adam(learning_rate, **kwargs),
         "adamw": lambda: keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **kwargs),
-        "radam": lambda: kb.RectifiedAdam(learning_rate, **kwargs),
-        "adabelief": lambda: kb.AdaBelief(learning_rate, **kwargs),
-        "lars": lambda: kb.LARS(learning_rate, **kwargs),
+        "radam": lambda: kb_optimizers.RectifiedAdam(learning_rate, **kwargs),
+        "adabelief": lambda: kb_optimizers.AdaBelief(learning_rate, **kwargs),
+        "lars": lambda: kb_optimizers.LARS(learning_rate, **kwargs),
     }
     optimizer = makers[value]()
     if "agc" in clipping:
-        optimizer = kb.AdaptiveGradientClipping(optimizer, clip_factor=clipping["agc"])
+        optimizer = kb_optimizers.AdaptiveGradientClipping(optimizer, clip_factor=clipping["agc"])
     if wrapper == "lookahead":
-        optimizer = kb.Lookahead(optimizer)
+        optimizer = kb_optimizers.Lookahead(optimizer)
     elif wrapper == "gradient_centralization":
-        optimizer = kb.GradientCentralization(optimizer)
+        optimizer = kb_optimizers.GradientCentralization(optimizer)
     return optimizer
 
 
@@ -491,8 +489,6 @@ def hp_schedule(
           Warm Restarts", https://arxiv.org/abs/1608.03983
         - Smith & Topin, 2018, "Super-Convergence", https://arxiv.org/abs/1708.07120
     """
-    from kerasboost import schedules as kb
-
     choices = check_choices("choices", choices, SCHEDULES)
     learning_rate = check_number("learning_rate", learning_rate, low=0.0, low_inclusive=False)
     if steps is None:
@@ -508,14 +504,16 @@ def hp_schedule(
     warmup = max(1, steps // 10)
     return {
         "constant": lambda: learning_rate,
-        "step": lambda: kb.StepDecay(learning_rate, drop_every=max(1, steps // 3), factor=0.1),
+        "step": lambda: kb_schedules.StepDecay(learning_rate, drop_every=max(1, steps // 3), factor=0.1),
         "exponential": lambda: keras.optimizers.schedules.ExponentialDecay(
             learning_rate, decay_steps=steps, decay_rate=0.01
         ),
         "cosine": lambda: keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps),
-        "cyclical": lambda: kb.CyclicalLearningRate(learning_rate / 10, learning_rate, step_size=max(1, steps // 8)),
-        "one_cycle": lambda: kb.OneCycle(learning_rate, total_steps=steps),
-        "warmup_cosine": lambda: kb.Warmup(
+        "cyclical": lambda: kb_schedules.CyclicalLearningRate(
+            learning_rate / 10, learning_rate, step_size=max(1, steps // 8)
+        ),
+        "one_cycle": lambda: kb_schedules.OneCycle(learning_rate, total_steps=steps),
+        "warmup_cosine": lambda: kb_schedules.Warmup(
             keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps - warmup)), warmup
         ),
     }[value]()

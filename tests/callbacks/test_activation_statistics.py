@@ -22,13 +22,13 @@ def test_logs_match_the_report_and_dead_relus_are_named():
     )
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse", jit_compile=True)
     stats = ActivationStatistics(x[:32], every_n_epochs=2)
-    with pytest.warns(RuntimeWarning, match="dead units .* dead_layer"):
+    with pytest.warns(RuntimeWarning, match="dead_units .* dead_layer"):
         history = model.fit(x, np.zeros((64, 1)), epochs=4, callbacks=[stats], verbose=0)
     assert sorted(stats.reports) == [1, 3]  # every 2nd epoch
     report = activation_report(model, x[:32])
     assert history.history["dead_fraction/dead_layer"] == [1.0, 1.0]  # negative weights, positive inputs
     np.testing.assert_allclose(history.history["activation_std/tanh_layer"][-1], report[1].std, rtol=1e-6)
-    assert [a["layers"] for a in stats.alerts if a["kind"] == "dead"] == [["dead_layer"], ["dead_layer"]]
+    assert [a["layers"] for a in stats.alerts if a["kind"] == "dead_units"] == [["dead_layer"], ["dead_layer"]]
 
 
 def test_bad_arguments():

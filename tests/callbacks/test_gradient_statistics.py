@@ -201,7 +201,7 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_name_the_first_layer():
     with pytest.warns(RuntimeWarning, match="vanishing"):
         history = _fit(model, stats)
     assert history.history["grad_alert"] == [1.0]
-    alert = next(a for a in stats.alerts if a["kind"] == "vanishing")
+    alert = next(a for a in stats.alerts if a["kind"] == "vanishing_gradients")
     assert alert["layers"][0].endswith("hidden0") and alert["first_to_last_epoch_mean"] < 0.01
 
 

@@ -1,4 +1,4 @@
-"""kerasboost.diagnostics.diagnose: the planted sick models, the fixes, what is never proposed, the command."""
+"""kerasboost.doctor.diagnose: the planted sick models, the fixes, what is never proposed, the command."""
 
 import json
 import math
@@ -8,7 +8,11 @@ import matplotlib
 import numpy as np
 import pytest
 
-from kerasboost.diagnostics import _findings, _fixes, _probe, diagnose
+from kerasboost.diagnostics.problems import PROBLEMS, THRESHOLDS
+from kerasboost.doctor import diagnose
+from kerasboost.doctor import fixes as _fixes
+from kerasboost.doctor import probe as _probe
+from kerasboost.doctor import rules as _findings
 from kerasboost.testing.sick_models import CASES, digits
 
 matplotlib.use("Agg")
@@ -34,7 +38,7 @@ def test_planted_case_is_named_and_given_the_fix_for_its_cause(case, tmp_path):
     diagnosis = diagnose(model, x, y, validation_data=validation, steps=160, try_fixes=tried)
     assert diagnosis.problems[0] == case.expected[0], str(diagnosis)
     assert set(case.expected) <= set(diagnosis.problems), str(diagnosis)
-    assert set(diagnosis.problems) <= set(_findings.PROBLEMS)
+    assert set(diagnosis.problems) <= set(PROBLEMS)
     first = diagnosis.findings[0]
     assert (first.fix.name if first.fix else None) == case.fix, str(diagnosis)
     if case.expected == ("healthy",):
@@ -45,7 +49,7 @@ def test_planted_case_is_named_and_given_the_fix_for_its_cause(case, tmp_path):
         assert first.evidence and first.remedy
     if case.name == "residual_without_normalization":
         # the report that motivated the doctor: warmup on, gradients exploding - the cause is forward
-        assert first.evidence["max_grad_norm"] > _findings.THRESHOLDS["exploding_norm"]  # the symptom, explained
+        assert first.evidence["max_grad_norm"] > THRESHOLDS["exploding_norm"]  # the symptom, explained
         assert diagnosis.range_test is None  # the learning rate was never put on trial
     if tried:  # the fix, re-probed on a fresh copy, lowers the validation loss, and the report says by how much
         before, after = first.trial["values"]["val_loss"]
@@ -222,7 +226,7 @@ def test_an_uncompiled_model_is_refused_by_name():
 
 
 def test_doctor_command_prints_the_report_and_writes_figures_and_json(tmp_path, capsys):
-    from kerasboost.__main__ import main
+    from kerasboost.cli import main
 
     x, y, x_val, y_val = digits(0, rows=256)
     model = keras.Sequential(

@@ -8,21 +8,7 @@ from typing import Any
 import numpy as np
 
 from kerasboost.callbacks._gradients.graph import DW_NORM, G_MAX, G_NORM, NONFINITE, W_NORM, ZEROS, Layout
-
-REMEDIES = {
-    "vanishing": (
-        "initialize for the activation (kerasboost.initializers.VarianceFor / OrthogonalFor / lsuv), "
-        "use a non-saturating activation, add residual connections or normalization"
-    ),
-    "exploding": (
-        "lower the learning rate or add warmup (kerasboost.schedules.Warmup), clip the global norm "
-        "(global_clipnorm=1.0 or kerasboost.optimizers.AdaptiveGradientClipping)"
-    ),
-    "nonfinite": (
-        "check the inputs and the loss for NaN/Inf, lower the learning rate, skip bad steps with "
-        "kerasboost.optimizers.SkipNonFinite, or use a LossScaleOptimizer under float16"
-    ),
-}
+from kerasboost.diagnostics import problems
 
 
 def make_record(layout: Layout, step: int, epoch: int, stats: np.ndarray) -> dict:
@@ -58,7 +44,9 @@ def epoch_logs(records: list[dict], layers: list[str], layer_logs: bool) -> dict
 def find_alerts(
     records: list[dict], layers: list[str], vanishing_ratio: float, vanishing_floor: float, exploding_threshold: float
 ) -> list[dict]:
-    """The alerts one epoch's records raise (kind, layers, the evidence, the remedy)."""
+    """The alerts one epoch's records raise (kind, layers, the evidence, the remedy), in the
+    vocabulary of `kerasboost.diagnostics.problems`: `nonfinite`, `vanishing_gradients`,
+    `exploding_gradients` (the same conditions and words as the doctor's findings)."""
     found: list[dict[str, Any]] = []
     bad = [n for n in layers if any(r[f"nonfinite/{n}"] > 0 for r in records)]
     if bad:
@@ -66,21 +54,20 @@ def find_alerts(
             {"kind": "nonfinite", "layers": bad, "steps": [r["step"] for r in records if r["grad_nonfinite"] > 0]}
         )
     norms = {n: float(np.mean([r[f"grad_norm/{n}"] for r in records])) for n in layers}
-    tiny = [n for n, v in norms.items() if v < vanishing_floor]
-    first, last = norms[layers[0]], norms[layers[-1]]
-    if len(layers) > 1 and last > 0 and first / last < vanishing_ratio:
-        tiny = sorted(set(tiny) | {layers[0]}, key=layers.index)
+    tiny = problems.vanishing_layers(norms, vanishing_ratio, vanishing_floor)
     if tiny:
+        first, last = norms[layers[0]], norms[layers[-1]]
         found.append(
             {
-                "kind": "vanishing",
+                "kind": "vanishing_gradients",
                 "layers": tiny,
                 "first_to_last_epoch_mean": first / last if last > 0 else float("nan"),
             }
         )
-    if max(r["grad_norm"] for r in records) > exploding_threshold:
+    max_norm = max(r["grad_norm"] for r in records)
+    if problems.exploding(max_norm, exploding_threshold):
         top = sorted(norms, key=lambda n: norms[n], reverse=True)[:3]
-        found.append({"kind": "exploding", "layers": top, "max_grad_norm": max(r["grad_norm"] for r in records)})
+        found.append({"kind": "exploding_gradients", "layers": top, "max_grad_norm": max_norm})
     for alert in found:
-        alert["remedy"] = REMEDIES[alert["kind"]]
+        alert["remedy"] = problems.remedy(alert["kind"])
     return found

@@ -1,4 +1,4 @@
-"""The figure set-up shared by kerasboost's plots (private)."""
+"""The figure set-up shared by kerasboost's plots (matplotlib is imported only when a figure is made)."""
 
 from __future__ import annotations
 

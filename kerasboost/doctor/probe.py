@@ -4,7 +4,7 @@
 optimizer of the same configuration); `run_probe` trains it for a few hundred steps with
 `GradientStatistics`, takes `activation_report`s before and after, evaluates the losses before
 training and after every probe epoch, and returns one `Probe` with the numbers the rules in
-`_findings` read. `range_test` runs the learning-rate range test on another copy.
+`kerasboost.doctor.rules` read. `range_test` runs the learning-rate range test on another copy.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import keras
 import numpy as np
 
 from kerasboost import _keras
+from kerasboost.callbacks import GradientStatistics, LearningRateFinder
+from kerasboost.diagnostics.activation_report import activation_report
+from kerasboost.diagnostics.plot_schedule import schedule_values
 from kerasboost.optimizers.wrapper import optimizer_chain, without_loss_scaling
 
 # ------------------------------------------------------------------ data
@@ -121,8 +124,6 @@ def peak_learning_rate(optimizer: keras.optimizers.Optimizer, steps: int) -> flo
     """The largest learning rate the optimizer applies over the first `steps` steps."""
     rate = learning_rate_of(optimizer)
     if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-        from kerasboost.diagnostics.plot_schedule import schedule_values
-
         return float(np.max(schedule_values(rate, max(steps, 1))))
     return float(keras.ops.convert_to_numpy(rate))
 
@@ -213,8 +214,6 @@ class Probe:
 
 
 def _reports(model: keras.Model, x: Any) -> Any:
-    from kerasboost.diagnostics.activation_report import activation_report
-
     if not model.inputs:
         return None
     return activation_report(model, x, all_layers=True)
@@ -229,8 +228,6 @@ def run_probe(
     callbacks: list | None = None,
 ) -> Probe:
     """Train `model` (a copy: it is changed) on `data` for `epochs` passes with the statistics recorded."""
-    from kerasboost.callbacks import GradientStatistics
-
     sample = take(data.x, np.arange(min(rows(data.x), 256)))
     start = time.perf_counter()
     steps_per_epoch = math.ceil(rows(data.x) / batch_size)
@@ -286,8 +283,6 @@ class RangeTest:
 def range_test(model: keras.Model, data: Data, batch_size: int, num_steps: int = 100) -> RangeTest | None:
     """Smith's range test (`LearningRateFinder`, 1e-6 to 10) on a copy of `model` whose optimizer
     holds a float rate; None when the curve is too short to read."""
-    from kerasboost.callbacks import LearningRateFinder
-
     target = without_loss_scaling(model.optimizer)
     clone = copy_model(model, optimizer=copy_optimizer(target, learning_rate=1e-3))
     finder = LearningRateFinder(1e-6, 10.0, num_steps=num_steps)

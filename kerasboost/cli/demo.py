@@ -1,6 +1,6 @@
 """The main job: `kerasboost demo` diagnoses one deep plain network, then trains it twice and compares.
 
-First `kerasboost.diagnostics.diagnose` probes a copy of the network as Keras builds it by
+First `kerasboost.doctor.diagnose` probes a copy of the network as Keras builds it by
 default (the `Dense` default initializer, Adam at a constant learning rate) and prints what
 keeps it from training, naming layers, with the fix. Then run 1 trains that network; run 2
 trains the same network with the kerasboost recipe: an initializer matched to the activation
@@ -22,6 +22,9 @@ import warnings
 from typing import Any
 
 import numpy as np
+
+from kerasboost.doctor.report import summary
+from kerasboost.utils.digits import compile_model, load_data
 
 
 @dataclasses.dataclass
@@ -46,26 +49,6 @@ class RunResult:
         return len(self.history["val_accuracy"])
 
 
-def load_data(name: str, seed: int):
-    """Standardized (x_train, y_train, x_val, y_val): 80/20 split of digits or mnist1d."""
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        x, y = load_digits(return_X_y=True)
-    else:
-        from mnist1d.data import get_dataset_args, make_dataset
-
-        data = make_dataset(get_dataset_args())
-        x, y = np.concatenate([data["x"], data["x_test"]]), np.concatenate([data["y"], data["y_test"]])
-    x = x.astype("float32")
-    order = np.random.default_rng(seed).permutation(len(x))
-    x, y = x[order], y[order].astype("int32")
-    n_val = len(x) // 5
-    mean, std = x[n_val:].mean(0), x[n_val:].std(0) + 1e-6
-    x = (x - mean) / std
-    return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
-
-
 def build_mlp(input_dim: int, classes: int, depth: int, width: int, activation: str, recipe: bool):
     import keras
 
@@ -84,26 +67,12 @@ def build_mlp(input_dim: int, classes: int, depth: int, width: int, activation: 
     return keras.Sequential(layers, name="recipe" if recipe else "keras_defaults")
 
 
-def compile_model(model, optimizer, jit_compile: bool | str = True):
-    """Compile for the digits classes: sparse cross-entropy on logits, accuracy; XLA unless
-    `jit_compile` says otherwise (`False` or `"auto"`, as in `keras.Model.compile`)."""
-    import keras
-
-    model.compile(
-        optimizer,
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-    return model
-
-
 def doctor(data, args, jit_compile: bool | str = True):
-    """`kerasboost.diagnostics.diagnose` of the keras-defaults network before it trains (a probe
+    """`kerasboost.doctor.diagnose` of the keras-defaults network before it trains (a probe
     on a copy: 200 steps in 8 epochs, or 64 in 4 with `--quick`)."""
     import keras
 
-    from kerasboost.diagnostics import diagnose
+    from kerasboost.doctor import diagnose
 
     x_train, y_train, x_val, y_val = data
     keras.utils.set_random_seed(args.seed)
@@ -180,13 +149,6 @@ def train(name, recipe, data, args, verbose, jit_compile: bool | str = True):
     seconds = time.perf_counter() - start
     report = activation_report(model, x_train[:512])
     return RunResult(name, history.history, gradients, report, seconds, schedule)
-
-
-def summary(diagnosis) -> str:
-    """The doctor's findings in one line: each problem with the layers it names."""
-    from kerasboost.diagnostics._findings import span
-
-    return "; ".join(f"{f.problem} ({span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
 
 
 def table(results: list[RunResult], diagnosis=None) -> str:
@@ -298,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
         f"kerasboost demo: {args.depth}-layer plain {args.activation} MLP (width {args.width}) on {args.data} "
         f"({len(data[0])} train / {len(data[2])} validation), {args.epochs} epochs, backend {keras.backend.backend()}"
     )
-    print("\n== doctor: kerasboost.diagnostics.diagnose(keras_defaults model), a short probe on a copy")
+    print("\n== doctor: kerasboost.doctor.diagnose(keras_defaults model), a short probe on a copy")
     diagnosis = doctor(data, args)
     print(diagnosis)
     results = []

@@ -14,7 +14,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost.diagnostics._probe import Data, copy_model, copy_optimizer, rows, take
+from kerasboost.callbacks import EarlyStopping
+from kerasboost.diagnostics.activation_report import layer_activation
+from kerasboost.diagnostics.activations import looks_linear_suits
+from kerasboost.doctor.probe import Data, copy_model, copy_optimizer, rows, take
+from kerasboost.initializers import LooksLinear, lsuv
+from kerasboost.optimizers import SkipNonFinite
 
 
 @dataclasses.dataclass
@@ -39,19 +44,13 @@ def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
     ]
 
 
-RECTIFIERS = ("relu", "leaky_relu")
-
-
 def reinitialize(seed: int) -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        from kerasboost.diagnostics.activation_report import layer_activation
-        from kerasboost.initializers import LooksLinear, lsuv
-
         clone = copy_model(model)
         mirrored = False  # the previous layer of a Sequential ReLU chain was made looks-linear
         for i, layer in enumerate(kernel_layers(clone)):
             shape = tuple(layer.kernel.shape)
-            rectifier = layer_activation(layer) in RECTIFIERS and shape[-1] % 2 == 0
+            rectifier = looks_linear_suits(layer_activation(layer)) and shape[-1] % 2 == 0
             chain = isinstance(clone, keras.Sequential) and not (mirrored and shape[-2] % 2)
             if rectifier and chain:
                 init: Any = LooksLinear(input_mirrored=mirrored, seed=seed + i)
@@ -170,8 +169,6 @@ def clip_gradients(norm: float = 1.0) -> Fix:
 
 def skip_nonfinite() -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        from kerasboost.optimizers import SkipNonFinite
-
         return copy_model(model, optimizer=SkipNonFinite(copy_optimizer(model.optimizer))), data, []
 
     return Fix(
@@ -183,8 +180,6 @@ def skip_nonfinite() -> Fix:
 
 def early_stopping(patience: int) -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        from kerasboost.callbacks import EarlyStopping
-
         stop = EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
         return copy_model(model), data, [stop]
 

@@ -5,149 +5,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import time
 from typing import Any
 
 import keras
-import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.diagnostics import _findings
-from kerasboost.diagnostics._findings import PROBLEMS, THRESHOLDS, Finding
-from kerasboost.diagnostics._probe import Probe, RangeTest, copy_model, range_test, rows, run_probe, split_data
+from kerasboost.doctor import rules
+from kerasboost.doctor.probe import Data, Probe, RangeTest, copy_model, range_test, rows, run_probe, split_data
+from kerasboost.doctor.report import Diagnosis
 from kerasboost.utils.validation import check_bool, check_number, check_seed, fail
 
-__all__ = ["PROBLEMS", "THRESHOLDS", "Diagnosis", "Finding", "diagnose"]
 
-
-@dataclasses.dataclass
-class Diagnosis:
-    """What `diagnose` found: `findings` (causes first), the probe's `measures`, and the probe itself.
-
-    `problems` lists the findings' problem names (`["healthy"]` when nothing is wrong); `str()`
-    is the printed report; `plot(out)` writes the figures; each finding with a `fix` has a
-    `trial` (before / after numbers) when `try_fixes=True`.
-    """
-
-    findings: list[Finding]
-    measures: dict[str, float]
-    probe: Probe = dataclasses.field(repr=False)
-    range_test: RangeTest | None = dataclasses.field(repr=False, default=None)
-    trials: dict[str, Any] = dataclasses.field(repr=False, default_factory=dict)  # fix name -> re-probe
-    model_name: str = ""
-    seconds: float = 0.0
-
-    @property
-    def problems(self) -> list[str]:
-        return [f.problem for f in self.findings]
-
-    @property
-    def healthy(self) -> bool:
-        return self.problems == ["healthy"]
-
-    def __str__(self) -> str:
-        m, p = self.measures, self.probe
-        loss = p.series("loss")
-        lines = [
-            f"kerasboost doctor: {self.model_name} - probe of {p.steps} steps on a copy ({self.seconds:.1f} s)",
-            f"  loss {loss[0]:.4g} -> {loss[-1]:.4g} (progress {m['progress']:.1%}), val_loss {m['val_loss']:.4g}"
-            + (f", val_accuracy {m['val_accuracy']:.3f}" if "val_accuracy" in m else ""),
-        ]
-        for i, f in enumerate(self.findings, 1):
-            lines.append(f"{i}. {f}")
-            if f.problem == "healthy":
-                continue
-            lines.append(f"   remedy: {f.remedy}")
-            if f.fix is not None:
-                lines.append(f"   fix ({f.fix.name}): {f.fix.description}")
-            if f.trial is not None:
-                lines.append("   tried on a copy: " + _trial_text(f.trial))
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        """The findings and measures as plain Python values (for JSON)."""
-        return {
-            "model": self.model_name,
-            "problems": self.problems,
-            "measures": self.measures,
-            "findings": [
-                {
-                    "problem": f.problem,
-                    "layers": f.layers,
-                    "evidence": f.evidence,
-                    "remedy": f.remedy,
-                    "fix": None if f.fix is None else {"name": f.fix.name, "description": f.fix.description},
-                    "trial": f.trial,
-                }
-                for f in self.findings
-            ],
-        }
-
-    def plot(self, out: str) -> list[str]:
-        """Write the figures into the folder `out`: gradient flow, activations by depth, the range
-        test (when it ran) and the validation loss before / after each fix tried. Returns the paths."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        from kerasboost.diagnostics.activation_report import plot_activations
-        from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
-
-        os.makedirs(out, exist_ok=True)
-        paths = []
-
-        def save(fig, name):
-            path = os.path.join(out, name)
-            fig.savefig(path, dpi=100, bbox_inches="tight")
-            plt.close(fig)
-            paths.append(path)
-
-        if self.probe.records:
-            save(plot_gradient_flow(self.probe.records, self.probe.layers), "gradient_flow.png")
-        if self.probe.before:
-            fig = plot_activations(self.probe.before)
-            fig.suptitle(f"{self.model_name}: activations at the start of the probe")
-            save(fig, "activations.png")
-        if self.range_test is not None and self.range_test.finder is not None:
-            fig = self.range_test.finder.plot()  # the curve and its suggestions, valley included
-            ax = fig.axes[0]
-            rate = self.probe.learning_rate
-            ax.axvline(rate, color="black", linestyle=":", label=f"the model's rate: {rate:.2e}")
-            ax.legend()
-            save(fig, "lr_range_test.png")
-        if self.trials:
-            fig, ax = plt.subplots(figsize=(7, 4))
-            as_is = self.probe.series("val_loss")
-            ax.plot(np.arange(len(as_is)), as_is, color="tab:red", marker="o", label="as is")
-            for name, trial in self.trials.items():
-                series = trial.series("val_loss")  # early stopping may end a trial sooner
-                ax.plot(np.arange(len(series)), series, marker="o", label=f"with {name}")
-            ax.set_title("validation loss in the probe, before and after each fix")
-            ax.set_xlabel("probe epoch (0: before training)")
-            ax.set_ylabel("validation loss")
-            ax.set_yscale("log")
-            ax.grid(alpha=0.3)
-            ax.legend()
-            save(fig, "fixes.png")
-        return paths
-
-
-def _trial_text(trial: dict) -> str:
-    parts = []
-    for key, (before, after) in trial["values"].items():
-        parts.append(f"{key} {before:.3g} -> {after:.3g}")
-    change = trial.get("val_loss_change")
-    before, after = trial["values"]["val_loss"]
-    if change is not None and math.isfinite(change):
-        parts.append(f"({change:+.0%} validation loss)")
-    elif not math.isfinite(before) and math.isfinite(after):
-        parts.append("(validation loss finite again)")
-    return ", ".join(parts)
-
-
-@kerasboost_export("kerasboost.diagnostics.diagnose", register=False)
+@kerasboost_export("kerasboost.doctor.diagnose", register=False)
 def diagnose(
     model: keras.Model,
     x: Any,
@@ -168,13 +38,14 @@ def diagnose(
     configuration, the same loss, metrics and `jit_compile`) for about `steps` steps in
     `epochs` short epochs, with `GradientStatistics` recording every step and an
     `activation_report` before and after; the model you pass, its weights and its optimizer
-    are not touched. The rules then look for causes before symptoms:
+    are not touched. The rules (`kerasboost.doctor.rules.STAGES`, a table) then look for
+    causes before symptoms:
 
     1. `nonfinite`: NaN / Inf in the inputs or targets (nothing else is read then);
     2. forward, at the start: `activation_growth` (a hidden output's std over the first's
-       above `THRESHOLDS["activation_growth"]`: an un-normalized residual trunk),
-       `dead_units`, `saturated_units`, and `vanishing_gradients` (first to last layer's
-       mean gradient norm below `vanishing_ratio`);
+       above the `activation_growth` threshold: an un-normalized residual trunk),
+       `dead_units`, `saturated_units`, and `vanishing_gradients` (a layer's mean gradient
+       norm below `vanishing_ratio` of the last layer's, or below `vanishing_floor`);
     3. only then the learning rate, when the probe shows a symptom (non-finite values,
        exploding norms, slow progress, units dying): the range test (Smith 2017) on another
        copy gives the rate of the lowest loss and the valley; the peak rate above the first
@@ -185,8 +56,10 @@ def diagnose(
        while the training loss falls; judged only when the probe saw the whole training set),
        `not_learning`; `healthy` when nothing fired.
 
-    Each `Finding` has `problem` (one of `PROBLEMS`), `layers`, `evidence` (the numbers and
-    thresholds), `remedy` (words) and, where kerasboost can apply one, `fix`. Nothing the
+    Each `Finding` has `problem` (a name of the vocabulary, `kerasboost.diagnostics.problems`,
+    with the same thresholds and remedy as the callbacks' alerts of that name), `layers`,
+    `evidence` (the numbers and thresholds), `remedy` (words) and, where kerasboost can apply
+    one, `fix`. Nothing the
     model or optimizer already has (clipping, `SkipNonFinite`, weight decay) is proposed. With
     `try_fixes=True` each fix is applied to a fresh copy, the same probe runs again (same
     data and seed), and the finding's `trial` holds the validation loss and the triggering
@@ -224,7 +97,7 @@ def diagnose(
     >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
     ...                           keras.layers.Dense(1, activation="sigmoid")])
     >>> model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", jit_compile=True)
-    >>> kerasboost.diagnostics.diagnose(model, x, y, steps=48, epochs=4).problems
+    >>> kerasboost.doctor.diagnose(model, x, y, steps=48, epochs=4).problems
     ['healthy']
 
     ```
@@ -264,27 +137,36 @@ def diagnose(
     try_fixes = check_bool("try_fixes", try_fixes)
     seed = int(check_seed("seed", seed, allow_none=False) or 0)
 
+    settings = _Settings(steps, epochs, batch_size, lr_range_test, try_fixes, seed)
     tf_logger = logging.getLogger("tensorflow")
     level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # each activation report's new probe model retraces its predict step
     try:
-        return _diagnose(
-            model, x, y, validation_data, validation_split, steps, epochs, batch_size, lr_range_test, try_fixes, seed
-        )
+        data = split_data(x, y, validation_data, validation_split, (steps // epochs) * batch_size, seed, batch_size)
+        return _diagnose(model, data, settings)
     finally:
         tf_logger.setLevel(level)
 
 
-def _diagnose(
-    model, x, y, validation_data, validation_split, steps, epochs, batch_size, lr_range_test, try_fixes, seed
-) -> Diagnosis:
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """`diagnose`'s checked arguments, as the probe and the trials use them."""
+
+    steps: int
+    epochs: int
+    batch_size: int
+    lr_range_test: bool | str
+    try_fixes: bool
+    seed: int
+
+
+def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
     start = time.perf_counter()
-    data = split_data(x, y, validation_data, validation_split, (steps // epochs) * batch_size, seed, batch_size)
-
+    seed, batch_size = settings.seed, settings.batch_size
     # a training set smaller than an epoch's share of the steps is passed over more often
-    probe_epochs = max(epochs, round(steps / math.ceil(rows(data.x) / batch_size)))
+    probe_epochs = max(settings.epochs, round(settings.steps / math.ceil(rows(data.x) / batch_size)))
 
-    def probe(candidate: keras.Model, probe_data, callbacks=None) -> Probe:
+    def probe(candidate: keras.Model, probe_data: Data, callbacks: list | None = None) -> Probe:
         keras.utils.set_random_seed(seed)
         return run_probe(candidate, probe_data, epochs=probe_epochs, batch_size=batch_size, callbacks=callbacks)
 
@@ -292,25 +174,25 @@ def _diagnose(
     first = probe(copy_model(model), data)
     cache: list[RangeTest | None] = []
 
-    def get_range_test() -> RangeTest | None:
-        if lr_range_test is False:
+    def run_range_test() -> RangeTest | None:
+        if settings.lr_range_test is False:
             return None
         if not cache:
             keras.utils.set_random_seed(seed)
             cache.append(range_test(model, data, batch_size))
         return cache[0]
 
-    findings, measures, rates = _findings.find(model, data, first, get_range_test, seed)
-    if lr_range_test is True and rates is None and not data.nonfinite_rows:
-        rates = get_range_test()
+    findings, measures, rates = rules.find(model, data, first, run_range_test, seed)
+    if settings.lr_range_test is True and rates is None and not data.nonfinite_rows:
+        rates = run_range_test()
     diagnosis = Diagnosis(findings, measures, first, rates, model_name=model.name)
-    if try_fixes:
+    if settings.try_fixes:
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
             keras.utils.set_random_seed(seed)
             fixed_model, fixed_data, callbacks = fix.apply(model, data)
             trial = probe(fixed_model, fixed_data, callbacks)
             diagnosis.trials[fix.name] = trial
-            after = _findings.measures(trial, fixed_model)
+            after = rules.measures(trial)
             for finding in findings:
                 if finding.fix is fix:
                     finding.trial = _trial(finding.statistic, measures, after)

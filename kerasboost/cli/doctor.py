@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f"kerasboost doctor: no file {path!r}")
     import keras
 
-    from kerasboost.diagnostics import diagnose
+    from kerasboost.doctor import diagnose
 
     model = keras.saving.load_model(args.model)
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):

@@ -1,0 +1,262 @@
+"""The vocabulary of training problems: each problem once, as data.
+
+A problem has a name, a one-line meaning, the thresholds its rule reads (each named, with the
+paper or measurement its value comes from), the remedy in words and the names of the doctor's
+fixes that treat it. `GradientStatistics` and `ActivationStatistics` alerts, the doctor's
+findings (`kerasboost.doctor`), the `kerasboost doctor` command and the doctor guide's table
+all read this module: an alert and a finding for the same condition carry the same name, the
+same threshold and the same words.
+
+The conditions both the callbacks and the doctor test are functions here too
+(`vanishing_layers`, `exploding`, `dead_layers`, `saturated_layers`), so that "vanishing" means
+one thing wherever it is reported.
+
+Adding a problem: one `Problem` entry below (in order of precedence: causes before symptoms),
+its thresholds, one rule in `kerasboost.doctor.rules`, and its tests (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """A named number a rule compares a measurement with, and where its value comes from."""
+
+    name: str
+    value: float
+    meaning: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One training problem: what it means, what detects it, what treats it."""
+
+    name: str
+    meaning: str
+    remedy: str
+    thresholds: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()  # names of the doctor's fixes (kerasboost.doctor.fixes) that treat it
+
+
+_MEASURED = "measured on this project's planted sick models (benchmarks/doctor.py, docs/benchmarks.md)"
+
+_THRESHOLDS = (
+    Threshold(
+        "dead_fraction",
+        0.5,
+        "a rectifier layer with at least this fraction of its units zero on every probe sample is dead",
+        "Lu, Shin, Su & Karniadakis 2019 (dying ReLU); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "saturated_fraction",
+        0.5,
+        "a tanh / sigmoid layer with at least this fraction of its outputs in the flat tails is saturated",
+        "Glorot & Bengio 2010 (saturation); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "activation_growth",
+        10.0,
+        "a hidden output's std over the first hidden output's, at initialization, above this: the signal grows "
+        "through depth",
+        "De & Smith 2020 (un-normalized residual trunks grow with depth); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "vanishing_ratio",
+        1e-3,
+        "a layer's mean gradient norm below this fraction of the last layer's",
+        "Glorot & Bengio 2010; Hochreiter 1991 (vanishing gradients); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "vanishing_floor",
+        1e-8,
+        "a layer's mean gradient norm below this, whatever the last layer's",
+        "float32 resolution: updates this small are lost next to weights of order 1",
+    ),
+    Threshold(
+        "exploding_norm",
+        1e3,
+        "the global gradient norm above this at any step",
+        "Pascanu, Mikolov & Bengio 2013 (exploding gradients, clipping); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "slow_progress",
+        0.25,
+        "the training loss fell by less than this fraction of its initial value: the learning rate is put on trial",
+        _MEASURED,
+    ),
+    Threshold(
+        "no_progress",
+        0.02,
+        "the training loss fell by less than this fraction of its initial value: not learning",
+        _MEASURED,
+    ),
+    Threshold(
+        "rate_above_best",
+        1.0,
+        "the peak learning rate above this multiple of the range test's lowest-loss rate is too high",
+        "Smith 2017 (the range test)",
+    ),
+    Threshold(
+        "rate_below_valley",
+        1 / 30,
+        "the peak learning rate below this multiple of the range test's valley is too low",
+        "Smith 2017 (the range test); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "overfitting_rise",
+        0.05,
+        "the final validation loss this fraction above its minimum while the training loss falls",
+        "Prechelt 1998 (early stopping criteria); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "overfitting_gap",
+        2.0,
+        "... and the final validation loss above this multiple of the final training loss",
+        _MEASURED,
+    ),
+)
+
+THRESHOLD_NOTES: Mapping[str, Threshold] = MappingProxyType({t.name: t for t in _THRESHOLDS})
+"""Each threshold with its meaning and source."""
+
+THRESHOLDS: Mapping[str, float] = MappingProxyType({t.name: t.value for t in _THRESHOLDS})
+"""Each threshold's value, by name."""
+
+_PROBLEMS = (
+    Problem(
+        "nonfinite",
+        "NaN or Inf in the inputs or targets, or in the loss or the gradients during training",
+        "find where the NaN / Inf come from (drop or impute the rows holding them); with finite inputs: a lower "
+        "learning rate or warmup, clipping, kerasboost.optimizers.SkipNonFinite, a LossScaleOptimizer under float16",
+        (),
+        ("drop_nonfinite_rows", "skip_nonfinite"),
+    ),
+    Problem(
+        "activation_growth",
+        "the forward signal grows through depth at initialization (an un-normalized residual trunk)",
+        "keep the trunk's variance bounded: a branch scale (kerasboost.layers.SkipInit, or the last layer of each "
+        "branch scaled by 1/sqrt(blocks)) or normalization in each branch; warmup and clipping only treat the "
+        "gradients this growth causes",
+        ("activation_growth",),
+        ("scale_residual_branches",),
+    ),
+    Problem(
+        "dead_units",
+        "rectifier units that output zero for every sample (at initialization or during training)",
+        "an initializer matched to the activation (kerasboost.initializers.OrthogonalFor / VarianceFor / "
+        "LooksLinear, or lsuv) with biases at zero; a lower learning rate if they die during training; a leaky or "
+        "smooth activation (leaky_relu, gelu)",
+        ("dead_fraction",),
+        ("reinitialize",),
+    ),
+    Problem(
+        "saturated_units",
+        "tanh / sigmoid outputs stuck in the flat tails, where the gradient is near zero",
+        "an initializer matched to the activation (OrthogonalFor / VarianceFor with the activation's gain, or "
+        "lsuv), normalized inputs, or normalization before the activation",
+        ("saturated_fraction",),
+        ("reinitialize",),
+    ),
+    Problem(
+        "vanishing_gradients",
+        "the gradients of the layers near the input are orders of magnitude smaller than the last layer's",
+        "an initializer matched to the activation (OrthogonalFor / VarianceFor / LooksLinear, lsuv), a "
+        "non-saturating activation, residual connections or normalization",
+        ("vanishing_ratio", "vanishing_floor"),
+        ("reinitialize",),
+    ),
+    Problem(
+        "exploding_gradients",
+        "the global gradient norm reaches huge values",
+        "clip the global gradient norm (global_clipnorm=1.0, or kerasboost.optimizers.AdaptiveGradientClipping); "
+        "if the learning rate is the cause, lower it or warm up to it (kerasboost.schedules.Warmup)",
+        ("exploding_norm",),
+        ("clip_gradients",),
+    ),
+    Problem(
+        "learning_rate_too_high",
+        "the peak learning rate is above the rate of the lowest loss in a range test, and training shows it",
+        "lower the learning rate to the range test's valley (or warm up to it: kerasboost.schedules.Warmup)",
+        ("rate_above_best",),
+        ("learning_rate",),
+    ),
+    Problem(
+        "learning_rate_too_low",
+        "the loss falls slowly and the learning rate is far below the range test's valley",
+        "raise the learning rate to the range test's valley (or use it as the peak of kerasboost.schedules.OneCycle)",
+        ("slow_progress", "rate_below_valley"),
+        ("learning_rate",),
+    ),
+    Problem(
+        "overfitting",
+        "the validation loss rises from its minimum while the training loss keeps falling",
+        "regularize: weight decay, dropout or augmentation, more data, and "
+        "kerasboost.callbacks.EarlyStopping(restore_best_weights=True)",
+        ("overfitting_rise", "overfitting_gap"),
+        ("early_stopping",),
+    ),
+    Problem(
+        "not_learning",
+        "the training loss barely moves, and nothing above explains it",
+        "check that the labels match the inputs and the loss matches the labels (from_logits, sparse vs one-hot), "
+        "and that the model can represent the task",
+        ("no_progress",),
+        (),
+    ),
+    Problem("healthy", "nothing above was found", "nothing to change"),
+)
+
+PROBLEMS: Mapping[str, Problem] = MappingProxyType({p.name: p for p in _PROBLEMS})
+"""Every problem, by name, in order of precedence (causes before symptoms)."""
+
+REMEDIES: Mapping[str, str] = MappingProxyType({p.name: p.remedy for p in _PROBLEMS})
+"""Each problem's remedy text, by name."""
+
+
+def remedy(problem: str) -> str:
+    """The remedy text of `problem` (a name in `PROBLEMS`)."""
+    return PROBLEMS[problem].remedy
+
+
+# ------------------------------------------------------------------ the conditions callbacks and the doctor share
+
+
+def vanishing_layers(
+    mean_norms: Mapping[str, float],
+    ratio: float = THRESHOLDS["vanishing_ratio"],
+    floor: float = THRESHOLDS["vanishing_floor"],
+) -> list[str]:
+    """The layers (input side first, as in `mean_norms`) whose mean gradient norm is below
+    `floor`, or below `ratio` times the last layer's. NaN norms (non-finite steps only) are
+    never vanishing."""
+    names = list(mean_norms)
+    if not names:
+        return []
+    last = mean_norms[names[-1]]  # (the last layer against itself: never below a ratio < 1)
+    return [n for n in names if mean_norms[n] < floor or (last > 0 and mean_norms[n] < ratio * last)]
+
+
+def exploding(max_grad_norm: float, threshold: float = THRESHOLDS["exploding_norm"]) -> bool:
+    """Whether a global gradient norm is above the exploding threshold."""
+    return max_grad_norm > threshold
+
+
+def layers_at_or_above(fractions: Iterable[tuple[str, float]], threshold: float) -> list[str]:
+    """The layers whose fraction (dead or saturated; NaN: not measured) reaches `threshold`."""
+    return [name for name, value in fractions if not math.isnan(value) and value >= threshold]
+
+
+def markdown_table() -> str:
+    """The vocabulary as a Markdown table (the doctor guide includes it)."""
+    lines = ["| problem | meaning | thresholds | remedy | fixes the doctor tries |", "|---|---|---|---|---|"]
+    for p in _PROBLEMS:
+        thresholds = "<br>".join(f"`{t}` = {THRESHOLDS[t]:.3g}: {THRESHOLD_NOTES[t].meaning}" for t in p.thresholds)
+        fixes = ", ".join(f"`{f}`" for f in p.fixes) or "none"
+        lines.append(f"| `{p.name}` | {p.meaning} | {thresholds or '-'} | {p.remedy} | {fixes} |")
+    return "\n".join(lines)

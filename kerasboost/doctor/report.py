@@ -1,0 +1,181 @@
+"""The doctor's report: a `Finding` per problem found, and the `Diagnosis` that holds them (text, JSON, figures)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from kerasboost.diagnostics.activation_report import plot_activations
+from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
+from kerasboost.doctor.fixes import Fix
+from kerasboost.doctor.probe import Probe, RangeTest
+
+
+@dataclasses.dataclass
+class Finding:
+    """One problem the doctor found: which layers, the numbers that triggered it, what to do.
+
+    `problem` is a name of the vocabulary (`kerasboost.diagnostics.problems.PROBLEMS`), `remedy`
+    its words there; `evidence` holds the measured numbers with the thresholds they crossed;
+    `fix` is a change `diagnose(..., try_fixes=True)` can apply to a copy (None where none
+    applies); `statistic` names the number in `Diagnosis.measures` that the fix should move;
+    `trial` holds the before / after numbers once the fix was tried.
+    """
+
+    problem: str
+    layers: list[str]
+    evidence: dict[str, Any]
+    remedy: str
+    fix: Fix | None = None
+    statistic: str = "val_loss"
+    trial: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        layers = f" in {span(self.layers)}" if self.layers else ""
+        numbers = ", ".join(f"{k}={_number(v)}" for k, v in self.evidence.items())
+        return f"{self.problem}{layers} ({numbers})"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list):
+        return span([str(v) for v in value])
+    return str(value)
+
+
+def span(names: list[str]) -> str:
+    """Layer names for a report: one, up to three, or the first and last of a longer run."""
+    return names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}" if len(names) > 3 else ", ".join(names)
+
+
+def summary(diagnosis: Diagnosis) -> str:
+    """The findings on one line: each problem, with the layers it names."""
+    return "; ".join(f"{f.problem} ({span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
+
+
+@dataclasses.dataclass
+class Diagnosis:
+    """What `diagnose` found: `findings` (causes first), the probe's `measures`, and the probe itself.
+
+    `problems` lists the findings' problem names (`["healthy"]` when nothing is wrong); `str()`
+    is the printed report; `plot(out)` writes the figures; each finding with a `fix` has a
+    `trial` (before / after numbers) when `try_fixes=True`.
+    """
+
+    findings: list[Finding]
+    measures: dict[str, float]
+    probe: Probe = dataclasses.field(repr=False)
+    range_test: RangeTest | None = dataclasses.field(repr=False, default=None)
+    trials: dict[str, Any] = dataclasses.field(repr=False, default_factory=dict)  # fix name -> re-probe
+    model_name: str = ""
+    seconds: float = 0.0
+
+    @property
+    def problems(self) -> list[str]:
+        return [f.problem for f in self.findings]
+
+    @property
+    def healthy(self) -> bool:
+        return self.problems == ["healthy"]
+
+    def __str__(self) -> str:
+        m, p = self.measures, self.probe
+        loss = p.series("loss")
+        lines = [
+            f"kerasboost doctor: {self.model_name} - probe of {p.steps} steps on a copy ({self.seconds:.1f} s)",
+            f"  loss {loss[0]:.4g} -> {loss[-1]:.4g} (progress {m['progress']:.1%}), val_loss {m['val_loss']:.4g}"
+            + (f", val_accuracy {m['val_accuracy']:.3f}" if "val_accuracy" in m else ""),
+        ]
+        for i, f in enumerate(self.findings, 1):
+            lines.append(f"{i}. {f}")
+            if f.problem == "healthy":
+                continue
+            lines.append(f"   remedy: {f.remedy}")
+            if f.fix is not None:
+                lines.append(f"   fix ({f.fix.name}): {f.fix.description}")
+            if f.trial is not None:
+                lines.append("   tried on a copy: " + _trial_text(f.trial))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The findings and measures as plain Python values (for JSON)."""
+        return {
+            "model": self.model_name,
+            "problems": self.problems,
+            "measures": self.measures,
+            "findings": [
+                {
+                    "problem": f.problem,
+                    "layers": f.layers,
+                    "evidence": f.evidence,
+                    "remedy": f.remedy,
+                    "fix": None if f.fix is None else {"name": f.fix.name, "description": f.fix.description},
+                    "trial": f.trial,
+                }
+                for f in self.findings
+            ],
+        }
+
+    def plot(self, out: str) -> list[str]:
+        """Write the figures into the folder `out`: gradient flow, activations by depth, the range
+        test (when it ran) and the validation loss before / after each fix tried. Returns the paths."""
+        import matplotlib  # deferred: matplotlib is imported only when a figure is drawn
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        os.makedirs(out, exist_ok=True)
+        paths = []
+
+        def save(fig, name):
+            path = os.path.join(out, name)
+            fig.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(path)
+
+        if self.probe.records:
+            save(plot_gradient_flow(self.probe.records, self.probe.layers), "gradient_flow.png")
+        if self.probe.before:
+            fig = plot_activations(self.probe.before)
+            fig.suptitle(f"{self.model_name}: activations at the start of the probe")
+            save(fig, "activations.png")
+        if self.range_test is not None and self.range_test.finder is not None:
+            fig = self.range_test.finder.plot()  # the curve and its suggestions, valley included
+            ax = fig.axes[0]
+            rate = self.probe.learning_rate
+            ax.axvline(rate, color="black", linestyle=":", label=f"the model's rate: {rate:.2e}")
+            ax.legend()
+            save(fig, "lr_range_test.png")
+        if self.trials:
+            fig, ax = plt.subplots(figsize=(7, 4))
+            as_is = self.probe.series("val_loss")
+            ax.plot(np.arange(len(as_is)), as_is, color="tab:red", marker="o", label="as is")
+            for name, trial in self.trials.items():
+                series = trial.series("val_loss")  # early stopping may end a trial sooner
+                ax.plot(np.arange(len(series)), series, marker="o", label=f"with {name}")
+            ax.set_title("validation loss in the probe, before and after each fix")
+            ax.set_xlabel("probe epoch (0: before training)")
+            ax.set_ylabel("validation loss")
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            ax.legend()
+            save(fig, "fixes.png")
+        return paths
+
+
+def _trial_text(trial: dict) -> str:
+    parts = []
+    for key, (before, after) in trial["values"].items():
+        parts.append(f"{key} {before:.3g} -> {after:.3g}")
+    change = trial.get("val_loss_change")
+    before, after = trial["values"]["val_loss"]
+    if change is not None and math.isfinite(change):
+        parts.append(f"({change:+.0%} validation loss)")
+    elif not math.isfinite(before) and math.isfinite(after):
+        parts.append("(validation loss finite again)")
+    return ", ".join(parts)

@@ -1,0 +1,391 @@
+"""The doctor's rules: a table of small functions from one probe's measurements to findings.
+
+Each rule reads a `Measurements` (the probe, the numbers in `measures`, the data and a lazily
+run learning-rate range test) and returns a `Finding` or None. `STAGES` lists them in order of
+precedence, causes before symptoms:
+
+1. the data: NaN / Inf in the inputs or targets explain everything downstream;
+2. the forward pass at initialization (every rule of the stage is read): the signal growing
+   through depth, dead or saturated units, and the vanishing gradients that follow from them;
+3. the learning rate, put on trial by the range test when the probe shows a symptom it could
+   cause (the first rule that fires);
+4. the symptoms left: non-finite training, exploding gradients, units dying during training
+   (the first that fires);
+5. generalization: overfitting, or not learning at all (the first that fires).
+
+`find` stops at the first stage that found something; `healthy` when none did. Nothing the
+model or optimizer already has is proposed again. The names, thresholds and remedies are the
+vocabulary's (`kerasboost.diagnostics.problems`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasboost import _keras
+from kerasboost.diagnostics import problems
+from kerasboost.diagnostics.problems import THRESHOLDS
+from kerasboost.doctor import fixes
+from kerasboost.doctor.probe import Data, Probe, RangeTest, optimizer_config
+from kerasboost.doctor.report import Finding
+from kerasboost.optimizers import AdaptiveGradientClipping, SkipNonFinite
+from kerasboost.optimizers.wrapper import optimizer_chain
+
+# ------------------------------------------------------------------ measures
+
+
+def hidden_rows(report: Any) -> list:
+    """The activation-report rows of every layer but the last (the output layer)."""
+    return list(report[:-1]) if report else []
+
+
+def layer_gradient_means(probe: Probe) -> dict[str, float]:
+    """Each layer's gradient norm averaged over the probe's steps (NaN steps left out; NaN if all are)."""
+    means = {}
+    for name in probe.layers:
+        norms = np.array([r[f"grad_norm/{name}"] for r in probe.records])
+        means[name] = float(np.nanmean(norms)) if np.isfinite(norms).any() else math.nan
+    return means
+
+
+def measures(probe: Probe) -> dict[str, float]:
+    """The numbers the rules read (and `try_fixes` compares), from one probe."""
+    loss, val = probe.series("loss"), probe.series("val_loss")
+    finite_loss = loss[np.isfinite(loss)]
+    result: dict[str, float] = {
+        "val_loss": float(probe.final["loss"]) if math.isfinite(probe.final["loss"]) else math.inf,
+        "best_val_loss": float(np.nanmin(np.where(np.isfinite(val[1:]), val[1:], np.nan)))
+        if np.isfinite(val[1:]).any()
+        else math.inf,
+        "train_loss": float(loss[-1]) if np.isfinite(loss[-1]) else math.inf,
+        "progress": float((loss[0] - finite_loss[1:].min()) / abs(loss[0]))
+        if math.isfinite(loss[0]) and loss[0] != 0 and finite_loss.size > 1
+        else 0.0,
+        "nonfinite_steps": float(sum(r["grad_nonfinite"] > 0 for r in probe.records)),
+    }
+    for key in ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy"):
+        if key in probe.final:
+            result["val_accuracy"] = float(probe.final[key])
+            break
+    if probe.records and probe.layers:
+        means = layer_gradient_means(probe)
+        first, last = means[probe.layers[0]], means[probe.layers[-1]]
+        result["first_to_last"] = first / last if last > 0 else math.nan
+        result["max_grad_norm"] = float(np.nanmax([r["grad_norm"] for r in probe.records]))
+    hidden = hidden_rows(probe.before)
+    stds = [row.std for row in hidden]
+    if len(stds) > 1 and stds[0] > 0:
+        result["activation_growth"] = float(np.nanmax(stds) / stds[0])
+        result["activation_decay"] = float(stds[-1] / stds[0])
+    for key, field, report in (
+        ("dead_fraction", "dead", probe.before),
+        ("saturated_fraction", "saturated", probe.before),
+        ("dead_fraction_after", "dead", probe.after),
+    ):
+        values = [getattr(row, field) for row in hidden_rows(report)]
+        values = [v for v in values if not math.isnan(v)]
+        if values:
+            result[key] = float(max(values))
+    return result
+
+
+def layer_name(model: keras.Model, path: str) -> str:
+    """A GradientStatistics layer path without the model's name in front."""
+    prefix = model.name + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+# ------------------------------------------------------------------ what the model already has
+
+
+def has_normalization(model: keras.Model) -> bool:
+    kinds = (
+        keras.layers.BatchNormalization,
+        keras.layers.LayerNormalization,
+        keras.layers.GroupNormalization,
+        keras.layers.UnitNormalization,
+    )
+    return any(
+        isinstance(layer, kinds) or "Normalization" in type(layer).__name__ for layer in _keras.flatten_layers(model)
+    )
+
+
+def clips(model: keras.Model) -> bool:
+    config = optimizer_config(model.optimizer)
+    return any(config.get(k) for k in ("clipnorm", "global_clipnorm", "clipvalue")) or any(
+        isinstance(o, AdaptiveGradientClipping) for o in optimizer_chain(model.optimizer)
+    )
+
+
+def skips_nonfinite(model: keras.Model) -> bool:
+    return any(isinstance(o, SkipNonFinite) for o in optimizer_chain(model.optimizer))
+
+
+# ------------------------------------------------------------------ what every rule reads
+
+
+@dataclasses.dataclass
+class Measurements:
+    """One probe and what was measured from it: the input of every rule."""
+
+    model: keras.Model
+    data: Data
+    probe: Probe
+    measures: dict[str, float]
+    seed: int
+    run_range_test: Callable[[], RangeTest | None] = dataclasses.field(repr=False)
+    range_test: RangeTest | None = None  # set once `rates()` ran it
+
+    @functools.cached_property
+    def hidden(self) -> list:
+        return hidden_rows(self.probe.before)
+
+    @functools.cached_property
+    def gradient_means(self) -> dict[str, float]:
+        return layer_gradient_means(self.probe)
+
+    @property
+    def symptom(self) -> bool:
+        """Whether the probe shows something the learning rate could cause."""
+        m = self.measures
+        return bool(
+            problems.exploding(m.get("max_grad_norm", 0.0))
+            or self.probe.nonfinite
+            or m["progress"] < THRESHOLDS["slow_progress"]
+            or m.get("dead_fraction_after", 0.0) >= THRESHOLDS["dead_fraction"]
+        )
+
+    def rates(self) -> RangeTest | None:
+        """The range test (run once, on a copy), or None when it is off or its curve is too short."""
+        if self.range_test is None:
+            self.range_test = self.run_range_test()
+        return self.range_test
+
+
+def finding(problem: str, layers: list, evidence: dict, fix: fixes.Fix | None = None, statistic: str = "val_loss"):
+    """A finding of `problem` with the vocabulary's remedy."""
+    return Finding(problem, list(layers), evidence, problems.remedy(problem), fix, statistic)
+
+
+# ------------------------------------------------------------------ 1. the data
+
+
+def nonfinite_data(s: Measurements) -> Finding | None:
+    if not s.data.nonfinite_rows:
+        return None
+    evidence = {"rows_with_nan_or_inf": s.data.nonfinite_rows, "where": "inputs or targets"}
+    return finding("nonfinite", [], evidence, fixes.drop_nonfinite_rows())
+
+
+# ------------------------------------------------------------------ 2. the forward pass at initialization
+
+
+def activation_growth(s: Measurements) -> Finding | None:
+    t, m = THRESHOLDS["activation_growth"], s.measures
+    if not m.get("activation_growth", 0.0) > t:
+        return None
+    stds = [row.std for row in s.hidden]
+    grown = [row.layer for row in s.hidden if row.std > t * stds[0]]
+    ends = fixes.residual_branch_ends(s.model)
+    evidence = {"std_growth": m["activation_growth"], "threshold": t, "first_std": stds[0], "max_std": max(stds)}
+    if "max_grad_norm" in m:
+        evidence["max_grad_norm"] = m["max_grad_norm"]
+    fix = fixes.scale_residual_branches(ends) if ends else None
+    return finding("activation_growth", grown, evidence, fix, "activation_growth")
+
+
+def dead_at_initialization(s: Measurements) -> Finding | None:
+    t = THRESHOLDS["dead_fraction"]
+    dead = problems.layers_at_or_above(((row.layer, row.dead) for row in s.hidden), t)
+    if not dead:
+        return None
+    evidence = {"max_dead_fraction": s.measures["dead_fraction"], "threshold": t, "when": "initialization"}
+    return finding("dead_units", dead, evidence, fixes.reinitialize(s.seed), "dead_fraction")
+
+
+def saturated_units(s: Measurements) -> Finding | None:
+    t = THRESHOLDS["saturated_fraction"]
+    saturated = problems.layers_at_or_above(((row.layer, row.saturated) for row in s.hidden), t)
+    if not saturated:
+        return None
+    evidence = {"max_saturated_fraction": s.measures["saturated_fraction"], "threshold": t}
+    return finding("saturated_units", saturated, evidence, fixes.reinitialize(s.seed), "saturated_fraction")
+
+
+def vanishing_gradients(s: Measurements) -> Finding | None:
+    if not s.probe.records or len(s.probe.layers) < 2 or s.probe.nonfinite:
+        return None
+    tiny = problems.vanishing_layers(s.gradient_means)
+    if not tiny:
+        return None
+    evidence = {
+        "first_to_last": s.measures.get("first_to_last", math.nan),
+        "ratio_threshold": THRESHOLDS["vanishing_ratio"],
+        "floor": THRESHOLDS["vanishing_floor"],
+    }
+    layers = [layer_name(s.model, n) for n in tiny]
+    return finding("vanishing_gradients", layers, evidence, fixes.reinitialize(s.seed), "first_to_last")
+
+
+# ------------------------------------------------------------------ 3. the learning rate, on trial
+
+
+def _rate_evidence(s: Measurements, rates: RangeTest) -> dict:
+    return {
+        "learning_rate": s.probe.learning_rate,
+        "range_test_best": rates.best,
+        "range_test_valley": rates.suggestions["valley"],
+    }
+
+
+def learning_rate_too_high(s: Measurements) -> Finding | None:
+    if not s.symptom or (rates := s.rates()) is None:
+        return None
+    if not s.probe.learning_rate > THRESHOLDS["rate_above_best"] * rates.best:
+        return None
+    evidence = {**_rate_evidence(s, rates), "progress": s.measures["progress"]}
+    if s.probe.nonfinite:
+        evidence["nonfinite_steps"] = s.measures["nonfinite_steps"]
+    return finding("learning_rate_too_high", [], evidence, fixes.learning_rate(rates.suggestions["valley"]))
+
+
+def learning_rate_too_low(s: Measurements) -> Finding | None:
+    if not s.measures["progress"] < THRESHOLDS["slow_progress"] or (rates := s.rates()) is None:
+        return None
+    valley = rates.suggestions["valley"]
+    if not s.probe.learning_rate < THRESHOLDS["rate_below_valley"] * valley:
+        return None
+    evidence = {**_rate_evidence(s, rates), "progress": s.measures["progress"]}
+    return finding("learning_rate_too_low", [], evidence, fixes.learning_rate(valley))
+
+
+# ------------------------------------------------------------------ 4. the symptoms left
+
+
+def nonfinite_training(s: Measurements) -> Finding | None:
+    if not s.probe.nonfinite:
+        return None
+    evidence = {"nonfinite_steps": s.measures["nonfinite_steps"], "where": "gradients or loss"}
+    return finding("nonfinite", [], evidence, None if skips_nonfinite(s.model) else fixes.skip_nonfinite())
+
+
+def exploding_gradients(s: Measurements) -> Finding | None:
+    m = s.measures
+    if not problems.exploding(m.get("max_grad_norm", 0.0)):
+        return None
+    means = s.gradient_means
+    top = sorted(s.probe.layers, key=lambda n: -means[n])[:3]
+    evidence = {"max_grad_norm": m["max_grad_norm"], "threshold": THRESHOLDS["exploding_norm"]}
+    fix = None if clips(s.model) else fixes.clip_gradients()
+    return finding("exploding_gradients", [layer_name(s.model, n) for n in top], evidence, fix, "max_grad_norm")
+
+
+def dead_during_training(s: Measurements) -> Finding | None:
+    t = THRESHOLDS["dead_fraction"]
+    if not s.measures.get("dead_fraction_after", 0.0) >= t:
+        return None
+    dead = problems.layers_at_or_above(((row.layer, row.dead) for row in hidden_rows(s.probe.after)), t)
+    evidence = {"max_dead_fraction": s.measures["dead_fraction_after"], "threshold": t, "when": "during the probe"}
+    return finding("dead_units", dead, evidence, None, "dead_fraction_after")
+
+
+# ------------------------------------------------------------------ 5. generalization
+
+
+def overfitting(s: Measurements) -> Finding | None:
+    if not s.data.whole_set:  # judged only when the probe saw the whole training set
+        return None
+    val, loss = s.probe.series("val_loss")[1:], s.probe.series("loss")[1:]
+    if len(val) < 3 or not np.isfinite(val).all():
+        return None
+    k = int(np.argmin(val))
+    rise = float(val[-1] / val[k] - 1.0)
+    gap = float(val[-1] / max(loss[-1], 1e-12))
+    rising = rise > THRESHOLDS["overfitting_rise"] and loss[-1] < loss[k]
+    if not (k < len(val) - 1 and rising and gap > THRESHOLDS["overfitting_gap"]):
+        return None
+    evidence = {
+        "val_loss_rise": rise,
+        "rise_threshold": THRESHOLDS["overfitting_rise"],
+        "val_to_train_loss": gap,
+        "gap_threshold": THRESHOLDS["overfitting_gap"],
+        "best_epoch": k + 1,
+        "train_loss": float(loss[-1]),
+        "val_loss": float(val[-1]),
+    }
+    patience = max(2, len(s.probe.history["loss"]) // 10)
+    return finding("overfitting", [], evidence, fixes.early_stopping(patience=patience))
+
+
+def not_learning(s: Measurements) -> Finding | None:
+    if not s.measures["progress"] < THRESHOLDS["no_progress"]:
+        return None
+    return finding("not_learning", [], {"progress": s.measures["progress"], "threshold": THRESHOLDS["no_progress"]})
+
+
+# ------------------------------------------------------------------ the table
+
+Rule = Callable[[Measurements], "Finding | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """Rules read together: `every` reads all of them, else the first that fires wins."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    every: bool = False
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("data", (nonfinite_data,)),
+    Stage(
+        "forward pass at initialization",
+        (activation_growth, dead_at_initialization, saturated_units, vanishing_gradients),
+        every=True,
+    ),
+    Stage("learning rate", (learning_rate_too_high, learning_rate_too_low)),
+    Stage("symptoms", (nonfinite_training, exploding_gradients, dead_during_training)),
+    Stage("generalization", (overfitting, not_learning)),
+)
+"""The rules in order of precedence: the first stage that finds something ends the reading."""
+
+
+def find(
+    model: keras.Model,
+    data: Data,
+    probe: Probe,
+    run_range_test: Callable[[], RangeTest | None],
+    seed: int,
+) -> tuple[list[Finding], dict[str, float], RangeTest | None]:
+    """The findings of one probe (causes first), the measures they read, and the range test if it ran."""
+    s = Measurements(model, data, probe, measures(probe), seed, run_range_test)
+    found: list[Finding] = []
+    for stage in STAGES:
+        for rule in stage.rules:
+            result = rule(s)
+            if result is not None:
+                found.append(result)
+                if not stage.every:
+                    break
+        if found:
+            break
+    if not found:
+        found.append(finding("healthy", [], {"progress": s.measures["progress"], "val_loss": s.measures["val_loss"]}))
+    _share_fixes(found)
+    return found, s.measures, s.range_test
+
+
+def _share_fixes(found: list[Finding]) -> None:
+    """Findings with the same kind of fix share one Fix object (it is tried once)."""
+    seen: dict[str, fixes.Fix] = {}
+    for f in found:
+        if f.fix is not None:
+            f.fix = seen.setdefault(f.fix.name, f.fix)

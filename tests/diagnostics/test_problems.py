@@ -1,0 +1,154 @@
+"""The vocabulary of problems: one definition of each name, threshold and remedy, spoken alike by
+the callbacks' alerts and the doctor's findings."""
+
+import inspect
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kerasboost.callbacks import ActivationStatistics, GradientStatistics
+from kerasboost.callbacks._gradients.records import find_alerts
+from kerasboost.diagnostics import problems
+from kerasboost.diagnostics.problems import PROBLEMS, THRESHOLD_NOTES, THRESHOLDS
+from kerasboost.doctor import fixes, rules
+
+PACKAGE = Path(problems.__file__).resolve().parents[1]
+
+
+def test_every_problem_is_described_and_its_thresholds_and_fixes_exist():
+    assert next(iter(PROBLEMS)) == "nonfinite" and list(PROBLEMS)[-1] == "healthy"  # the data first, healthy last
+    for name, problem in PROBLEMS.items():
+        assert problem.name == name and problem.meaning and problem.remedy
+        assert set(problem.thresholds) <= set(THRESHOLDS), name
+        for fix in problem.fixes:  # each a factory of kerasboost.doctor.fixes making a Fix of that name
+            assert inspect.isfunction(getattr(fixes, fix, None)), fix
+    for name, note in THRESHOLD_NOTES.items():
+        assert note.name == name and note.value == THRESHOLDS[name] and note.meaning and note.source
+    assert {t for p in PROBLEMS.values() for t in p.thresholds} == set(THRESHOLDS)  # none unused
+
+
+def test_each_remedy_text_is_written_once_in_the_package():
+    sources = {p: p.read_text() for p in PACKAGE.rglob("*.py")}
+    for name, problem in PROBLEMS.items():
+        probe = problem.remedy[:60]
+        holders = [p.relative_to(PACKAGE).as_posix() for p, text in sources.items() if probe in text]
+        assert holders == ["diagnostics/problems.py"], (name, holders)
+
+
+def test_vanishing_layers_by_ratio_and_by_floor_golden():
+    # ratio 1e-3 of the last layer's norm (1.0): 1e-5 is below, 1e-2 is not
+    assert problems.vanishing_layers({"a": 1e-5, "b": 1e-2, "c": 1.0}) == ["a"]
+    # the floor: below 1e-8 whatever the last layer's norm (here 0: no ratio to compare with)
+    assert problems.vanishing_layers({"a": 1e-9, "b": 0.0}) == ["a", "b"]
+    assert problems.vanishing_layers({"only": 1e-9}) == ["only"] and problems.vanishing_layers({"only": 1.0}) == []
+    assert problems.vanishing_layers({"a": math.nan, "b": 1.0}) == []  # non-finite steps only: never vanishing
+    assert problems.vanishing_layers({"a": 0.05, "b": 1.0}, ratio=0.1) == ["a"]
+    assert problems.exploding(1001.0) and not problems.exploding(1000.0)
+    assert problems.layers_at_or_above([("x", 0.5), ("y", 0.49), ("z", math.nan)], 0.5) == ["x"]
+
+
+def test_the_callbacks_default_to_the_vocabularys_thresholds():
+    defaults = inspect.signature(GradientStatistics).parameters
+    assert defaults["vanishing_ratio"].default == THRESHOLDS["vanishing_ratio"]
+    assert defaults["vanishing_floor"].default == THRESHOLDS["vanishing_floor"]
+    assert defaults["exploding_threshold"].default == THRESHOLDS["exploding_norm"]
+    stats = ActivationStatistics(np.zeros((4, 2), "float32"))
+    assert stats._thresholds == {
+        "dead_units": THRESHOLDS["dead_fraction"],
+        "saturated_units": THRESHOLDS["saturated_fraction"],
+    }
+    assert ActivationStatistics(np.zeros((4, 2), "float32"), alert_fraction=0.2)._thresholds["dead_units"] == 0.2
+    with pytest.raises(ValueError, match="alert_fraction"):
+        ActivationStatistics(np.zeros((4, 2), "float32"), alert_fraction=0.0)
+
+
+def _records(norms, grad_norm, nonfinite=0.0):
+    layers = list(norms)
+    record = {"step": 1, "grad_norm": grad_norm, "grad_nonfinite": nonfinite}
+    for name, value in norms.items():
+        record[f"grad_norm/{name}"] = value
+        record[f"nonfinite/{name}"] = nonfinite if name == layers[0] else 0.0
+    return [record], layers
+
+
+def test_an_alert_and_a_finding_of_one_condition_share_name_layers_and_remedy():
+    from tests.diagnostics.test_doctor import _data, _mlp, _probe_with
+
+    # exploding: the global norm 5e3 over the threshold, in both
+    model = _mlp(keras.optimizers.Adam())
+    found, _, _ = rules.find(model, _data(), _probe_with(model, 5e3), lambda: None, 0)
+    records, layers = _records({"small/hidden": 2.5e3, "small/out": 2.5e3}, 5e3)
+    (alert,) = find_alerts(records, layers, THRESHOLDS["vanishing_ratio"], THRESHOLDS["vanishing_floor"], 1e3)
+    assert found[0].problem == alert["kind"] == "exploding_gradients"
+    assert found[0].remedy == alert["remedy"] == problems.remedy("exploding_gradients")
+    # vanishing: the same layers named by the callback's rule and the doctor's
+    norms = {"small/hidden": 1e-6, "small/out": 1.0}
+    records, layers = _records(norms, 1.0)
+    (alert,) = find_alerts(records, layers, THRESHOLDS["vanishing_ratio"], THRESHOLDS["vanishing_floor"], 1e3)
+    probe = _probe_with(model, 1.0)
+    for record in probe.records:
+        record.update({f"grad_norm/{n}": v for n, v in norms.items()})
+    found, _, _ = rules.find(model, _data(), probe, lambda: None, 0)
+    assert found[0].problem == alert["kind"] == "vanishing_gradients"
+    assert found[0].layers == ["hidden"] and alert["layers"] == ["small/hidden"]  # the doctor drops the model name
+    assert found[0].remedy == alert["remedy"]
+    # every alert kind a callback can raise is a problem of the vocabulary
+    records, layers = _records({"a": 1e-9, "b": 1.0}, 5e3, nonfinite=1.0)
+    kinds = {a["kind"] for a in find_alerts(records, layers, 1e-3, 1e-8, 1e3)}
+    assert kinds == {"nonfinite", "vanishing_gradients", "exploding_gradients"} and kinds <= set(PROBLEMS)
+
+
+def test_the_rules_table_reads_causes_before_symptoms():
+    names = [stage.name for stage in rules.STAGES]
+    assert names[0] == "data" and names.index("forward pass at initialization") < names.index("learning rate")
+    assert names.index("learning rate") < names.index("symptoms") < names.index("generalization")
+    assert [s.every for s in rules.STAGES] == [False, True, False, False, False]  # the forward pass: every rule
+    assert all(callable(rule) for stage in rules.STAGES for rule in stage.rules)
+
+
+def test_the_guide_table_is_generated_from_the_vocabulary():
+    table = problems.markdown_table()
+    for name, problem in PROBLEMS.items():
+        assert f"| `{name}` | {problem.meaning} |" in table
+    guide = (PACKAGE.parent / "docs" / "guides" / "doctor.md").read_text()
+    assert "<!-- problems table -->" in guide  # mkdocs_hooks.py puts the table there at build time
+    import mkdocs_hooks
+
+    page = mkdocs_hooks.on_page_markdown("before\n<!-- problems table -->\nafter", None, None, None)
+    assert page == f"before\n{table}\nafter"
+
+
+def test_a_new_problem_is_one_vocabulary_entry_and_one_rule(monkeypatch):
+    """docs/architecture.md's worked example, done at run time: a Problem entry and one rule in
+    STAGES are all the doctor needs to name it, with the vocabulary's remedy, and the guide's table."""
+    from tests.diagnostics.test_doctor import _data, _mlp, _probe_with
+
+    new = problems.Problem(
+        "oscillating_loss",
+        "the training loss rises and falls from epoch to epoch instead of falling",
+        "lower the learning rate or add warmup (kerasboost.schedules.Warmup)",
+        (),
+        ("learning_rate",),
+    )
+    entries = dict(PROBLEMS)
+    healthy = entries.pop("healthy")
+    monkeypatch.setattr(problems, "PROBLEMS", {**entries, new.name: new, "healthy": healthy})
+    monkeypatch.setattr(problems, "_PROBLEMS", tuple(problems.PROBLEMS.values()))
+
+    def oscillating_loss(s):
+        loss = s.probe.series("loss")[1:]
+        rises = float(np.mean(np.diff(loss) > 0))
+        return rules.finding(new.name, [], {"rising_epochs": rises}) if rises > 0.4 else None
+
+    stages = list(rules.STAGES)
+    stages.insert(len(stages) - 1, rules.Stage("oscillation", (oscillating_loss,)))
+    monkeypatch.setattr(rules, "STAGES", tuple(stages))
+    model = _mlp(keras.optimizers.Adam())
+    probe = _probe_with(model, 1.0, loss=(2.3, 2.0, 2.2, 1.9, 2.1, 1.95), val=(2.3, 2.1, 2.2, 2.0, 2.1, 2.0))
+    found, _, _ = rules.find(model, _data(), probe, lambda: None, 0)
+    assert [f.problem for f in found] == ["oscillating_loss"]
+    assert found[0].remedy == new.remedy and found[0].evidence == {"rising_epochs": 0.5}
+    assert f"| `oscillating_loss` | {new.meaning} |" in problems.markdown_table()
