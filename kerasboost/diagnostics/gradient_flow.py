@@ -9,6 +9,7 @@ import numpy as np
 
 from kerasboost.api_export import kerasboost_export
 from kerasboost.diagnostics.figures import depth_ticks
+from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.utils.validation import check_number, fail
 
 if TYPE_CHECKING:
@@ -22,8 +23,8 @@ def plot_gradient_flow(
     path: str | None = None,
     ax: Any = None,
     moments: int = 3,
-    vanishing_floor: float = 1e-8,
-    exploding_threshold: float = 1e3,
+    vanishing_floor: float = THRESHOLDS["vanishing_floor"],
+    exploding_threshold: float = THRESHOLDS["exploding_norm"],
 ) -> Figure:
     """Draw each layer's gradient norm against its depth, at a few moments of training.
 
@@ -45,9 +46,9 @@ def plot_gradient_flow(
             panel then).
         moments: int >= 1, how many moments of training to draw. Defaults to 3.
         vanishing_floor: float > 0, the top of the shaded "vanishing" band.
-            Defaults to `1e-8` (GradientStatistics' default).
+            Defaults to `1e-8` (the vocabulary's `vanishing_floor`, as GradientStatistics).
         exploding_threshold: float > 0, the bottom of the shaded "exploding"
-            band. Defaults to `1e3` (GradientStatistics' default).
+            band. Defaults to `1e3` (the vocabulary's `exploding_norm`).
 
     Returns:
         The matplotlib figure.
