@@ -27,6 +27,8 @@ Optimizers (`keras.optimizers.Optimizer`):
 Models and layers:
 - `Layer._flatten_layers()`: every nested layer, depth first (`flatten_layers`:
   StochasticWeightAveraging's batch-norm update).
+- `KerasTensor._keras_history`: `(operation, node index, tensor index)`, the layer that made a
+  symbolic tensor (`output_layers`: the doctor's check of the output activation against the loss).
 - The JAX trainer's `_jax_state` / `_jax_state_synced`: the state `fit` carries outside the
   variables between steps (`jax_optimizer_state`: GradientStatistics reads its buffer mid-epoch).
 - The trainer's `_loss_tracker` and, on JAX, `_update_metrics_variables` (`track_loss`,
@@ -118,6 +120,20 @@ def unbuild(optimizer: keras.optimizers.Optimizer) -> None:
 def flatten_layers(layer: keras.layers.Layer) -> list:
     """`layer` and every layer nested in it, depth first."""
     return list(layer._flatten_layers())
+
+
+def output_layers(model: keras.Model) -> list | None:
+    """The layers that produce a functional or Sequential model's outputs, in order; None for a
+    model without symbolic outputs (a subclassed model)."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return None
+    if not outputs:
+        return None
+    histories = [getattr(tensor, "_keras_history", None) for tensor in outputs]
+    layers = [h[0] for h in histories if h is not None]
+    return layers if len(layers) == len(histories) else None
 
 
 def jax_optimizer_state(model: keras.Model) -> list | None:

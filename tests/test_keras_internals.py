@@ -233,6 +233,23 @@ def test_metric_direction_is_declared_by_keras_metrics_inside_the_compiled_conta
     assert _keras.metric_direction(accuracy, "accuracy") == "up"
 
 
+def test_output_layers_are_the_layers_that_make_the_outputs():
+    head = keras.layers.Dense(2, activation="softmax", name="head")
+    sequential = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), head])
+    assert _keras.output_layers(sequential) == [head]
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, name="hidden")(inputs)
+    a, b = keras.layers.Dense(1, name="a"), keras.layers.Dense(2, name="b")
+    functional = keras.Model(inputs, [a(hidden), b(hidden)])
+    assert [layer.name for layer in _keras.output_layers(functional)] == ["a", "b"]
+
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    assert _keras.output_layers(Subclassed()) is None
+
+
 def test_no_keras_private_name_outside_the_keras_module():
     """Every `x._name` in the package where `_name` is a Keras private name lives in `_keras.py`,
     unless kerasboost itself defines `_name` (assigns or defines it) for its own use."""

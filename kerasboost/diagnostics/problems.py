@@ -130,6 +130,15 @@ THRESHOLDS: Mapping[str, float] = MappingProxyType({t.name: t.value for t in _TH
 
 _PROBLEMS = (
     Problem(
+        "output_loss_mismatch",
+        "the output layer's activation and the loss disagree: probabilities where the loss takes logits or the "
+        "reverse, a softmax over one unit, a sigmoid where the classes should compete",
+        "make the output and the loss agree: a linear output with from_logits=True (or softmax / sigmoid with "
+        "from_logits=False); a sigmoid with binary cross-entropy for one unit; softmax for one class per sample",
+        (),
+        ("match_output_to_loss",),
+    ),
+    Problem(
         "nonfinite",
         "NaN or Inf in the inputs or targets, or in the loss or the gradients during training",
         "find where the NaN / Inf come from (drop or impute the rows holding them); with finite inputs: a lower "

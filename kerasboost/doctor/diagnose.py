@@ -207,8 +207,7 @@ def _trial(statistic: str, before: dict, after: dict) -> dict:
     values = {k: (before.get(k, math.nan), after.get(k, math.nan)) for k in keys}
     b, a = values["val_loss"]
     change = (a - b) / b if math.isfinite(b) and b > 0 and math.isfinite(a) else None
-    return {
-        "values": values,
-        "val_loss_change": change,
-        "improved": bool(a < b or (not math.isfinite(b) and math.isfinite(a))),
-    }
+    improved = a < b or (not math.isfinite(b) and math.isfinite(a))
+    if statistic == "val_accuracy":  # a fix that changes the loss: the losses do not compare, the metric does
+        improved = values["val_accuracy"][1] > values["val_accuracy"][0]
+    return {"values": values, "val_loss_change": change, "improved": bool(improved)}

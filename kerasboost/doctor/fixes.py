@@ -17,6 +17,7 @@ import numpy as np
 from kerasboost.callbacks import EarlyStopping
 from kerasboost.diagnostics.activation_report import layer_activation
 from kerasboost.diagnostics.activations import looks_linear_suits
+from kerasboost.diagnostics.program import Mismatch
 from kerasboost.doctor.probe import Data, copy_model, copy_optimizer, rows, take
 from kerasboost.initializers import LooksLinear, lsuv
 from kerasboost.optimizers import SkipNonFinite
@@ -30,6 +31,30 @@ class Fix:
     description: str
     # (the user's model, the probe's data) -> (a changed copy, the data, extra callbacks of the probe's fit)
     apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, list]] = dataclasses.field(repr=False, compare=False)
+
+
+# ------------------------------------------------------------------ the program
+
+
+def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
+    """The output layer's activation (and, where needed, the loss) changed so that they agree."""
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        clone = copy_model(model, loss=mismatch.loss)
+        clone.get_layer(layer).activation = keras.activations.get(mismatch.activation)
+        return clone, data, []
+
+    loss = ""
+    if mismatch.loss is not None:
+        config = mismatch.loss.get_config()
+        loss = (
+            f" and compile with loss=keras.losses.{type(mismatch.loss).__name__}(from_logits={config['from_logits']})"
+        )
+    return Fix(
+        "match_output_to_loss",
+        f"give the output layer {layer!r} activation={mismatch.activation!r}{loss}",
+        apply,
+    )
 
 
 # ------------------------------------------------------------------ initialization

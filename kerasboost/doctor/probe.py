@@ -150,15 +150,18 @@ def copy_optimizer(optimizer: keras.optimizers.Optimizer, **changes: Any) -> ker
 
 
 def copy_model(
-    model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None, weights: list | None = None
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    weights: list | None = None,
+    loss: Any = None,
 ) -> keras.Model:
     """An independent copy of a compiled model: the same architecture, layer names and weights
     (or `weights`), compiled like the original (loss, metrics, `jit_compile`) with `optimizer`
-    or a fresh optimizer of the original's configuration."""
+    or a fresh optimizer of the original's configuration, and `loss` if given."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights() if weights is None else weights)
     config = model.get_compile_config() or {}
-    loss = getattr(model, "loss", None)
+    loss = getattr(model, "loss", None) if loss is None else loss
     metrics = _metric_names(model)
     clone.compile(
         optimizer=optimizer if optimizer is not None else copy_optimizer(model.optimizer),

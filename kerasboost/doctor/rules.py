@@ -4,14 +4,15 @@ Each rule reads a `Measurements` (the probe, the numbers in `measures`, the data
 run learning-rate range test) and returns a `Finding` or None. `STAGES` lists them in order of
 precedence, causes before symptoms:
 
-1. the data: NaN / Inf in the inputs or targets explain everything downstream;
-2. the forward pass at initialization (every rule of the stage is read): the signal growing
+1. the program: the output layer's activation against the loss (read without training);
+2. the data: NaN / Inf in the inputs or targets explain everything downstream;
+3. the forward pass at initialization (every rule of the stage is read): the signal growing
    through depth, dead or saturated units, and the vanishing gradients that follow from them;
-3. the learning rate, put on trial by the range test when the probe shows a symptom it could
+4. the learning rate, put on trial by the range test when the probe shows a symptom it could
    cause (the first rule that fires);
-4. the symptoms left: non-finite training, exploding gradients, units dying during training
+5. the symptoms left: non-finite training, exploding gradients, units dying during training
    (the first that fires);
-5. generalization: overfitting, or not learning at all (the first that fires).
+6. generalization: overfitting, or not learning at all (the first that fires).
 
 `find` stops at the first stage that found something; `healthy` when none did. Nothing the
 model or optimizer already has is proposed again. The names, thresholds and remedies are the
@@ -30,7 +31,7 @@ import keras
 import numpy as np
 
 from kerasboost import _keras
-from kerasboost.diagnostics import problems
+from kerasboost.diagnostics import problems, program
 from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.doctor import fixes
 from kerasboost.doctor.probe import Data, Probe, RangeTest, optimizer_config
@@ -174,7 +175,29 @@ def finding(problem: str, layers: list, evidence: dict, fix: fixes.Fix | None = 
     return Finding(problem, list(layers), evidence, problems.remedy(problem), fix, statistic)
 
 
-# ------------------------------------------------------------------ 1. the data
+# ------------------------------------------------------------------ 1. the program
+
+
+def output_loss_mismatch(s: Measurements) -> Finding | None:
+    setup = program.output_setup(s.model)
+    mismatch = program.output_mismatch(setup) if setup is not None else None
+    if setup is None or mismatch is None:
+        return None
+    evidence = {
+        "activation": setup.activation,
+        "units": setup.units,
+        "loss": setup.loss,
+        "from_logits": setup.from_logits,
+        "why": mismatch.reason,
+    }
+    # the loss may change with the fix: the task's metric judges it where the model reports one
+    statistic = "val_accuracy" if "val_accuracy" in s.measures else "val_loss"
+    return finding(
+        "output_loss_mismatch", [setup.layer], evidence, fixes.match_output_to_loss(setup.layer, mismatch), statistic
+    )
+
+
+# ------------------------------------------------------------------ 2. the data
 
 
 def nonfinite_data(s: Measurements) -> Finding | None:
@@ -184,7 +207,7 @@ def nonfinite_data(s: Measurements) -> Finding | None:
     return finding("nonfinite", [], evidence, fixes.drop_nonfinite_rows())
 
 
-# ------------------------------------------------------------------ 2. the forward pass at initialization
+# ------------------------------------------------------------------ 3. the forward pass at initialization
 
 
 def activation_growth(s: Measurements) -> Finding | None:
@@ -234,7 +257,7 @@ def vanishing_gradients(s: Measurements) -> Finding | None:
     return finding("vanishing_gradients", layers, evidence, fixes.reinitialize(s.seed), "first_to_last")
 
 
-# ------------------------------------------------------------------ 3. the learning rate, on trial
+# ------------------------------------------------------------------ 4. the learning rate, on trial
 
 
 def _rate_evidence(s: Measurements, rates: RangeTest) -> dict:
@@ -266,7 +289,7 @@ def learning_rate_too_low(s: Measurements) -> Finding | None:
     return finding("learning_rate_too_low", [], evidence, fixes.learning_rate(valley))
 
 
-# ------------------------------------------------------------------ 4. the symptoms left
+# ------------------------------------------------------------------ 5. the symptoms left
 
 
 def nonfinite_training(s: Measurements) -> Finding | None:
@@ -296,7 +319,7 @@ def dead_during_training(s: Measurements) -> Finding | None:
     return finding("dead_units", dead, evidence, None, "dead_fraction_after")
 
 
-# ------------------------------------------------------------------ 5. generalization
+# ------------------------------------------------------------------ 6. generalization
 
 
 def overfitting(s: Measurements) -> Finding | None:
@@ -345,6 +368,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
+    Stage("program", (output_loss_mismatch,)),
     Stage("data", (nonfinite_data,)),
     Stage(
         "forward pass at initialization",

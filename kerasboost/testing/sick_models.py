@@ -2,9 +2,10 @@
 
 Every case is a compiled model on scikit-learn's bundled digits (standardized; 8x8 images for
 the CNNs), built from a seed, with the problems `diagnose` must name. The sicknesses are the
-classic ones: depth without a matched initializer (Glorot & Bengio 2010), saturating gains,
-learning rates off by a factor, bad inputs, too little data for the width, a dead ReLU block,
-and a residual stack without normalization or branch scale (De & Smith 2020).
+classic ones: an output activation the loss does not expect (a program fault of Humbatova et
+al. 2020's taxonomy), depth without a matched initializer (Glorot & Bengio 2010), saturating
+gains, learning rates off by a factor, bad inputs, too little data for the width, a dead ReLU
+block, and a residual stack without normalization or branch scale (De & Smith 2020).
 """
 
 from __future__ import annotations
@@ -124,6 +125,22 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile:
     return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule)), jit_compile), x, y, (x_val, y_val)
 
 
+def _relu_output(seed: int, jit_compile: bool = True):
+    """A program bug of the published fault studies: a ReLU on the output layer, trained with a
+    cross-entropy that expects probabilities (`from_logits=False`)."""
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    model = _mlp(2, 64, "relu", _he(seed), name="relu_output")
+    model.get_layer("logits").activation = keras.activations.relu
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=False),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model, x, y, (x_val, y_val)
+
+
 def _he(seed):
     return keras.initializers.HeNormal(seed=seed)
 
@@ -133,6 +150,7 @@ def _tanh_gain(seed):
 
 
 CASES = [
+    Case("relu_output_probability_loss", ("output_loss_mismatch",), _relu_output, fix="match_output_to_loss"),
     Case(
         "deep_sigmoid_mlp",
         ("vanishing_gradients",),

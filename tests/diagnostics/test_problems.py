@@ -19,7 +19,8 @@ PACKAGE = Path(problems.__file__).resolve().parents[1]
 
 
 def test_every_problem_is_described_and_its_thresholds_and_fixes_exist():
-    assert next(iter(PROBLEMS)) == "nonfinite" and list(PROBLEMS)[-1] == "healthy"  # the data first, healthy last
+    # the program first, then the data; healthy last
+    assert list(PROBLEMS)[:2] == ["output_loss_mismatch", "nonfinite"] and list(PROBLEMS)[-1] == "healthy"
     for name, problem in PROBLEMS.items():
         assert problem.name == name and problem.meaning and problem.remedy
         assert set(problem.thresholds) <= set(THRESHOLDS), name
@@ -103,9 +104,10 @@ def test_an_alert_and_a_finding_of_one_condition_share_name_layers_and_remedy():
 
 def test_the_rules_table_reads_causes_before_symptoms():
     names = [stage.name for stage in rules.STAGES]
-    assert names[0] == "data" and names.index("forward pass at initialization") < names.index("learning rate")
+    assert names[:2] == ["program", "data"]
+    assert names.index("forward pass at initialization") < names.index("learning rate")
     assert names.index("learning rate") < names.index("symptoms") < names.index("generalization")
-    assert [s.every for s in rules.STAGES] == [False, True, False, False, False]  # the forward pass: every rule
+    assert [s.every for s in rules.STAGES] == [False, False, True, False, False, False]  # forward: every rule
     assert all(callable(rule) for stage in rules.STAGES for rule in stage.rules)
 
 
@@ -152,3 +154,87 @@ def test_a_new_problem_is_one_vocabulary_entry_and_one_rule(monkeypatch):
     assert [f.problem for f in found] == ["oscillating_loss"]
     assert found[0].remedy == new.remedy and found[0].evidence == {"rising_epochs": 0.5}
     assert f"| `oscillating_loss` | {new.meaning} |" in problems.markdown_table()
+
+
+# ------------------------------------------------------------------ the program: output activation vs loss
+
+
+def _classifier(activation, units=3, loss="categorical_crossentropy"):
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(units, activation, name="out")]
+    )
+    model.compile(keras.optimizers.Adam(), loss, metrics=["accuracy"])
+    return model
+
+
+CE, SCE, BCE = (
+    keras.losses.CategoricalCrossentropy,
+    keras.losses.SparseCategoricalCrossentropy,
+    keras.losses.BinaryCrossentropy,
+)
+
+
+@pytest.mark.parametrize(
+    "activation,units,loss,fixed_activation,fixed_loss",
+    [
+        ("relu", 3, "categorical_crossentropy", "linear", (CE, True)),  # probabilities expected, relu given
+        (None, 3, SCE(), "linear", (SCE, True)),  # a linear output, from_logits=False
+        ("softmax", 3, CE(from_logits=True), "linear", None),  # squashed twice
+        ("sigmoid", 1, BCE(from_logits=True), "linear", None),
+        ("softmax", 1, "binary_crossentropy", "sigmoid", (BCE, False)),  # softmax over one unit: always 1
+        ("sigmoid", 3, "sparse_categorical_crossentropy", "softmax", None),  # one class per sample
+    ],
+)
+def test_an_output_that_disagrees_with_the_loss_is_named_with_the_change(
+    activation, units, loss, fixed_activation, fixed_loss
+):
+    from kerasboost.diagnostics import program
+
+    model = _classifier(activation, units, loss)
+    setup = program.output_setup(model)
+    assert setup.layer == "out" and setup.units == units and setup.activation == (activation or "linear")
+    mismatch = program.output_mismatch(setup)
+    assert mismatch is not None and mismatch.activation == fixed_activation, mismatch
+    if fixed_loss is None:
+        assert mismatch.loss is None
+    else:
+        assert type(mismatch.loss) is fixed_loss[0] and mismatch.loss.get_config()["from_logits"] is fixed_loss[1]
+
+
+@pytest.mark.parametrize(
+    "activation,units,loss",
+    [
+        ("softmax", 3, "categorical_crossentropy"),
+        (None, 3, SCE(from_logits=True)),
+        ("sigmoid", 1, "binary_crossentropy"),
+        ("sigmoid", 3, "binary_crossentropy"),  # multi-label: independent sigmoids are right
+        (None, 1, "mse"),  # not a probability loss: nothing to compare
+        ("relu", 1, "mae"),
+    ],
+)
+def test_an_output_that_agrees_with_the_loss_is_left_alone(activation, units, loss):
+    from kerasboost.diagnostics import program
+
+    assert program.output_mismatch(program.output_setup(_classifier(activation, units, loss))) is None
+
+
+def test_the_mismatch_comes_first_and_its_fix_makes_a_copy_that_agrees():
+    from tests.diagnostics.test_doctor import _data, _probe_with
+
+    model = _classifier("relu", 2, "sparse_categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    found, _, _ = rules.find(model, _data(), _probe_with(model, 5e3), lambda: None, 0)  # exploding too
+    assert [f.problem for f in found] == ["output_loss_mismatch"] and found[0].layers == ["out"]
+    assert found[0].evidence["activation"] == "relu" and found[0].evidence["from_logits"] is False
+    assert found[0].remedy == problems.remedy("output_loss_mismatch")
+    fix = found[0].fix
+    assert fix.name == "match_output_to_loss" and "activation='linear'" in fix.description
+    assert "SparseCategoricalCrossentropy(from_logits=True)" in fix.description
+    repaired, _, callbacks = fix.apply(model, _data())
+    from kerasboost.diagnostics import program
+
+    assert program.output_mismatch(program.output_setup(repaired)) is None and callbacks == []
+    assert repaired.get_layer("out").activation is keras.activations.linear
+    assert model.get_layer("out").activation is keras.activations.relu  # the user's model untouched
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(before, repaired.get_weights()))
