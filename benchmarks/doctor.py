@@ -49,13 +49,14 @@ def run_case(name: str, seed: int, steps: int) -> dict:
     first = diagnosis.findings[0]
     trials = []
     for finding in diagnosis.findings:
-        if finding.fix is None or finding.trial is None or finding.fix.name in {t["fix"] for t in trials}:
+        tried = finding.fix or finding.rejected  # a fix whose trial did not improve is rejected
+        if tried is None or finding.trial is None or tried.name in {t["fix"] for t in trials}:
             continue  # findings that share a fix share its one trial
         before, after = finding.trial["values"]["val_loss"]
         trials.append(
             {
                 "problem": finding.problem,
-                "fix": finding.fix.name,
+                "fix": tried.name,
                 "val_loss_before": before,
                 "val_loss_after": after,
                 "improved": finding.trial["improved"],

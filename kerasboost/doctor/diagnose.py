@@ -193,21 +193,47 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
             trial = probe(fixed_model, fixed_data, callbacks)
             diagnosis.trials[fix.name] = trial
             after = rules.measures(trial)
+            one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
             for finding in findings:
                 if finding.fix is fix:
-                    finding.trial = _trial(finding.statistic, measures, after)
+                    finding.trial = _trial(finding.statistic, measures, after, one_sample)
+                    if not finding.trial["improved"]:  # never offered: tried and rejected
+                        finding.rejected, finding.fix = fix, None
     diagnosis.seconds = time.perf_counter() - start
     return diagnosis
 
 
-def _trial(statistic: str, before: dict, after: dict) -> dict:
+MIN_GAIN = 0.01
+"""A fix must lower the validation loss by at least this fraction (or make it finite again)."""
+
+
+def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -> dict:
+    """The before / after numbers of a fix and whether it improved the model: the validation
+    loss lower by at least `MIN_GAIN` (or finite again) and the validation accuracy, where the
+    model reports one, not lower by more than one validation sample (`one_sample`). A fix that
+    changes the loss (`statistic == "val_accuracy"`) is judged by the accuracy alone: it must
+    rise by at least one sample."""
     keys = ["val_loss"] + ([statistic] if statistic != "val_loss" else [])
     if "val_accuracy" in before:
         keys.append("val_accuracy")
     values = {k: (before.get(k, math.nan), after.get(k, math.nan)) for k in keys}
     b, a = values["val_loss"]
     change = (a - b) / b if math.isfinite(b) and b > 0 and math.isfinite(a) else None
-    improved = a < b or (not math.isfinite(b) and math.isfinite(a))
-    if statistic == "val_accuracy":  # a fix that changes the loss: the losses do not compare, the metric does
-        improved = values["val_accuracy"][1] > values["val_accuracy"][0]
-    return {"values": values, "val_loss_change": change, "improved": bool(improved)}
+    finite_again = not math.isfinite(b) and math.isfinite(a)
+    loss_better = finite_again or (math.isfinite(b) and a < b * (1.0 - MIN_GAIN))
+    accuracy = values.get("val_accuracy")
+    if statistic == "val_accuracy" and accuracy is not None:
+        improved = accuracy[1] >= accuracy[0] + one_sample
+        why = f"the validation accuracy did not rise by a validation sample ({one_sample:.3g})"
+    else:
+        kept = accuracy is None or not accuracy[1] < accuracy[0] - one_sample
+        improved = loss_better and kept
+        why = (
+            f"the validation loss did not fall by {MIN_GAIN:.0%}"
+            if not loss_better
+            else f"the validation accuracy fell by more than a validation sample ({one_sample:.3g})"
+        )
+    trial = {"values": values, "val_loss_change": change, "improved": bool(improved)}
+    if not improved:
+        trial["why"] = why
+    return trial

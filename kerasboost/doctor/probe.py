@@ -268,6 +268,10 @@ def run_probe(
     )
 
 
+RANGE_TEST_MIN, RANGE_TEST_MAX = 1e-6, 10.0  # the doctor's sweep of learning rates
+EDGE = 0.05  # a suggestion this close to an end of the sweep (a fraction of its log-range) is no advice
+
+
 @dataclasses.dataclass
 class RangeTest:
     """The learning-rate range test of the probe's copy."""
@@ -276,19 +280,36 @@ class RangeTest:
     losses: list
     suggestions: dict
     finder: Any = dataclasses.field(default=None, repr=False)  # the LearningRateFinder that ran it (its plot)
+    bounds: tuple[float, float] = (RANGE_TEST_MIN, RANGE_TEST_MAX)  # the sweep's planned end points
 
     @property
     def best(self) -> float:
         """The rate at the lowest smoothed loss."""
         return float(self.learning_rates[int(np.argmin(self.losses))])
 
+    @property
+    def inconclusive(self) -> str | None:
+        """Why the curve gives no advice, or None: its lowest loss or its valley lies within
+        `EDGE` of an end of the sweep (in log-rate), where the curve may go on past the sweep."""
+        low, high = (math.log(b) for b in self.bounds)
+
+        def position(rate: float) -> float:
+            return (math.log(rate) - low) / (high - low)
+
+        for name, rate in (("lowest loss", self.best), ("valley", self.suggestions["valley"])):
+            where = position(rate)
+            if where <= EDGE or where >= 1.0 - EDGE:
+                end = "bottom" if where <= EDGE else "top"
+                return f"its {name} ({rate:.2g}) is at the {end} of the {self.bounds[0]:g}..{self.bounds[1]:g} sweep"
+        return None
+
 
 def range_test(model: keras.Model, data: Data, batch_size: int, num_steps: int = 100) -> RangeTest | None:
-    """Smith's range test (`LearningRateFinder`, 1e-6 to 10) on a copy of `model` whose optimizer
-    holds a float rate; None when the curve is too short to read."""
+    """Smith's range test (`LearningRateFinder` from `RANGE_TEST_MIN` to `RANGE_TEST_MAX`) on a copy
+    of `model` whose optimizer holds a float rate; None when the curve is too short to read."""
     target = without_loss_scaling(model.optimizer)
     clone = copy_model(model, optimizer=copy_optimizer(target, learning_rate=1e-3))
-    finder = LearningRateFinder(1e-6, 10.0, num_steps=num_steps)
+    finder = LearningRateFinder(RANGE_TEST_MIN, RANGE_TEST_MAX, num_steps=num_steps)
     steps_per_epoch = math.ceil(rows(data.x) / batch_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

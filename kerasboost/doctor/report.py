@@ -23,7 +23,8 @@ class Finding:
     its words there; `evidence` holds the measured numbers with the thresholds they crossed;
     `fix` is a change `diagnose(..., try_fixes=True)` can apply to a copy (None where none
     applies); `statistic` names the number in `Diagnosis.measures` that the fix should move;
-    `trial` holds the before / after numbers once the fix was tried.
+    `trial` holds the before / after numbers once the fix was tried. A fix whose trial did not
+    improve is never offered: it moves to `rejected` and `fix` becomes None.
     """
 
     problem: str
@@ -33,6 +34,7 @@ class Finding:
     fix: Fix | None = None
     statistic: str = "val_loss"
     trial: dict[str, Any] | None = None
+    rejected: Fix | None = None  # a fix tried on a copy that did not improve it
 
     def __str__(self) -> str:
         layers = f" in {span(self.layers)}" if self.layers else ""
@@ -91,6 +93,11 @@ class Diagnosis:
             f"  loss {loss[0]:.4g} -> {loss[-1]:.4g} (progress {m['progress']:.1%}), val_loss {m['val_loss']:.4g}"
             + (f", val_accuracy {m['val_accuracy']:.3f}" if "val_accuracy" in m else ""),
         ]
+        if self.range_test is not None and self.range_test.inconclusive:
+            lines.append(
+                f"  learning-rate range test inconclusive: {self.range_test.inconclusive}; no rate advice from it "
+                "(widen the sweep: kerasboost.callbacks.LearningRateFinder(min_lr, max_lr))"
+            )
         for i, f in enumerate(self.findings, 1):
             lines.append(f"{i}. {f}")
             if f.problem == "healthy":
@@ -98,8 +105,14 @@ class Diagnosis:
             lines.append(f"   remedy: {f.remedy}")
             if f.fix is not None:
                 lines.append(f"   fix ({f.fix.name}): {f.fix.description}")
-            if f.trial is not None:
+            if f.trial is not None and f.rejected is None:
                 lines.append("   tried on a copy: " + _trial_text(f.trial))
+            if f.rejected is not None and f.trial is not None:
+                lines.append(
+                    f"   tried on a copy and rejected ({f.rejected.name}: {f.rejected.description}): "
+                    + _trial_text(f.trial)
+                    + f"; {f.trial.get('why', 'it did not improve')}"
+                )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -116,6 +129,9 @@ class Diagnosis:
                     "remedy": f.remedy,
                     "fix": None if f.fix is None else {"name": f.fix.name, "description": f.fix.description},
                     "trial": f.trial,
+                    "rejected": None
+                    if f.rejected is None
+                    else {"name": f.rejected.name, "description": f.rejected.description},
                 }
                 for f in self.findings
             ],

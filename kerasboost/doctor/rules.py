@@ -9,7 +9,8 @@ precedence, causes before symptoms:
 3. the forward pass at initialization (every rule of the stage is read): the signal growing
    through depth, dead or saturated units, and the vanishing gradients that follow from them;
 4. the learning rate, put on trial by the range test when the probe shows a symptom it could
-   cause (the first rule that fires);
+   cause (the first rule that fires; a test whose suggestions sit at an end of its sweep is
+   inconclusive and advises nothing);
 5. the symptoms left: non-finite training, exploding gradients, units dying during training
    (the first that fires);
 6. generalization: overfitting, or not learning at all (the first that fires).
@@ -269,7 +270,7 @@ def _rate_evidence(s: Measurements, rates: RangeTest) -> dict:
 
 
 def learning_rate_too_high(s: Measurements) -> Finding | None:
-    if not s.symptom or (rates := s.rates()) is None:
+    if not s.symptom or (rates := s.rates()) is None or rates.inconclusive:
         return None
     if not s.probe.learning_rate > THRESHOLDS["rate_above_best"] * rates.best:
         return None
@@ -280,7 +281,7 @@ def learning_rate_too_high(s: Measurements) -> Finding | None:
 
 
 def learning_rate_too_low(s: Measurements) -> Finding | None:
-    if not s.measures["progress"] < THRESHOLDS["slow_progress"] or (rates := s.rates()) is None:
+    if not s.measures["progress"] < THRESHOLDS["slow_progress"] or (rates := s.rates()) is None or rates.inconclusive:
         return None
     valley = rates.suggestions["valley"]
     if not s.probe.learning_rate < THRESHOLDS["rate_below_valley"] * valley:

@@ -238,3 +238,61 @@ def test_the_mismatch_comes_first_and_its_fix_makes_a_copy_that_agrees():
     assert model.get_layer("out").activation is keras.activations.relu  # the user's model untouched
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert all(np.array_equal(a, b) for a, b in zip(before, repaired.get_weights()))
+
+
+# -------------------------------------------- honest advice: inconclusive range tests, rejected fixes
+
+
+def test_a_range_test_pinned_at_an_end_of_its_sweep_is_inconclusive():
+    from kerasboost.doctor.probe import RangeTest
+
+    rates = list(np.geomspace(1e-6, 10.0, 100))
+    still_falling = RangeTest(rates, list(np.linspace(3.0, 1.0, 100)), {"valley": 1e-3})
+    assert "lowest loss (10) is at the top" in still_falling.inconclusive
+    flat_then_up = [2.3] * 60 + list(np.linspace(2.4, 9.0, 40))  # no descent: the valley is the first rate
+    never_falls = RangeTest(rates, flat_then_up, {"valley": 1e-6})
+    assert never_falls.best == 1e-6 and "at the bottom" in never_falls.inconclusive
+    u_shaped = RangeTest(rates, list((np.log10(rates) + 4.0) ** 2 + 1.0), {"valley": 1e-5})
+    assert u_shaped.inconclusive is None  # lowest loss at 1e-4, valley 1e-5: both inside the sweep
+    # the rules take no advice from it: the same symptoms, no learning-rate finding
+    from tests.diagnostics.test_doctor import _data, _mlp, _probe_with
+
+    model = _mlp(keras.optimizers.SGD(0.5))
+    probe = _probe_with(model, 5e3)  # exploding: a symptom that puts the rate (the probe's: 1e-3) on trial
+    found, _, ran = rules.find(model, _data(), probe, lambda: still_falling, 0)
+    assert ran is still_falling and [f.problem for f in found] == ["exploding_gradients"]
+    found, _, _ = rules.find(model, _data(), probe, lambda: u_shaped, 0)
+    assert [f.problem for f in found] == ["learning_rate_too_high"]  # 1e-3 > the lowest loss's 1e-4
+
+
+def test_a_fix_is_accepted_only_when_its_trial_improves_beyond_noise():
+    from kerasboost.doctor.diagnose import MIN_GAIN, _trial
+
+    assert MIN_GAIN == 0.01
+    before = {"val_loss": 1.0, "val_accuracy": 0.80}
+    assert _trial("val_loss", before, {"val_loss": 0.95, "val_accuracy": 0.81}, 0.01)["improved"]
+    flat = _trial("val_loss", before, {"val_loss": 0.995, "val_accuracy": 0.85}, 0.01)  # -0.5%: noise
+    assert not flat["improved"] and "did not fall by 1%" in flat["why"]
+    worse = _trial("val_loss", before, {"val_loss": 0.9, "val_accuracy": 0.70}, 0.01)  # loss down, accuracy down
+    assert not worse["improved"] and "accuracy fell" in worse["why"]
+    assert _trial("val_loss", {"val_loss": math.inf}, {"val_loss": 2.0})["improved"]  # finite again
+    # a fix that changes the loss is judged by the accuracy alone
+    assert _trial("val_accuracy", before, {"val_loss": 5.0, "val_accuracy": 0.90}, 0.01)["improved"]
+    assert not _trial("val_accuracy", before, {"val_loss": 0.1, "val_accuracy": 0.805}, 0.01)["improved"]
+
+
+def test_a_rejected_fix_is_reported_as_tried_and_never_offered():
+    from kerasboost.doctor.report import Diagnosis, Finding
+    from tests.diagnostics.test_doctor import _mlp, _probe_with
+
+    model = _mlp(keras.optimizers.Adam())
+    fix = fixes.clip_gradients()
+    trial = {"values": {"val_loss": (1.83, 128.0)}, "val_loss_change": 68.9, "improved": False, "why": "worse"}
+    finding = Finding("exploding_gradients", ["hidden"], {"max_grad_norm": 5e3}, "remedy", None, trial=trial)
+    finding.rejected = fix
+    diagnosis = Diagnosis([finding], {"progress": 0.5, "val_loss": 1.83}, _probe_with(model, 5e3))
+    text = str(diagnosis)
+    assert "tried on a copy and rejected (clip_gradients" in text and "val_loss 1.83 -> 128" in text
+    assert "   fix (" not in text  # nothing offered
+    assert diagnosis.to_dict()["findings"][0]["fix"] is None
+    assert diagnosis.to_dict()["findings"][0]["rejected"]["name"] == "clip_gradients"
