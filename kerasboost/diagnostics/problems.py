@@ -22,6 +22,8 @@ import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+import numpy as np
+
 
 @dataclasses.dataclass(frozen=True)
 class Threshold:
@@ -47,6 +49,19 @@ class Problem:
 _MEASURED = "measured on this project's planted sick models (benchmarks/doctor.py, docs/benchmarks.md)"
 
 _THRESHOLDS = (
+    Threshold(
+        "input_scale",
+        10.0,
+        "an input feature whose mean or standard deviation is above this: the inputs are far from unit scale",
+        "LeCun, Bottou, Orr & Muller 1998 (Efficient BackProp: centred inputs of similar, unit variance); "
+        "the value: raw pixels (0..255) and raw counts exceed it by far, standardized data never reaches it",
+    ),
+    Threshold(
+        "input_scale_spread",
+        100.0,
+        "the largest feature standard deviation over the median one (constant features left out) above this",
+        "LeCun, Bottou, Orr & Muller 1998; the value: two orders of magnitude, as a price next to a count",
+    ),
     Threshold(
         "dead_fraction",
         0.5,
@@ -145,6 +160,14 @@ _PROBLEMS = (
         "learning rate or warmup, clipping, kerasboost.optimizers.SkipNonFinite, a LossScaleOptimizer under float16",
         (),
         ("drop_nonfinite_rows", "skip_nonfinite"),
+    ),
+    Problem(
+        "unscaled_inputs",
+        "the input features are far from unit scale, or their scales differ by orders of magnitude",
+        "standardize the inputs with statistics of the training set: a keras.layers.Normalization adapted on it "
+        "as the model's first layer (saved with the model, so inference gets it too), or (x - mean) / std",
+        ("input_scale", "input_scale_spread"),
+        ("normalize_inputs",),
     ),
     Problem(
         "activation_growth",
@@ -249,6 +272,25 @@ def vanishing_layers(
         return []
     last = mean_norms[names[-1]]  # (the last layer against itself: never below a ratio < 1)
     return [n for n in names if mean_norms[n] < floor or (last > 0 and mean_norms[n] < ratio * last)]
+
+
+def feature_scales(x: object) -> dict[str, float] | None:
+    """The scale of the inputs, per feature (the last axis; every other axis is pooled): the
+    largest `max(|mean|, std)` (`scale`), and the largest std over the median std of the
+    non-constant features (`spread`), with the feature that has the largest scale. None for
+    inputs that are not one floating-point array."""
+    if not hasattr(x, "dtype") or not np.issubdtype(np.asarray(x).dtype, np.floating):
+        return None
+    array = np.asarray(x, "float64")
+    if array.ndim < 2 or not np.isfinite(array).all():
+        return None
+    flat = array.reshape(-1, array.shape[-1])
+    means, stds = np.abs(flat.mean(axis=0)), flat.std(axis=0)
+    scales = np.maximum(means, stds)
+    varying = stds[stds > 1e-6 * max(float(stds.max()), 1e-30)]
+    spread = float(varying.max() / np.median(varying)) if varying.size else 1.0
+    worst = int(np.argmax(scales))
+    return {"scale": float(scales[worst]), "feature": worst, "spread": spread}
 
 
 def exploding(max_grad_norm: float, threshold: float = THRESHOLDS["exploding_norm"]) -> bool:

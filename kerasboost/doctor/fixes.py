@@ -18,7 +18,7 @@ from kerasboost.callbacks import EarlyStopping
 from kerasboost.diagnostics.activation_report import layer_activation
 from kerasboost.diagnostics.activations import looks_linear_suits
 from kerasboost.diagnostics.program import Mismatch
-from kerasboost.doctor.probe import Data, copy_model, copy_optimizer, rows, take
+from kerasboost.doctor.probe import Data, compile_like, copy_model, copy_optimizer, rows, take
 from kerasboost.initializers import LooksLinear, lsuv
 from kerasboost.optimizers import SkipNonFinite
 
@@ -218,6 +218,25 @@ def early_stopping(patience: int) -> Fix:
 
 
 # ------------------------------------------------------------------ data
+
+
+def normalize_inputs() -> Fix:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        clone = keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+        normalization = keras.layers.Normalization(axis=-1, name="input_normalization")
+        normalization.adapt(np.asarray(data.x))
+        inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="raw_inputs")
+        standardized = keras.Model(inputs, clone(normalization(inputs)), name=f"{model.name}_standardized")
+        return compile_like(model, standardized), data, []
+
+    return Fix(
+        "normalize_inputs",
+        "standardize the inputs inside the model: a keras.layers.Normalization(axis=-1) adapted on the training "
+        "set (normalization.adapt(x_train)) in front of it, keras.Sequential([keras.Input(shape), normalization, "
+        "model]); it is saved with the model, so inference sees the same scaling",
+        apply,
+    )
 
 
 def drop_nonfinite_rows() -> Fix:

@@ -160,16 +160,22 @@ def copy_model(
     or a fresh optimizer of the original's configuration, and `loss` if given."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights() if weights is None else weights)
+    return compile_like(model, clone, optimizer, loss)
+
+
+def compile_like(
+    model: keras.Model, new: keras.Model, optimizer: keras.optimizers.Optimizer | None = None, loss: Any = None
+) -> keras.Model:
+    """Compile `new` as `model` is compiled (loss, metrics, `jit_compile`), with `optimizer` or a
+    fresh optimizer of `model`'s configuration, and `loss` if given."""
     config = model.get_compile_config() or {}
-    loss = getattr(model, "loss", None) if loss is None else loss
-    metrics = _metric_names(model)
-    clone.compile(
+    new.compile(
         optimizer=optimizer if optimizer is not None else copy_optimizer(model.optimizer),
-        loss=loss,
-        metrics=metrics,
+        loss=getattr(model, "loss", None) if loss is None else loss,
+        metrics=_metric_names(model),
         jit_compile=config.get("jit_compile", "auto"),
     )
-    return clone
+    return new
 
 
 def _metric_names(model: keras.Model) -> list:

@@ -5,7 +5,8 @@ run learning-rate range test) and returns a `Finding` or None. `STAGES` lists th
 precedence, causes before symptoms:
 
 1. the program: the output layer's activation against the loss (read without training);
-2. the data: NaN / Inf in the inputs or targets explain everything downstream;
+2. the data: NaN / Inf in the inputs or targets explain everything downstream, then inputs
+   far from unit scale (the first that fires);
 3. the forward pass at initialization (every rule of the stage is read): the signal growing
    through depth, dead or saturated units, and the vanishing gradients that follow from them;
 4. the learning rate, put on trial by the range test when the probe shows a symptom it could
@@ -208,6 +209,38 @@ def nonfinite_data(s: Measurements) -> Finding | None:
     return finding("nonfinite", [], evidence, fixes.drop_nonfinite_rows())
 
 
+_INPUT_SCALERS = (
+    keras.layers.Normalization,
+    keras.layers.Rescaling,
+    keras.layers.BatchNormalization,
+    keras.layers.LayerNormalization,
+)
+
+
+def scales_its_inputs(model: keras.Model) -> bool:
+    """Whether the model's first layer (after its inputs) normalizes or rescales them."""
+    first = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)][:1]
+    return bool(first) and isinstance(first[0], _INPUT_SCALERS)
+
+
+def unscaled_inputs(s: Measurements) -> Finding | None:
+    scales = problems.feature_scales(s.data.x)
+    if scales is None or scales_its_inputs(s.model):
+        return None
+    t, spread = THRESHOLDS["input_scale"], THRESHOLDS["input_scale_spread"]
+    if not (scales["scale"] > t or scales["spread"] > spread):
+        return None
+    evidence = {
+        "largest_feature_scale": scales["scale"],
+        "feature": scales["feature"],
+        "scale_threshold": t,
+        "std_spread": scales["spread"],
+        "spread_threshold": spread,
+    }
+    fix = fixes.normalize_inputs() if len(s.model.inputs) == 1 else None
+    return finding("unscaled_inputs", [], evidence, fix)
+
+
 # ------------------------------------------------------------------ 3. the forward pass at initialization
 
 
@@ -370,7 +403,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("program", (output_loss_mismatch,)),
-    Stage("data", (nonfinite_data,)),
+    Stage("data", (nonfinite_data, unscaled_inputs)),
     Stage(
         "forward pass at initialization",
         (activation_growth, dead_at_initialization, saturated_units, vanishing_gradients),

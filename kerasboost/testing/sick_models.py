@@ -2,8 +2,8 @@
 
 Every case is a compiled model on scikit-learn's bundled digits (standardized; 8x8 images for
 the CNNs), built from a seed, with the problems `diagnose` must name. The sicknesses are the
-classic ones: an output activation the loss does not expect (a program fault of Humbatova et
-al. 2020's taxonomy), depth without a matched initializer (Glorot & Bengio 2010), saturating
+classic ones: an output activation the loss does not expect and inputs never standardized
+(faults of Humbatova et al. 2020's taxonomy), depth without a matched initializer (Glorot & Bengio 2010), saturating
 gains, learning rates off by a factor, bad inputs, too little data for the width, a dead ReLU
 block, and a residual stack without normalization or branch scale (De & Smith 2020).
 """
@@ -141,6 +141,21 @@ def _relu_output(seed: int, jit_compile: bool = True):
     return model, x, y, (x_val, y_val)
 
 
+def _unscaled(seed: int, jit_compile: bool = True):
+    """A data fault: raw features on a scale of about 100 (the digits' 0..16 pixel counts times 8,
+    never standardized) into an MLP trained with SGD and momentum."""
+    from sklearn.datasets import load_digits  # deferred: scikit-learn loads only with the data
+
+    keras.utils.set_random_seed(seed)
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = (x[order] * 8.0).astype("float32"), y[order].astype("int32")
+    n_val = len(x) // 5
+    model = _mlp(2, 64, "relu", _he(seed), name="unscaled_inputs")
+    model = compile_model(model, keras.optimizers.SGD(0.01, momentum=0.9), jit_compile)
+    return model, x[n_val:], y[n_val:], (x[:n_val], y[:n_val])
+
+
 def _he(seed):
     return keras.initializers.HeNormal(seed=seed)
 
@@ -151,6 +166,7 @@ def _tanh_gain(seed):
 
 CASES = [
     Case("relu_output_probability_loss", ("output_loss_mismatch",), _relu_output, fix="match_output_to_loss"),
+    Case("unscaled_inputs_sgd", ("unscaled_inputs",), _unscaled, fix="normalize_inputs"),
     Case(
         "deep_sigmoid_mlp",
         ("vanishing_gradients",),

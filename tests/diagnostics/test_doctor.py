@@ -20,7 +20,13 @@ matplotlib.use("Agg")
 
 # One planted model per fix kind is also re-probed with its fix here; the benchmark
 # (benchmarks/doctor.py) tries every fix on every case over several seeds.
-TRIED = ("relu_output_probability_loss", "tanh_large_gain", "learning_rate_10x_too_high", "nan_in_inputs")
+TRIED = (
+    "relu_output_probability_loss",
+    "unscaled_inputs_sgd",
+    "tanh_large_gain",
+    "learning_rate_10x_too_high",
+    "nan_in_inputs",
+)
 
 
 # The inner tier diagnoses two planted models (one sick, one healthy control); the slow tier all.

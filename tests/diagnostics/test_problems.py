@@ -296,3 +296,52 @@ def test_a_rejected_fix_is_reported_as_tried_and_never_offered():
     assert "   fix (" not in text  # nothing offered
     assert diagnosis.to_dict()["findings"][0]["fix"] is None
     assert diagnosis.to_dict()["findings"][0]["rejected"]["name"] == "clip_gradients"
+
+
+# ------------------------------------------------------------------ the data: inputs far from unit scale
+
+
+def test_feature_scales_golden():
+    scales = problems.feature_scales(np.array([[0.0, 100.0], [2.0, 300.0]], "float32"))
+    # means 1 and 200, stds 1 and 100: the largest max(|mean|, std) is feature 1's 200
+    assert scales["scale"] == pytest.approx(200.0) and scales["feature"] == 1
+    assert scales["spread"] == pytest.approx(100.0 / 50.5)  # the largest std over the median std
+    rng = np.random.default_rng(0)
+    mixed = np.concatenate([rng.normal(size=(500, 10)), 1000.0 * rng.normal(size=(500, 1))], axis=1)
+    assert problems.feature_scales(mixed)["spread"] > 500  # one feature in thousands, ten in units
+    images = rng.normal(size=(20, 4, 4, 3)) + np.array([0.0, 0.0, 50.0])  # per channel, pixels pooled
+    assert problems.feature_scales(images)["feature"] == 2
+    assert problems.feature_scales(np.arange(6).reshape(3, 2)) is None  # integers: not features to scale
+    assert problems.feature_scales({"a": np.ones((3, 2))}) is None
+
+
+def _raw_model(first=None):
+    layers = [keras.Input((4,))] + ([first] if first is not None else [])
+    layers += [keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, name="out")]
+    model = keras.Sequential(layers)
+    model.compile(keras.optimizers.SGD(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def test_unscaled_inputs_are_named_before_the_dynamics_and_the_fix_standardizes_inside_the_model():
+    from kerasboost.doctor.probe import Data
+    from tests.diagnostics.test_doctor import _probe_with
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(64, 4)) * np.array([1.0, 1.0, 1.0, 40.0]) + 100.0).astype("float32")
+    y = rng.integers(0, 3, 64).astype("int32")
+    data = Data(x, y, x[:16], y[:16], train_rows=64, nonfinite_rows=0)
+    model = _raw_model()
+    found, _, _ = rules.find(model, data, _probe_with(model, 5e3), lambda: None, 0)  # exploding too
+    assert [f.problem for f in found] == ["unscaled_inputs"] and found[0].fix.name == "normalize_inputs"
+    assert found[0].evidence["largest_feature_scale"] > 100 and found[0].evidence["feature"] == 3
+    repaired, _, _ = found[0].fix.apply(model, data)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    expected = model.predict((x - mean) / std, verbose=0)  # the user's model on standardized inputs
+    np.testing.assert_allclose(repaired.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
+    assert repaired.loss is model.loss and repaired.optimizer is not model.optimizer
+    # a model that normalizes its own inputs, or standardized data: nothing to say
+    scaled = _raw_model(keras.layers.Rescaling(0.01))
+    assert rules.unscaled_inputs(rules.Measurements(scaled, data, None, {}, 0, lambda: None)) is None
+    standard = Data((x - mean) / std, y, x[:16], y[:16], train_rows=64, nonfinite_rows=0)
+    assert rules.unscaled_inputs(rules.Measurements(model, standard, None, {}, 0, lambda: None)) is None
