@@ -187,13 +187,13 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
         rates = run_range_test()
     diagnosis = Diagnosis(findings, measures, first, rates, model_name=model.name)
     if settings.try_fixes:
+        one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
             keras.utils.set_random_seed(seed)
             fixed_model, fixed_data, callbacks = fix.apply(model, data)
             trial = probe(fixed_model, fixed_data, callbacks)
             diagnosis.trials[fix.name] = trial
             after = rules.measures(trial)
-            one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
             for finding in findings:
                 if finding.fix is fix:
                     finding.trial = _trial(finding.statistic, measures, after, one_sample)

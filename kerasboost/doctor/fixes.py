@@ -18,7 +18,7 @@ from kerasboost.callbacks import EarlyStopping
 from kerasboost.diagnostics.activation_report import layer_activation
 from kerasboost.diagnostics.activations import looks_linear_suits
 from kerasboost.diagnostics.program import Mismatch
-from kerasboost.doctor.probe import Data, compile_like, copy_model, copy_optimizer, rows, take
+from kerasboost.doctor.probe import Data, clone_with_weights, compile_like, copy_model, copy_optimizer, rows, take
 from kerasboost.initializers import LooksLinear, lsuv
 from kerasboost.optimizers import SkipNonFinite
 
@@ -222,8 +222,7 @@ def early_stopping(patience: int) -> Fix:
 
 def normalize_inputs() -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        clone = keras.models.clone_model(model)
-        clone.set_weights(model.get_weights())
+        clone = clone_with_weights(model)
         normalization = keras.layers.Normalization(axis=-1, name="input_normalization")
         normalization.adapt(np.asarray(data.x))
         inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="raw_inputs")

@@ -158,9 +158,14 @@ def copy_model(
     """An independent copy of a compiled model: the same architecture, layer names and weights
     (or `weights`), compiled like the original (loss, metrics, `jit_compile`) with `optimizer`
     or a fresh optimizer of the original's configuration, and `loss` if given."""
+    return compile_like(model, clone_with_weights(model, weights), optimizer, loss)
+
+
+def clone_with_weights(model: keras.Model, weights: list | None = None) -> keras.Model:
+    """An uncompiled copy of `model`'s architecture holding its weights (or `weights`)."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights() if weights is None else weights)
-    return compile_like(model, clone, optimizer, loss)
+    return clone
 
 
 def compile_like(

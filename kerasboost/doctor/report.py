@@ -105,9 +105,11 @@ class Diagnosis:
             lines.append(f"   remedy: {f.remedy}")
             if f.fix is not None:
                 lines.append(f"   fix ({f.fix.name}): {f.fix.description}")
-            if f.trial is not None and f.rejected is None:
+            if f.trial is None:
+                continue
+            if f.rejected is None:
                 lines.append("   tried on a copy: " + _trial_text(f.trial))
-            if f.rejected is not None and f.trial is not None:
+            else:
                 lines.append(
                     f"   tried on a copy and rejected ({f.rejected.name}: {f.rejected.description}): "
                     + _trial_text(f.trial)

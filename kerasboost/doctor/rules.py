@@ -32,7 +32,6 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost import _keras
 from kerasboost.diagnostics import problems, program
 from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.doctor import fixes
@@ -106,18 +105,6 @@ def layer_name(model: keras.Model, path: str) -> str:
 
 
 # ------------------------------------------------------------------ what the model already has
-
-
-def has_normalization(model: keras.Model) -> bool:
-    kinds = (
-        keras.layers.BatchNormalization,
-        keras.layers.LayerNormalization,
-        keras.layers.GroupNormalization,
-        keras.layers.UnitNormalization,
-    )
-    return any(
-        isinstance(layer, kinds) or "Normalization" in type(layer).__name__ for layer in _keras.flatten_layers(model)
-    )
 
 
 def clips(model: keras.Model) -> bool:

@@ -144,16 +144,11 @@ def _relu_output(seed: int, jit_compile: bool = True):
 def _unscaled(seed: int, jit_compile: bool = True):
     """A data fault: raw features on a scale of about 100 (the digits' 0..16 pixel counts times 8,
     never standardized) into an MLP trained with SGD and momentum."""
-    from sklearn.datasets import load_digits  # deferred: scikit-learn loads only with the data
-
     keras.utils.set_random_seed(seed)
-    x, y = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(x))
-    x, y = (x[order] * 8.0).astype("float32"), y[order].astype("int32")
-    n_val = len(x) // 5
+    x, y, x_val, y_val = load_data("digits", seed, standardize=False)
     model = _mlp(2, 64, "relu", _he(seed), name="unscaled_inputs")
     model = compile_model(model, keras.optimizers.SGD(0.01, momentum=0.9), jit_compile)
-    return model, x[n_val:], y[n_val:], (x[:n_val], y[:n_val])
+    return model, x * 8.0, y, (x_val * 8.0, y_val)
 
 
 def _he(seed):

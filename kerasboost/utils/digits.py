@@ -13,8 +13,9 @@ import keras
 import numpy as np
 
 
-def load_data(name: str, seed: int):
-    """Standardized (x_train, y_train, x_val, y_val): 80/20 split of digits or mnist1d."""
+def load_data(name: str, seed: int, standardize: bool = True):
+    """(x_train, y_train, x_val, y_val): a seeded 80/20 split of digits or mnist1d, standardized
+    with the training rows' statistics unless `standardize=False` (the raw features)."""
     # scikit-learn and mnist1d are imported when data is loaded (start-up cost: `import kerasboost`
     # loads neither)
     if name == "digits":
@@ -30,8 +31,9 @@ def load_data(name: str, seed: int):
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order].astype("int32")
     n_val = len(x) // 5
-    mean, std = x[n_val:].mean(0), x[n_val:].std(0) + 1e-6
-    x = (x - mean) / std
+    if standardize:
+        mean, std = x[n_val:].mean(0), x[n_val:].std(0) + 1e-6
+        x = (x - mean) / std
     return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
 
 
