@@ -95,6 +95,8 @@ def summarize(results: list[dict]) -> dict:
 
 
 def _loss(value: float) -> str:
+    if math.isnan(value):  # a blocking finding: the model as it was could not train
+        return "(no training)"
     return f"{value:.3f}" if math.isfinite(value) else str(value)
 
 

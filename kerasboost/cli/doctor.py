@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=8, help="probe epochs (default 8)")
     parser.add_argument("--batch-size", type=int, default=32, help="default 32")
     parser.add_argument("--try-fixes", action="store_true", help="apply each fix to a copy and probe it again")
+    parser.add_argument(
+        "--repair",
+        default=None,
+        metavar="OUT.keras",
+        help="save the model with the fix its trial proved (implies --try-fixes); nothing is saved when no fix was",
+    )
     parser.add_argument("--seed", type=int, default=0, help="default 0")
     parser.add_argument("--out", default="kerasboost-doctor", help="folder for the figures and diagnosis.json")
 
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            try_fixes=args.try_fixes,
+            try_fixes=args.try_fixes or bool(args.repair),
             seed=args.seed,
         )
     except ValueError as e:
@@ -87,5 +93,22 @@ def run(args: argparse.Namespace) -> int:
     report = os.path.join(args.out, "diagnosis.json")
     with open(report, "w") as f:
         json.dump(_json_safe(diagnosis.to_dict()), f, indent=2)
-    print("\nwrote " + ", ".join([*paths, report]))
-    return 0
+    written = [*paths, report]
+    status = 0
+    if args.repair:
+        try:
+            repair = diagnosis.repair()
+        except ValueError as e:
+            print(f"\nno repaired model written: {e}")
+            status = 1
+        else:
+            repair.model.save(args.repair)
+            written.append(args.repair)
+            print(f"\nrepaired ({repair.fix}): {repair.description}")
+            for note in repair.notes:
+                print(f"  and in the data: {note}")
+            if repair.callbacks:
+                names = ", ".join(type(c).__name__ for c in repair.callbacks)
+                print(f"  train it with the callbacks the fix used: {names}")
+    print("\nwrote " + ", ".join(written))
+    return status

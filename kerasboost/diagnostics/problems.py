@@ -154,12 +154,41 @@ _PROBLEMS = (
         ("match_output_to_loss",),
     ),
     Problem(
+        "target_loss_mismatch",
+        "the targets are encoded another way than the loss reads them: one-hot rows under a sparse loss, class "
+        "indices under a categorical loss",
+        "compile with the loss of the targets' encoding: SparseCategoricalCrossentropy for class indices, "
+        "CategoricalCrossentropy for one-hot rows (same from_logits), or re-encode the targets",
+        (),
+        ("match_loss_to_targets",),
+    ),
+    Problem(
+        "output_range_mismatch",
+        "regression targets lie outside the range the output layer's activation can reach (a sigmoid output "
+        "for targets 3..103)",
+        "a linear output layer for unbounded targets (or scale the targets into the activation's range, and "
+        "back at inference)",
+        (),
+        ("match_output_to_loss",),
+    ),
+    Problem(
         "nonfinite",
         "NaN or Inf in the inputs or targets, or in the loss or the gradients during training",
         "find where the NaN / Inf come from (drop or impute the rows holding them); with finite inputs: a lower "
         "learning rate or warmup, clipping, kerasboost.optimizers.SkipNonFinite, a LossScaleOptimizer under float16",
         (),
         ("drop_nonfinite_rows", "skip_nonfinite"),
+    ),
+    Problem(
+        "invalid_targets",
+        "target values the loss cannot read as its kind of target: class indices outside the output's units or "
+        "not whole numbers, binary targets outside [0, 1], one-hot rows that are not distributions, a column "
+        "count the output does not have",
+        "fix the labels in the data: class indices 0..units-1 (y - y.min(), or keras.layers.IntegerLookup / "
+        "StringLookup), binary targets 0 / 1, labels never scaled like the inputs; or give the output layer one "
+        "unit per class",
+        (),
+        (),
     ),
     Problem(
         "unscaled_inputs",

@@ -9,10 +9,23 @@ import time
 from typing import Any
 
 import keras
+import numpy as np
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.doctor import rules
-from kerasboost.doctor.probe import Data, Probe, RangeTest, copy_model, range_test, rows, run_probe, split_data
+from kerasboost.doctor.probe import (
+    Data,
+    Probe,
+    RangeTest,
+    copy_model,
+    is_dataset,
+    range_test,
+    rows,
+    run_probe,
+    sample_dataset,
+    split_data,
+)
 from kerasboost.doctor.report import Diagnosis
 from kerasboost.utils.validation import check_bool, check_number, check_seed, fail
 
@@ -41,6 +54,11 @@ def diagnose(
     are not touched. The rules (`kerasboost.doctor.rules.STAGES`, a table) then look for
     causes before symptoms:
 
+    0. the program and the targets, read before any training (`kerasboost.diagnostics.program`
+       and `.targets`): `output_loss_mismatch`, `target_loss_mismatch`,
+       `output_range_mismatch`; then the data: `nonfinite`, `invalid_targets`,
+       `unscaled_inputs`. A fault Keras cannot train through (a `blocking` finding) is
+       reported alone, without a probe;
     1. `nonfinite`: NaN / Inf in the inputs or targets (nothing else is read then);
     2. forward, at the start: `activation_growth` (a hidden output's std over the first's
        above the `activation_growth` threshold: an un-normalized residual trunk),
@@ -73,9 +91,13 @@ def diagnose(
     Args:
         model: a compiled, built Keras model (Sequential, functional, or a subclass with
             `get_config`).
-        x: the inputs: an array, or a list / dict of arrays (not a `tf.data.Dataset`).
-        y: the targets (same rows as `x`).
-        validation_data: optional `(x_val, y_val)`; else `validation_split` of the rows.
+        x: the inputs: an array, a list / dict of arrays, or a `tf.data.Dataset` /
+            `keras.utils.PyDataset` of `(x, y)` batches (the doctor reads a bounded sample of
+            it: the rows its checks and probe use).
+        y: the targets (same rows as `x`; numeric: encode string labels first); None when `x`
+            is a dataset.
+        validation_data: optional `(x_val, y_val)` or a dataset; else `validation_split` of
+            the rows.
         validation_split: float in (0, 1). Defaults to `0.2`.
         steps: int >= `epochs`, training steps of the probe. Defaults to `200`.
         epochs: int >= 3, probe epochs (a validation loss after each). Defaults to `8`.
@@ -85,7 +107,15 @@ def diagnose(
         seed: int, the seed of the split, the subset and the runs. Defaults to `0`.
 
     Returns:
-        A `Diagnosis`: `findings`, `problems`, `measures`, `str()` the report, `plot(out)`.
+        A `Diagnosis`: `findings`, `problems`, `measures`, `str()` the report, `plot(out)`,
+        and `repair()`: a compiled copy of the model with the first fix its trial proved.
+
+    Raises:
+        ValueError: naming the argument, for a model that is not built and compiled, inputs
+            that are not arrays or a dataset, missing or non-numeric targets, or settings out
+            of range. Labels the loss cannot read (class indices out of range, one-hot rows
+            under a sparse loss) are not an error but a finding: `invalid_targets` or
+            `target_loss_mismatch`, reported without a probe when Keras could not train on them.
 
     Example:
 
@@ -116,22 +146,37 @@ def diagnose(
         raise fail("model", "a built Keras model", model)
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise fail("model", "a compiled model (call model.compile(optimizer, loss) first)", model.name)
-    try:
-        n = rows(x)
-    except (TypeError, IndexError) as e:
-        raise fail("x", "an array or a list / dict of arrays", type(x).__name__) from e
-    if n < 4:
-        raise fail("x", "at least 4 rows", n)
-    if y is not None and rows(y) != n:
-        raise fail("y", f"as many rows as x ({n})", rows(y))
-    if validation_data is not None and not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-        raise fail("validation_data", "None or a tuple (x_val, y_val)", validation_data)
     validation_split = check_number(
         "validation_split", validation_split, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
     )
     epochs = check_number("epochs", epochs, low=3, integer=True)
     steps = check_number("steps", steps, low=epochs, integer=True)
     batch_size = check_number("batch_size", batch_size, low=1, integer=True)
+    rows_needed = (steps // epochs) * batch_size
+    rank = len(model.inputs[0].shape) if getattr(model, "inputs", None) else None
+    if is_dataset(x):  # a bounded sample: what the probe trains on, and the rows to split off for validation
+        if y is not None:
+            raise fail("y", "None when x is a dataset (it yields the targets)", type(y).__name__)
+        x, y = sample_dataset(x, rows_needed if validation_data is not None else 2 * rows_needed, rank)
+    if validation_data is not None and is_dataset(validation_data):
+        validation_data = sample_dataset(validation_data, rows_needed, rank)
+    try:
+        n = rows(x)
+    except (TypeError, IndexError) as e:
+        raise fail(
+            "x", "an array, a list / dict of arrays, a tf.data.Dataset or a keras.utils.PyDataset", type(x).__name__
+        ) from e
+    if n < 4:
+        raise fail("x", "at least 4 rows", n)
+    if y is None:
+        raise fail("y", "the targets (with array inputs; a dataset yields them itself)", None)
+    if rows(y) != n:
+        raise fail("y", f"as many rows as x ({n})", rows(y))
+    _check_numeric("y", y)
+    if validation_data is not None and not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+        raise fail("validation_data", "None, a tuple (x_val, y_val) or a dataset of (x, y) batches", validation_data)
+    if validation_data is not None:
+        _check_numeric("validation_data", validation_data[1])
     if lr_range_test not in ("auto", True, False):
         raise fail("lr_range_test", "'auto', True or False", lr_range_test)
     try_fixes = check_bool("try_fixes", try_fixes)
@@ -142,10 +187,22 @@ def diagnose(
     level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # each activation report's new probe model retraces its predict step
     try:
-        data = split_data(x, y, validation_data, validation_split, (steps // epochs) * batch_size, seed, batch_size)
+        data = split_data(x, y, validation_data, validation_split, rows_needed, seed, batch_size)
         return _diagnose(model, data, settings)
     finally:
         tf_logger.setLevel(level)
+
+
+def _check_numeric(name: str, targets: Any) -> None:
+    for array in keras.tree.flatten(targets):
+        dtype = np.asarray(array).dtype
+        if not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
+            raise fail(
+                name,
+                "numeric targets: encode labels as integers first (keras.layers.StringLookup, or "
+                "sklearn.preprocessing.LabelEncoder)",
+                f"an array of dtype {dtype}",
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +227,20 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
         keras.utils.set_random_seed(seed)
         return run_probe(candidate, probe_data, epochs=probe_epochs, batch_size=batch_size, callbacks=callbacks)
 
+    blocked = rules.blocking(model, data, seed)
+    if blocked is not None:  # Keras cannot train it as it is: no probe to read, the fix judged on its own
+        diagnosis = Diagnosis([blocked], {}, None, model_name=model.name, model=model, data=data)
+        if settings.try_fixes and blocked.fix is not None:
+            keras.utils.set_random_seed(seed)
+            fixed_model, fixed_data, callbacks = blocked.fix.apply(model, data)
+            trial = probe(fixed_model, fixed_data, callbacks)
+            diagnosis.trials[blocked.fix.name] = trial
+            blocked.trial = _trial_from_nothing(rules.measures(trial))
+            if not blocked.trial["improved"]:
+                blocked.rejected, blocked.fix = blocked.fix, None
+        diagnosis.seconds = time.perf_counter() - start
+        return diagnosis
+
     keras.utils.set_random_seed(seed)
     first = probe(copy_model(model), data)
     cache: list[RangeTest | None] = []
@@ -185,7 +256,7 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
     findings, measures, rates = rules.find(model, data, first, run_range_test, seed)
     if settings.lr_range_test is True and rates is None and not data.nonfinite_rows:
         rates = run_range_test()
-    diagnosis = Diagnosis(findings, measures, first, rates, model_name=model.name)
+    diagnosis = Diagnosis(findings, measures, first, rates, model_name=model.name, model=model, data=data)
     if settings.try_fixes:
         one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
@@ -201,6 +272,19 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
                         finding.rejected, finding.fix = fix, None
     diagnosis.seconds = time.perf_counter() - start
     return diagnosis
+
+
+def _trial_from_nothing(after: dict) -> dict:
+    """The trial of a fix for a model Keras could not train as it was: it improves when the copy
+    trains (a finite validation loss) and learns (its training loss falls by `no_progress`)."""
+    keys = ["val_loss"] + (["val_accuracy"] if "val_accuracy" in after else [])
+    values = {k: (math.nan, after.get(k, math.nan)) for k in keys}
+    trains = math.isfinite(after["val_loss"])
+    learns = after["progress"] >= THRESHOLDS["no_progress"]
+    trial: dict[str, Any] = {"values": values, "val_loss_change": None, "improved": bool(trains and learns)}
+    if not trial["improved"]:
+        trial["why"] = "the copy did not train" if not trains else "the copy trained but did not learn"
+    return trial
 
 
 MIN_GAIN = 0.01

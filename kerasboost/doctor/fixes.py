@@ -57,6 +57,20 @@ def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
     )
 
 
+def match_loss_to_targets(loss: keras.losses.Loss) -> Fix:
+    """The loss changed to the one that reads the targets as they are encoded."""
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+        return copy_model(model, loss=loss), data, []
+
+    config = loss.get_config()
+    return Fix(
+        "match_loss_to_targets",
+        f"compile with loss=keras.losses.{type(loss).__name__}(from_logits={config['from_logits']})",
+        apply,
+    )
+
+
 # ------------------------------------------------------------------ initialization
 
 

@@ -55,6 +55,44 @@ def nonfinite_rows(*data: Any) -> np.ndarray:
     return np.zeros(0, bool) if mask is None else mask
 
 
+def is_dataset(data: Any) -> bool:
+    """Whether `data` is a `tf.data.Dataset` or a `keras.utils.PyDataset` (batches, not arrays)."""
+    return hasattr(data, "as_numpy_iterator") or isinstance(data, keras.utils.PyDataset)
+
+
+def sample_dataset(dataset: Any, max_rows: int, input_rank: int | None = None) -> tuple[Any, Any]:
+    """The first `max_rows` rows (at least) of a dataset of `(x, y)` or `(x, y, sample_weight)`
+    batches, as arrays `(x, y)`. A `tf.data.Dataset` of single samples is batched here when its
+    inputs have one axis fewer than the model's (`input_rank`, the batch axis counted)."""
+    if isinstance(dataset, keras.utils.PyDataset):
+        batches = (dataset[i] for i in range(len(dataset)))
+    else:
+        batches = dataset.as_numpy_iterator()
+    xs, ys, seen = [], [], 0
+    for batch in batches:
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise ValueError(
+                "Invalid x: expected a dataset yielding (inputs, targets) batches; got elements of type "
+                f"{type(batch).__name__} without targets."
+            )
+        bx, by = keras.tree.map_structure(np.asarray, batch[0]), keras.tree.map_structure(np.asarray, batch[1])
+        first = keras.tree.flatten(bx)[0]
+        if input_rank is not None and first.ndim == input_rank - 1:  # one sample, not a batch
+            bx, by = keras.tree.map_structure(lambda a: a[None], bx), keras.tree.map_structure(lambda a: a[None], by)
+        xs.append(bx)
+        ys.append(by)
+        seen += rows(bx)
+        if seen >= max_rows:
+            break
+    if not xs:
+        raise ValueError("Invalid x: the dataset yielded no batch.")
+
+    def join(parts: list) -> Any:
+        return keras.tree.map_structure(lambda *a: np.concatenate(a)[:max_rows], *parts)
+
+    return join(xs), join(ys)
+
+
 @dataclasses.dataclass
 class Data:
     """The probe's data: training rows (a subset when the set is larger than the probe needs) and validation."""

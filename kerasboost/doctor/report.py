@@ -7,12 +7,13 @@ import math
 import os
 from typing import Any
 
+import keras
 import numpy as np
 
 from kerasboost.diagnostics.activation_report import plot_activations
 from kerasboost.diagnostics.gradient_flow import plot_gradient_flow
 from kerasboost.doctor.fixes import Fix
-from kerasboost.doctor.probe import Probe, RangeTest
+from kerasboost.doctor.probe import Data, Probe, RangeTest
 
 
 @dataclasses.dataclass
@@ -35,6 +36,7 @@ class Finding:
     statistic: str = "val_loss"
     trial: dict[str, Any] | None = None
     rejected: Fix | None = None  # a fix tried on a copy that did not improve it
+    blocking: bool = False  # Keras cannot train the model as it is (the probe did not run)
 
     def __str__(self) -> str:
         layers = f" in {span(self.layers)}" if self.layers else ""
@@ -60,22 +62,56 @@ def summary(diagnosis: Diagnosis) -> str:
     return "; ".join(f"{f.problem} ({span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
 
 
+# what a fix changes in the data, which the repaired model cannot carry: said to the user instead
+DATA_NOTES = {
+    "drop_nonfinite_rows": "drop (or impute) the rows holding NaN / Inf before fit: "
+    "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]",
+}
+
+
+@dataclasses.dataclass
+class Repair:
+    """A repaired copy of a diagnosed model, and what its `fit` needs.
+
+    `model` is compiled (a fresh optimizer of the original's configuration, the loss and
+    metrics the fix implies) and holds the original's weights with the fix applied; it saves
+    and loads as a `.keras` file like any Keras model. `fit_kwargs()` holds the callbacks the
+    fix trained with (e.g. early stopping); `notes` says what the fix changed in the data,
+    which a model cannot carry.
+    """
+
+    model: keras.Model
+    fix: str  # the name of the fix applied (kerasboost.doctor.fixes)
+    description: str
+    trial: dict[str, Any]  # its before / after numbers on the probe's copy
+    callbacks: list = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `model.fit` the fix needs (`callbacks`)."""
+        return {"callbacks": list(self.callbacks)} if self.callbacks else {}
+
+
 @dataclasses.dataclass
 class Diagnosis:
     """What `diagnose` found: `findings` (causes first), the probe's `measures`, and the probe itself.
 
     `problems` lists the findings' problem names (`["healthy"]` when nothing is wrong); `str()`
     is the printed report; `plot(out)` writes the figures; each finding with a `fix` has a
-    `trial` (before / after numbers) when `try_fixes=True`.
+    `trial` (before / after numbers) when `try_fixes=True`; `repair()` returns the model with
+    the proven fix applied. `probe` is None when Keras could not train the model as it is (a
+    `blocking` finding: the report then rests on the program and the data alone).
     """
 
     findings: list[Finding]
     measures: dict[str, float]
-    probe: Probe = dataclasses.field(repr=False)
+    probe: Probe | None = dataclasses.field(repr=False)
     range_test: RangeTest | None = dataclasses.field(repr=False, default=None)
     trials: dict[str, Any] = dataclasses.field(repr=False, default_factory=dict)  # fix name -> re-probe
     model_name: str = ""
     seconds: float = 0.0
+    model: keras.Model | None = dataclasses.field(repr=False, default=None)  # the model diagnosed (untouched)
+    data: Data | None = dataclasses.field(repr=False, default=None)  # the rows the probe used
 
     @property
     def problems(self) -> list[str]:
@@ -85,14 +121,49 @@ class Diagnosis:
     def healthy(self) -> bool:
         return self.problems == ["healthy"]
 
+    def repair(self) -> Repair:
+        """The diagnosed model repaired: a compiled copy with the fix of the first finding whose
+        trial improved the probe's copy (`diagnose(..., try_fixes=True)`), as that trial applied
+        it. Your model is not changed.
+
+        Raises:
+            ValueError: when no fix was proven: the model is healthy, `try_fixes` was off, or every
+                fix tried was rejected (the report says why).
+        """
+        for finding in self.findings:
+            if finding.fix is not None and finding.trial is not None and finding.trial["improved"]:
+                if self.model is None or self.data is None:
+                    raise ValueError("This Diagnosis holds no model to repair (it was not made by diagnose).")
+                model, _, callbacks = finding.fix.apply(self.model, self.data)
+                notes = [DATA_NOTES[finding.fix.name]] if finding.fix.name in DATA_NOTES else []
+                return Repair(model, finding.fix.name, finding.fix.description, finding.trial, callbacks, notes)
+        if self.healthy:
+            raise ValueError("Nothing to repair: the doctor found the model healthy.")
+        if not any(f.trial is not None for f in self.findings):
+            offered = [f.fix.name for f in self.findings if f.fix is not None]
+            if offered:
+                raise ValueError(
+                    f"repair() applies a fix proven on a copy of the model; {offered} were not tried: "
+                    "call diagnose(..., try_fixes=True)."
+                )
+        rejected = [f"{f.rejected.name} ({f.trial.get('why')})" for f in self.findings if f.rejected and f.trial]
+        reason = f"every fix tried was rejected: {'; '.join(rejected)}" if rejected else "no finding has a fix"
+        raise ValueError(f"No repair: {reason}. The report's remedies say what to change by hand.")
+
     def __str__(self) -> str:
         m, p = self.measures, self.probe
-        loss = p.series("loss")
-        lines = [
-            f"kerasboost doctor: {self.model_name} - probe of {p.steps} steps on a copy ({self.seconds:.1f} s)",
-            f"  loss {loss[0]:.4g} -> {loss[-1]:.4g} (progress {m['progress']:.1%}), val_loss {m['val_loss']:.4g}"
-            + (f", val_accuracy {m['val_accuracy']:.3f}" if "val_accuracy" in m else ""),
-        ]
+        if p is None:
+            lines = [
+                f"kerasboost doctor: {self.model_name} - not probed: Keras cannot train it as it is "
+                f"({self.seconds:.1f} s)"
+            ]
+        else:
+            loss = p.series("loss")
+            lines = [
+                f"kerasboost doctor: {self.model_name} - probe of {p.steps} steps on a copy ({self.seconds:.1f} s)",
+                f"  loss {loss[0]:.4g} -> {loss[-1]:.4g} (progress {m['progress']:.1%}), val_loss {m['val_loss']:.4g}"
+                + (f", val_accuracy {m['val_accuracy']:.3f}" if "val_accuracy" in m else ""),
+            ]
         if self.range_test is not None and self.range_test.inconclusive:
             lines.append(
                 f"  learning-rate range test inconclusive: {self.range_test.inconclusive}; no rate advice from it "
@@ -131,6 +202,7 @@ class Diagnosis:
                     "remedy": f.remedy,
                     "fix": None if f.fix is None else {"name": f.fix.name, "description": f.fix.description},
                     "trial": f.trial,
+                    "blocking": f.blocking,
                     "rejected": None
                     if f.rejected is None
                     else {"name": f.rejected.name, "description": f.rejected.description},
@@ -156,6 +228,8 @@ class Diagnosis:
             plt.close(fig)
             paths.append(path)
 
+        if self.probe is None:  # not probed: no training curves to draw
+            return paths
         if self.probe.records:
             save(plot_gradient_flow(self.probe.records, self.probe.layers), "gradient_flow.png")
         if self.probe.before:
@@ -189,10 +263,12 @@ class Diagnosis:
 def _trial_text(trial: dict) -> str:
     parts = []
     for key, (before, after) in trial["values"].items():
-        parts.append(f"{key} {before:.3g} -> {after:.3g}")
+        parts.append(f"{key} {after:.3g}" if math.isnan(before) else f"{key} {before:.3g} -> {after:.3g}")
     change = trial.get("val_loss_change")
     before, after = trial["values"]["val_loss"]
-    if change is not None and math.isfinite(change):
+    if math.isnan(before):  # the model as it was could not train: nothing to compare with
+        parts.append("(as it was, the model could not train)")
+    elif change is not None and math.isfinite(change):
         parts.append(f"({change:+.0%} validation loss)")
     elif not math.isfinite(before) and math.isfinite(after):
         parts.append("(validation loss finite again)")

@@ -4,9 +4,10 @@ Each rule reads a `Measurements` (the probe, the numbers in `measures`, the data
 run learning-rate range test) and returns a `Finding` or None. `STAGES` lists them in order of
 precedence, causes before symptoms:
 
-1. the program: the output layer's activation against the loss (read without training);
-2. the data: NaN / Inf in the inputs or targets explain everything downstream, then inputs
-   far from unit scale (the first that fires);
+1. the program: the output layer's activation against the loss, the targets' encoding against
+   the loss and the regression targets against the output's range (read without training);
+2. the data: NaN / Inf in the inputs or targets explain everything downstream, then targets
+   the loss cannot read, then inputs far from unit scale (the first that fires);
 3. the forward pass at initialization (every rule of the stage is read): the signal growing
    through depth, dead or saturated units, and the vanishing gradients that follow from them;
 4. the learning rate, put on trial by the range test when the probe shows a symptom it could
@@ -16,7 +17,9 @@ precedence, causes before symptoms:
    (the first that fires);
 6. generalization: overfitting, or not learning at all (the first that fires).
 
-`find` stops at the first stage that found something; `healthy` when none did. Nothing the
+The first two stages read no probe (`Stage.needs_probe` is False): `blocking` runs them before
+the probe trains, so that a fault Keras cannot train through is reported instead of crashing
+the probe. `find` stops at the first stage that found something; `healthy` when none did. Nothing the
 model or optimizer already has is proposed again. The names, thresholds and remedies are the
 vocabulary's (`kerasboost.diagnostics.problems`).
 """
@@ -32,7 +35,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost.diagnostics import problems, program
+from kerasboost.diagnostics import problems, program, targets
 from kerasboost.diagnostics.problems import THRESHOLDS
 from kerasboost.doctor import fixes
 from kerasboost.doctor.probe import Data, Probe, RangeTest, optimizer_config
@@ -127,11 +130,34 @@ class Measurements:
 
     model: keras.Model
     data: Data
-    probe: Probe
+    trained: Probe | None  # None before the probe ran (the program and data stages read no probe)
     measures: dict[str, float]
     seed: int
     run_range_test: Callable[[], RangeTest | None] = dataclasses.field(repr=False)
     range_test: RangeTest | None = None  # set once `rates()` ran it
+
+    @property
+    def probe(self) -> Probe:
+        """The probe (only the stages that `needs_probe` read it)."""
+        if self.trained is None:
+            raise RuntimeError("this rule reads the probe: its stage must have needs_probe=True")
+        return self.trained
+
+    @functools.cached_property
+    def target_fault(self) -> targets.TargetFault | None:
+        """What is wrong between the targets (training, then validation) and the output and loss."""
+        setup = program.output_setup(self.model)
+        if setup is None:
+            return None
+        return targets.target_fault(setup, self.data.y) or targets.target_fault(setup, self.data.y_val)
+
+    @property
+    def task_statistic(self) -> str:
+        """The number that judges a fix changing the loss: the validation accuracy where the model
+        reports one (the losses before and after are not comparable), else the validation loss."""
+        if "val_accuracy" in self.measures or (self.trained is None and _reports_accuracy(self.model)):
+            return "val_accuracy"
+        return "val_loss"
 
     @functools.cached_property
     def hidden(self) -> list:
@@ -159,9 +185,21 @@ class Measurements:
         return self.range_test
 
 
-def finding(problem: str, layers: list, evidence: dict, fix: fixes.Fix | None = None, statistic: str = "val_loss"):
+def _reports_accuracy(model: keras.Model) -> bool:
+    metrics = (model.get_compile_config() or {}).get("metrics") or []
+    return any("acc" in str(m) for m in keras.tree.flatten(metrics))
+
+
+def finding(
+    problem: str,
+    layers: list,
+    evidence: dict,
+    fix: fixes.Fix | None = None,
+    statistic: str = "val_loss",
+    blocking: bool = False,
+):
     """A finding of `problem` with the vocabulary's remedy."""
-    return Finding(problem, list(layers), evidence, problems.remedy(problem), fix, statistic)
+    return Finding(problem, list(layers), evidence, problems.remedy(problem), fix, statistic, blocking=blocking)
 
 
 # ------------------------------------------------------------------ 1. the program
@@ -180,10 +218,29 @@ def output_loss_mismatch(s: Measurements) -> Finding | None:
         "why": mismatch.reason,
     }
     # the loss may change with the fix: the task's metric judges it where the model reports one
-    statistic = "val_accuracy" if "val_accuracy" in s.measures else "val_loss"
     return finding(
-        "output_loss_mismatch", [setup.layer], evidence, fixes.match_output_to_loss(setup.layer, mismatch), statistic
+        "output_loss_mismatch",
+        [setup.layer],
+        evidence,
+        fixes.match_output_to_loss(setup.layer, mismatch),
+        s.task_statistic,
     )
+
+
+def targets_against_program(s: Measurements) -> Finding | None:
+    """The targets read another way than the loss reads them, or out of the output's reach."""
+    fault = s.target_fault
+    if fault is None or fault.problem not in ("target_loss_mismatch", "output_range_mismatch"):
+        return None
+    setup = program.output_setup(s.model)
+    assert setup is not None  # a fault is only found with a readable output
+    if fault.problem == "target_loss_mismatch":
+        assert fault.loss is not None
+        fix, statistic = fixes.match_loss_to_targets(fault.loss), s.task_statistic
+    else:
+        mismatch = program.Mismatch(fault.reason, fault.activation or "linear", None)
+        fix, statistic = fixes.match_output_to_loss(setup.layer, mismatch), "val_loss"
+    return finding(fault.problem, [setup.layer], fault.evidence, fix, statistic, blocking=fault.blocking)
 
 
 # ------------------------------------------------------------------ 2. the data
@@ -194,6 +251,13 @@ def nonfinite_data(s: Measurements) -> Finding | None:
         return None
     evidence = {"rows_with_nan_or_inf": s.data.nonfinite_rows, "where": "inputs or targets"}
     return finding("nonfinite", [], evidence, fixes.drop_nonfinite_rows())
+
+
+def invalid_targets(s: Measurements) -> Finding | None:
+    fault = s.target_fault
+    if fault is None or fault.problem != "invalid_targets":
+        return None
+    return finding("invalid_targets", [], fault.evidence, None, blocking=fault.blocking)
 
 
 _INPUT_SCALERS = (
@@ -386,11 +450,12 @@ class Stage:
     name: str
     rules: tuple[Rule, ...]
     every: bool = False
+    needs_probe: bool = True  # False: read before the probe trains (static checks and the data)
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("program", (output_loss_mismatch,)),
-    Stage("data", (nonfinite_data, unscaled_inputs)),
+    Stage("program", (output_loss_mismatch, targets_against_program), needs_probe=False),
+    Stage("data", (nonfinite_data, invalid_targets, unscaled_inputs), needs_probe=False),
     Stage(
         "forward pass at initialization",
         (activation_growth, dead_at_initialization, saturated_units, vanishing_gradients),
@@ -401,6 +466,20 @@ STAGES: tuple[Stage, ...] = (
     Stage("generalization", (overfitting, not_learning)),
 )
 """The rules in order of precedence: the first stage that finds something ends the reading."""
+
+
+def blocking(model: keras.Model, data: Data, seed: int) -> Finding | None:
+    """A fault of the program or the data that keeps Keras from training the model at all (targets
+    of a shape the loss rejects, class indices out of range), read before any probe; None if none."""
+    s = Measurements(model, data, None, {}, seed, lambda: None)
+    for stage in STAGES:
+        if stage.needs_probe:
+            break
+        for rule in stage.rules:
+            result = rule(s)
+            if result is not None and result.blocking:
+                return result
+    return None
 
 
 def find(

@@ -151,6 +151,33 @@ def _unscaled(seed: int, jit_compile: bool = True):
     return model, x * 8.0, y, (x_val * 8.0, y_val)
 
 
+def _integer_labels(seed: int, jit_compile: bool = True):
+    """A label fault of the published studies: class indices 0..9 fed to a categorical
+    cross-entropy, which reads one-hot rows (Keras refuses the shapes)."""
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    model = _mlp(2, 64, "relu", _he(seed), name="integer_labels")
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model, x, y, (x_val, y_val)
+
+
+def _labels_beyond_output(seed: int, jit_compile: bool = True):
+    """A data fault: the ten digits' labels 0..9 for an output layer of five units (labels
+    outside the loss's range end in an error from inside the compiled step)."""
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(64, "relu", name="dense_00"), keras.layers.Dense(5, name="logits")],
+        name="labels_beyond_output",
+    )
+    return compile_model(model, keras.optimizers.Adam(1e-3), jit_compile), x, y, (x_val, y_val)
+
+
 def _he(seed):
     return keras.initializers.HeNormal(seed=seed)
 
@@ -162,6 +189,8 @@ def _tanh_gain(seed):
 CASES = [
     Case("relu_output_probability_loss", ("output_loss_mismatch",), _relu_output, fix="match_output_to_loss"),
     Case("unscaled_inputs_sgd", ("unscaled_inputs",), _unscaled, fix="normalize_inputs"),
+    Case("integer_labels_categorical_loss", ("target_loss_mismatch",), _integer_labels, fix="match_loss_to_targets"),
+    Case("labels_beyond_the_output", ("invalid_targets",), _labels_beyond_output),
     Case(
         "deep_sigmoid_mlp",
         ("vanishing_gradients",),

@@ -20,7 +20,8 @@ PACKAGE = Path(problems.__file__).resolve().parents[1]
 
 def test_every_problem_is_described_and_its_thresholds_and_fixes_exist():
     # the program first, then the data; healthy last
-    assert list(PROBLEMS)[:2] == ["output_loss_mismatch", "nonfinite"] and list(PROBLEMS)[-1] == "healthy"
+    program, data = ["output_loss_mismatch", "target_loss_mismatch", "output_range_mismatch"], ["nonfinite"]
+    assert list(PROBLEMS)[:4] == program + data and list(PROBLEMS)[-1] == "healthy"
     for name, problem in PROBLEMS.items():
         assert problem.name == name and problem.meaning and problem.remedy
         assert set(problem.thresholds) <= set(THRESHOLDS), name
