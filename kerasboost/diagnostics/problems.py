@@ -124,6 +124,19 @@ _THRESHOLDS = (
         "Smith 2017 (the range test); the value: " + _MEASURED,
     ),
     Threshold(
+        "imbalance_ratio",
+        4.0,
+        "the largest class has at least this many times the training rows of the smallest",
+        "He & Garcia 2009 (Learning from imbalanced data, IEEE TKDE); the value: four to one, where a model "
+        "that always answers the largest class is right on 80% of two classes",
+    ),
+    Threshold(
+        "majority_predictions",
+        0.95,
+        "... and the probe's model predicts that class for at least this share of the validation rows",
+        "Buda, Maki & Mazurowski 2018 (class imbalance in CNNs: the minority classes ignored); the value: " + _MEASURED,
+    ),
+    Threshold(
         "overfitting_rise",
         0.05,
         "the final validation loss this fraction above its minimum while the training loss falls",
@@ -253,6 +266,14 @@ _PROBLEMS = (
         "raise the learning rate to the range test's valley (or use it as the peak of kerasboost.schedules.OneCycle)",
         ("slow_progress", "rate_below_valley"),
         ("learning_rate",),
+    ),
+    Problem(
+        "imbalanced_classes",
+        "the classes are of very unequal size and the model answers the largest for almost every row",
+        "weight the classes in the loss (fit(class_weight={c: n / (k * n_c)})), resample the smaller ones, and "
+        "judge the model by a metric of every class (balanced accuracy, per-class recall, AUC), not accuracy",
+        ("imbalance_ratio", "majority_predictions"),
+        ("class_weight",),
     ),
     Problem(
         "overfitting",

@@ -194,3 +194,43 @@ def _regression(setup: OutputSetup, flat: np.ndarray, evidence: dict) -> TargetF
     reason = f"a {setup.activation} output reaches {reach}; {share:.0%} of the targets ({_span(flat)}) lie outside it"
     evidence = {**evidence, "activation": setup.activation, "target_range": _span(flat), "share_outside": share}
     return TargetFault("output_range_mismatch", reason, {**evidence, "why": reason}, False, activation="linear")
+
+
+def class_indices(setup: OutputSetup, y: Any) -> np.ndarray | None:
+    """The class of each target row, for a single-label classification loss (sparse, categorical,
+    or binary over one unit); None for other losses, multi-label targets or targets that do not
+    fit (`target_fault`)."""
+    array = target_array(y)
+    if array is None or array.size == 0 or target_fault(setup, y) is not None:
+        return None
+    if setup.targets == "sparse":
+        return array.reshape(-1).astype("int64")
+    if setup.targets == "categorical":
+        return np.argmax(array.reshape(len(array), -1), axis=-1)
+    if setup.targets == "binary" and setup.units == 1:
+        return (array.reshape(-1) > 0.5).astype("int64")
+    return None
+
+
+def predicted_classes(setup: OutputSetup, outputs: np.ndarray) -> np.ndarray | None:
+    """The class a model's `outputs` pick for each row (argmax over the units; one sigmoid unit:
+    above 0.5, or above 0 for logits); None when `class_indices` is None for that output."""
+    if setup.targets in ("sparse", "categorical"):
+        return np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
+    if setup.targets == "binary" and setup.units == 1:
+        return (outputs.reshape(-1) > (0.0 if setup.from_logits else 0.5)).astype("int64")
+    return None
+
+
+def balanced_weights(classes: np.ndarray) -> dict[int, float]:
+    """`{class: n / (k * n_class)}` over the `k` classes present: each class weighs as much in
+    the loss as the others together (King & Zeng 2001; scikit-learn's "balanced")."""
+    values, counts = np.unique(classes, return_counts=True)
+    return {int(c): float(len(classes) / (len(values) * n)) for c, n in zip(values, counts)}
+
+
+def balanced_accuracy(true: np.ndarray, predicted: np.ndarray) -> float:
+    """The mean over the classes present in `true` of the share of their rows predicted right
+    (the macro recall; for balanced classes the accuracy)."""
+    recalls = [float(np.mean(predicted[true == c] == c)) for c in np.unique(true)]
+    return float(np.mean(recalls)) if recalls else float("nan")

@@ -223,17 +223,17 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
     # a training set smaller than an epoch's share of the steps is passed over more often
     probe_epochs = max(settings.epochs, round(settings.steps / math.ceil(rows(data.x) / batch_size)))
 
-    def probe(candidate: keras.Model, probe_data: Data, callbacks: list | None = None) -> Probe:
+    def probe(candidate: keras.Model, probe_data: Data, fit: dict | None = None) -> Probe:
         keras.utils.set_random_seed(seed)
-        return run_probe(candidate, probe_data, epochs=probe_epochs, batch_size=batch_size, callbacks=callbacks)
+        return run_probe(candidate, probe_data, epochs=probe_epochs, batch_size=batch_size, fit=fit)
 
     blocked = rules.blocking(model, data, seed)
     if blocked is not None:  # Keras cannot train it as it is: no probe to read, the fix judged on its own
         diagnosis = Diagnosis([blocked], {}, None, model_name=model.name, model=model, data=data)
         if settings.try_fixes and blocked.fix is not None:
             keras.utils.set_random_seed(seed)
-            fixed_model, fixed_data, callbacks = blocked.fix.apply(model, data)
-            trial = probe(fixed_model, fixed_data, callbacks)
+            fixed_model, fixed_data, fit = blocked.fix.apply(model, data)
+            trial = probe(fixed_model, fixed_data, fit)
             diagnosis.trials[blocked.fix.name] = trial
             blocked.trial = _trial_from_nothing(rules.measures(trial))
             if not blocked.trial["improved"]:
@@ -261,8 +261,8 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
         one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
             keras.utils.set_random_seed(seed)
-            fixed_model, fixed_data, callbacks = fix.apply(model, data)
-            trial = probe(fixed_model, fixed_data, callbacks)
+            fixed_model, fixed_data, fit = fix.apply(model, data)
+            trial = probe(fixed_model, fixed_data, fit)
             diagnosis.trials[fix.name] = trial
             after = rules.measures(trial)
             for finding in findings:
@@ -296,9 +296,10 @@ def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -
     loss lower by at least `MIN_GAIN` (or finite again) and the validation accuracy, where the
     model reports one, not lower by more than one validation sample (`one_sample`). A fix that
     changes the loss (`statistic == "val_accuracy"`) is judged by the accuracy alone: it must
-    rise by at least one sample."""
+    rise by at least one sample; one that weights the classes anew (`"val_balanced_accuracy"`)
+    by the balanced accuracy alone, the same way."""
     keys = ["val_loss"] + ([statistic] if statistic != "val_loss" else [])
-    if "val_accuracy" in before:
+    if "val_accuracy" in before and "val_accuracy" not in keys:
         keys.append("val_accuracy")
     values = {k: (before.get(k, math.nan), after.get(k, math.nan)) for k in keys}
     b, a = values["val_loss"]
@@ -306,7 +307,11 @@ def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -
     finite_again = not math.isfinite(b) and math.isfinite(a)
     loss_better = finite_again or (math.isfinite(b) and a < b * (1.0 - MIN_GAIN))
     accuracy = values.get("val_accuracy")
-    if statistic == "val_accuracy" and accuracy is not None:
+    if statistic == "val_balanced_accuracy":  # the classes weighted anew: the loss and accuracy change meaning
+        balanced = values["val_balanced_accuracy"]
+        improved = balanced[1] >= balanced[0] + one_sample
+        why = f"the validation balanced accuracy did not rise by a validation sample ({one_sample:.3g})"
+    elif statistic == "val_accuracy" and accuracy is not None:
         improved = accuracy[1] >= accuracy[0] + one_sample
         why = f"the validation accuracy did not rise by a validation sample ({one_sample:.3g})"
     else:

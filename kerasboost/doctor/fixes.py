@@ -29,8 +29,9 @@ class Fix:
 
     name: str
     description: str
-    # (the user's model, the probe's data) -> (a changed copy, the data, extra callbacks of the probe's fit)
-    apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, list]] = dataclasses.field(repr=False, compare=False)
+    # (the user's model, the probe's data) -> (a changed copy, the data, keyword arguments of its `fit`:
+    # `callbacks`, `class_weight`)
+    apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, dict]] = dataclasses.field(repr=False, compare=False)
 
 
 # ------------------------------------------------------------------ the program
@@ -39,10 +40,10 @@ class Fix:
 def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
     """The output layer's activation (and, where needed, the loss) changed so that they agree."""
 
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = copy_model(model, loss=mismatch.loss)
         clone.get_layer(layer).activation = keras.activations.get(mismatch.activation)
-        return clone, data, []
+        return clone, data, {}
 
     loss = ""
     if mismatch.loss is not None:
@@ -60,8 +61,8 @@ def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
 def match_loss_to_targets(loss: keras.losses.Loss) -> Fix:
     """The loss changed to the one that reads the targets as they are encoded."""
 
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        return copy_model(model, loss=loss), data, []
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model, loss=loss), data, {}
 
     config = loss.get_config()
     return Fix(
@@ -84,7 +85,7 @@ def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 def reinitialize(seed: int) -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = copy_model(model)
         mirrored = False  # the previous layer of a Sequential ReLU chain was made looks-linear
         for i, layer in enumerate(kernel_layers(clone)):
@@ -102,7 +103,7 @@ def reinitialize(seed: int) -> Fix:
                 bias.assign(np.zeros(bias.shape, bias.dtype))
         sample = take(data.x, np.arange(min(rows(data.x), 256)))
         lsuv(clone, sample, orthogonal=False, center=True)
-        return clone, data, []
+        return clone, data, {}
 
     return Fix(
         "reinitialize",
@@ -161,14 +162,14 @@ def residual_branch_ends(model: keras.Model) -> list[str]:
 def scale_residual_branches(ends: list[str]) -> Fix:
     scale = 1.0 / math.sqrt(max(len(ends), 1))
 
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = copy_model(model)
         for name in ends:
             layer = clone.get_layer(name)
             for variable in (layer.kernel, getattr(layer, "bias", None)):
                 if isinstance(variable, keras.Variable):
                     variable.assign(keras.ops.convert_to_numpy(variable) * scale)
-        return clone, data, []
+        return clone, data, {}
 
     return Fix(
         "scale_residual_branches",
@@ -183,8 +184,8 @@ def scale_residual_branches(ends: list[str]) -> Fix:
 
 
 def learning_rate(rate: float) -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        return copy_model(model, optimizer=copy_optimizer(model.optimizer, learning_rate=rate)), data, []
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model, optimizer=copy_optimizer(model.optimizer, learning_rate=rate)), data, {}
 
     return Fix(
         "learning_rate",
@@ -195,8 +196,8 @@ def learning_rate(rate: float) -> Fix:
 
 
 def clip_gradients(norm: float = 1.0) -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        return copy_model(model, optimizer=copy_optimizer(model.optimizer, global_clipnorm=norm)), data, []
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model, optimizer=copy_optimizer(model.optimizer, global_clipnorm=norm)), data, {}
 
     return Fix(
         "clip_gradients",
@@ -207,8 +208,8 @@ def clip_gradients(norm: float = 1.0) -> Fix:
 
 
 def skip_nonfinite() -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        return copy_model(model, optimizer=SkipNonFinite(copy_optimizer(model.optimizer))), data, []
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model, optimizer=SkipNonFinite(copy_optimizer(model.optimizer))), data, {}
 
     return Fix(
         "skip_nonfinite",
@@ -218,9 +219,9 @@ def skip_nonfinite() -> Fix:
 
 
 def early_stopping(patience: int) -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         stop = EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
-        return copy_model(model), data, [stop]
+        return copy_model(model), data, {"callbacks": [stop]}
 
     return Fix(
         "early_stopping",
@@ -234,14 +235,29 @@ def early_stopping(patience: int) -> Fix:
 # ------------------------------------------------------------------ data
 
 
+def class_weight(weights: dict[int, float]) -> Fix:
+    """Each class weighted in the loss by `weights` (`fit(class_weight=...)`)."""
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model), data, {"class_weight": dict(weights)}
+
+    shown = ", ".join(f"{c}: {w:.3g}" for c, w in weights.items())
+    return Fix(
+        "class_weight",
+        f"weight the classes in the loss, n / (k * n_class) each: model.fit(..., class_weight={{{shown}}}) "
+        "(or resample the smaller classes)",
+        apply,
+    )
+
+
 def normalize_inputs() -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = clone_with_weights(model)
         normalization = keras.layers.Normalization(axis=-1, name="input_normalization")
         normalization.adapt(np.asarray(data.x))
         inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="raw_inputs")
         standardized = keras.Model(inputs, clone(normalization(inputs)), name=f"{model.name}_standardized")
-        return compile_like(model, standardized), data, []
+        return compile_like(model, standardized), data, {}
 
     return Fix(
         "normalize_inputs",
@@ -253,8 +269,8 @@ def normalize_inputs() -> Fix:
 
 
 def drop_nonfinite_rows() -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, list]:
-        return copy_model(model), data.without_nonfinite_rows(), []
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model), data.without_nonfinite_rows(), {}
 
     return Fix(
         "drop_nonfinite_rows",

@@ -21,6 +21,7 @@ import numpy as np
 
 from kerasboost import _keras
 from kerasboost.callbacks import GradientStatistics, LearningRateFinder
+from kerasboost.diagnostics import program, targets
 from kerasboost.diagnostics.activation_report import activation_report
 from kerasboost.diagnostics.plot_schedule import schedule_values
 from kerasboost.optimizers.wrapper import optimizer_chain, without_loss_scaling
@@ -251,6 +252,9 @@ class Probe:
     seconds: float
     learning_rate: float  # the largest rate the optimizer applied in the probe
     model: keras.Model = dataclasses.field(repr=False)
+    # single-label classification: the class of each validation row, true and predicted at the
+    # end, and the training rows' class counts (None for other tasks)
+    classes: dict | None = dataclasses.field(repr=False, default=None)
 
     def series(self, key: str) -> np.ndarray:
         """`key` before training, then after each probe epoch."""
@@ -277,9 +281,10 @@ def run_probe(
     *,
     epochs: int,
     batch_size: int,
-    callbacks: list | None = None,
+    fit: dict | None = None,
 ) -> Probe:
-    """Train `model` (a copy: it is changed) on `data` for `epochs` passes with the statistics recorded."""
+    """Train `model` (a copy: it is changed) on `data` for `epochs` passes with the statistics
+    recorded; `fit` holds further keyword arguments of its `fit` (`callbacks`, `class_weight`)."""
     sample = take(data.x, np.arange(min(rows(data.x), 256)))
     start = time.perf_counter()
     steps_per_epoch = math.ceil(rows(data.x) / batch_size)
@@ -296,11 +301,12 @@ def run_probe(
             batch_size=batch_size,
             epochs=epochs,
             validation_data=(data.x_val, data.y_val),
-            callbacks=[stats, *(callbacks or [])],
             verbose=0,
+            **{**(fit or {}), "callbacks": [stats, *(fit or {}).get("callbacks", [])]},
         )
         final = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
     after = _reports(model, sample)
+    classes = _classes(model, data, batch_size)
     optimizer = model.optimizer
     return Probe(
         history=history.history,
@@ -314,7 +320,31 @@ def run_probe(
         seconds=time.perf_counter() - start,
         learning_rate=peak_learning_rate(optimizer, steps_per_epoch * epochs),
         model=model,
+        classes=classes,
     )
+
+
+def outputs(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
+    """The model's inference outputs on `x`, called directly batch by batch (no compiled predict)."""
+    parts = []
+    for start in range(0, rows(x), batch_size):
+        batch = take(x, np.arange(start, min(start + batch_size, rows(x))))
+        parts.append(keras.ops.convert_to_numpy(model(batch, training=False)))
+    return np.concatenate(parts)
+
+
+def _classes(model: keras.Model, data: Data, batch_size: int) -> dict | None:
+    setup = program.output_setup(model)
+    if setup is None:
+        return None
+    true, train = targets.class_indices(setup, data.y_val), targets.class_indices(setup, data.y)
+    if true is None or train is None:
+        return None
+    predicted = targets.predicted_classes(setup, outputs(model, data.x_val, max(batch_size, 256)))
+    if predicted is None:
+        return None
+    values, counts = np.unique(train, return_counts=True)
+    return {"true": true, "predicted": predicted, "train_counts": dict(zip(values.tolist(), counts.tolist()))}
 
 
 RANGE_TEST_MIN, RANGE_TEST_MAX = 1e-6, 10.0  # the doctor's sweep of learning rates

@@ -75,21 +75,27 @@ class Repair:
 
     `model` is compiled (a fresh optimizer of the original's configuration, the loss and
     metrics the fix implies) and holds the original's weights with the fix applied; it saves
-    and loads as a `.keras` file like any Keras model. `fit_kwargs()` holds the callbacks the
-    fix trained with (e.g. early stopping); `notes` says what the fix changed in the data,
-    which a model cannot carry.
+    and loads as a `.keras` file like any Keras model. `fit_kwargs()` holds the keyword
+    arguments of `fit` the fix trained with (the `callbacks` of early stopping, the
+    `class_weight` of balanced classes); `notes` says what the fix changed in the data, which a
+    model cannot carry.
     """
 
     model: keras.Model
     fix: str  # the name of the fix applied (kerasboost.doctor.fixes)
     description: str
     trial: dict[str, Any]  # its before / after numbers on the probe's copy
-    callbacks: list = dataclasses.field(default_factory=list)
+    fit: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
 
+    @property
+    def callbacks(self) -> list:
+        """The callbacks the fix trained with."""
+        return list(self.fit.get("callbacks", []))
+
     def fit_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of `model.fit` the fix needs (`callbacks`)."""
-        return {"callbacks": list(self.callbacks)} if self.callbacks else {}
+        """The keyword arguments of `model.fit` the fix needs (`callbacks`, `class_weight`)."""
+        return dict(self.fit)
 
 
 @dataclasses.dataclass
@@ -134,9 +140,9 @@ class Diagnosis:
             if finding.fix is not None and finding.trial is not None and finding.trial["improved"]:
                 if self.model is None or self.data is None:
                     raise ValueError("This Diagnosis holds no model to repair (it was not made by diagnose).")
-                model, _, callbacks = finding.fix.apply(self.model, self.data)
+                model, _, fit = finding.fix.apply(self.model, self.data)
                 notes = [DATA_NOTES[finding.fix.name]] if finding.fix.name in DATA_NOTES else []
-                return Repair(model, finding.fix.name, finding.fix.description, finding.trial, callbacks, notes)
+                return Repair(model, finding.fix.name, finding.fix.description, finding.trial, fit, notes)
         if self.healthy:
             raise ValueError("Nothing to repair: the doctor found the model healthy.")
         if not any(f.trial is not None for f in self.findings):

@@ -15,7 +15,8 @@ precedence, causes before symptoms:
    inconclusive and advises nothing);
 5. the symptoms left: non-finite training, exploding gradients, units dying during training
    (the first that fires);
-6. generalization: overfitting, or not learning at all (the first that fires).
+6. generalization: classes so unequal that the model predicts the largest, overfitting, or not
+   learning at all (the first that fires).
 
 The first two stages read no probe (`Stage.needs_probe` is False): `blocking` runs them before
 the probe trains, so that a fault Keras cannot train through is reported instead of crashing
@@ -79,6 +80,11 @@ def measures(probe: Probe) -> dict[str, float]:
         if key in probe.final:
             result["val_accuracy"] = float(probe.final[key])
             break
+    if probe.classes is not None:
+        true, predicted = probe.classes["true"], probe.classes["predicted"]
+        counts = probe.classes["train_counts"]
+        result["val_balanced_accuracy"] = targets.balanced_accuracy(true, predicted)
+        result["predicted_majority"] = float(np.mean(predicted == max(counts, key=counts.get)))
     if probe.records and probe.layers:
         means = layer_gradient_means(probe)
         first, last = means[probe.layers[0]], means[probe.layers[-1]]
@@ -407,6 +413,32 @@ def dead_during_training(s: Measurements) -> Finding | None:
 # ------------------------------------------------------------------ 6. generalization
 
 
+def imbalanced_classes(s: Measurements) -> Finding | None:
+    """Classes of very unequal size, and a model that predicts the largest for (almost) every row."""
+    classes = s.probe.classes
+    if classes is None or len(classes["train_counts"]) < 2:
+        return None
+    counts = classes["train_counts"]
+    ratio = max(counts.values()) / min(counts.values())
+    share = s.measures["predicted_majority"]
+    if ratio < THRESHOLDS["imbalance_ratio"] or share < THRESHOLDS["majority_predictions"]:
+        return None
+    setup = program.output_setup(s.model)
+    assert setup is not None  # classes are only read with a readable output
+    train = targets.class_indices(setup, s.data.y)
+    assert train is not None
+    evidence = {
+        "class_counts": {int(c): int(n) for c, n in counts.items()},
+        "imbalance_ratio": ratio,
+        "ratio_threshold": THRESHOLDS["imbalance_ratio"],
+        "predicted_majority": share,
+        "majority_threshold": THRESHOLDS["majority_predictions"],
+        "val_balanced_accuracy": s.measures["val_balanced_accuracy"],
+    }
+    fix = fixes.class_weight(targets.balanced_weights(train))
+    return finding("imbalanced_classes", [], evidence, fix, "val_balanced_accuracy")
+
+
 def overfitting(s: Measurements) -> Finding | None:
     if not s.data.whole_set:  # judged only when the probe saw the whole training set
         return None
@@ -463,7 +495,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("learning rate", (learning_rate_too_high, learning_rate_too_low)),
     Stage("symptoms", (nonfinite_training, exploding_gradients, dead_during_training)),
-    Stage("generalization", (overfitting, not_learning)),
+    Stage("generalization", (imbalanced_classes, overfitting, not_learning)),
 )
 """The rules in order of precedence: the first stage that finds something ends the reading."""
 

@@ -231,10 +231,10 @@ def test_the_mismatch_comes_first_and_its_fix_makes_a_copy_that_agrees():
     fix = found[0].fix
     assert fix.name == "match_output_to_loss" and "activation='linear'" in fix.description
     assert "SparseCategoricalCrossentropy(from_logits=True)" in fix.description
-    repaired, _, callbacks = fix.apply(model, _data())
+    repaired, _, fit = fix.apply(model, _data())
     from kerasboost.diagnostics import program
 
-    assert program.output_mismatch(program.output_setup(repaired)) is None and callbacks == []
+    assert program.output_mismatch(program.output_setup(repaired)) is None and fit == {}
     assert repaired.get_layer("out").activation is keras.activations.linear
     assert model.get_layer("out").activation is keras.activations.relu  # the user's model untouched
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -226,3 +226,38 @@ def test_doctor_command_writes_the_repaired_model(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "r2"), "--repair", str(tmp_path / "none.keras")]) == 1
     assert "no repaired model written: Nothing to repair" in capsys.readouterr().out
     assert not (tmp_path / "none.keras").exists()
+
+
+def _imbalanced(seed=0, rows=1600, share=0.05):
+    """Binary targets with 5% positives and a weak signal (their first feature shifted by 1): the
+    most accurate answer is "negative" for every row."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(rows) < share).astype("float32")
+    x = rng.normal(size=(rows, 8)).astype("float32")
+    x[:, 0] += 1.0 * y
+    return x, y
+
+
+def test_classes_so_unequal_that_the_model_answers_the_largest_are_weighted():
+    x, y = _imbalanced()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, "sigmoid")],
+        name="imbalanced",
+    )
+    model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", metrics=["accuracy"], jit_compile=False)
+    diagnosis = diagnose(model, x, y, steps=96, epochs=4, try_fixes=True)
+    first = diagnosis.findings[0]
+    assert first.problem == "imbalanced_classes", str(diagnosis)
+    counts = first.evidence["class_counts"]
+    assert set(counts) == {0, 1} and first.evidence["imbalance_ratio"] == counts[0] / counts[1] > 4
+    assert first.evidence["predicted_majority"] >= 0.95 and diagnosis.measures["val_accuracy"] > 0.9
+    balanced = first.evidence["val_balanced_accuracy"]
+    assert balanced < 0.55  # a constant answer: 0.5
+    n = sum(counts.values())
+    weights = {0: n / (2 * counts[0]), 1: n / (2 * counts[1])}
+    assert first.fix.name == "class_weight" and f"1: {weights[1]:.3g}" in first.fix.description
+    before, after = first.trial["values"]["val_balanced_accuracy"]
+    assert first.trial["improved"] and after > before + 0.05, first.trial
+    repair = diagnosis.repair()
+    assert repair.fit_kwargs() == {"class_weight": pytest.approx(weights)} and repair.callbacks == []
