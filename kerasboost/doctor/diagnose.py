@@ -18,6 +18,7 @@ from kerasboost.doctor.probe import (
     Data,
     Probe,
     RangeTest,
+    clone_with_weights,
     copy_model,
     is_dataset,
     range_test,
@@ -146,6 +147,15 @@ def diagnose(
         raise fail("model", "a built Keras model", model)
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise fail("model", "a compiled model (call model.compile(optimizer, loss) first)", model.name)
+    try:  # the probe trains copies: a model Keras cannot clone cannot be probed
+        clone_with_weights(model)
+    except (TypeError, ValueError, NotImplementedError) as e:
+        raise fail(
+            "model",
+            "a model keras.models.clone_model can copy: Sequential, functional, or a subclass whose get_config / "
+            f"from_config rebuild it ({type(e).__name__} when cloning)",
+            model.name,
+        ) from e
     validation_split = check_number(
         "validation_split", validation_split, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
     )

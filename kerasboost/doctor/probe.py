@@ -210,28 +210,41 @@ def clone_with_weights(model: keras.Model, weights: list | None = None) -> keras
 def compile_like(
     model: keras.Model, new: keras.Model, optimizer: keras.optimizers.Optimizer | None = None, loss: Any = None
 ) -> keras.Model:
-    """Compile `new` as `model` is compiled (loss, metrics, `jit_compile`), with `optimizer` or a
-    fresh optimizer of `model`'s configuration, and `loss` if given."""
+    """Compile `new` as `model` is compiled (loss, loss weights, metrics, `jit_compile`), with
+    `optimizer` or a fresh optimizer of `model`'s configuration, and `loss` if given."""
     config = model.get_compile_config() or {}
     new.compile(
         optimizer=optimizer if optimizer is not None else copy_optimizer(model.optimizer),
         loss=getattr(model, "loss", None) if loss is None else loss,
-        metrics=_metric_names(model),
+        loss_weights=config.get("loss_weights"),
+        metrics=_compiled(model, "metrics"),
+        weighted_metrics=_compiled(model, "weighted_metrics"),
         jit_compile=config.get("jit_compile", "auto"),
     )
     return new
 
 
-def _metric_names(model: keras.Model) -> list:
-    """The metrics the user compiled with, as given (strings and metric objects re-created)."""
-    config = model.get_compile_config() or {}
-    metrics = config.get("metrics")
-    if not metrics:
-        return []
+def _revive(metrics: Any) -> Any:
+    """Compiled metrics as given, in their structure (a list, or a dict / list per output), with
+    serialized metric objects re-created."""
+    if isinstance(metrics, dict) and "class_name" in metrics:
+        return keras.metrics.deserialize(metrics)
+    if isinstance(metrics, dict):
+        return {k: _revive(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [_revive(m) for m in metrics]
+    return metrics
+
+
+def _compiled(model: keras.Model, key: str) -> Any:
+    """`metrics` or `weighted_metrics` of the user's compile, re-created (None when unreadable)."""
+    value = (model.get_compile_config() or {}).get(key)
+    if not value:
+        return None
     try:
-        return [keras.metrics.deserialize(m) if isinstance(m, dict) else m for m in keras.tree.flatten(metrics)]
+        return _revive(value)
     except (TypeError, ValueError):
-        return []
+        return None
 
 
 # ------------------------------------------------------------------ the probe

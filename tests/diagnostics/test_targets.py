@@ -261,3 +261,52 @@ def test_classes_so_unequal_that_the_model_answers_the_largest_are_weighted():
     assert first.trial["improved"] and after > before + 0.05, first.trial
     repair = diagnosis.repair()
     assert repair.fit_kwargs() == {"class_weight": pytest.approx(weights)} and repair.callbacks == []
+
+
+def test_models_of_other_kinds_are_probed_as_compiled():
+    """A functional model with two outputs (dict losses, loss weights and per-output metrics) and a
+    recurrent one: the probe's copies are compiled as the originals, and the findings are words of
+    the vocabulary (the target checks read single-output models only)."""
+    from kerasboost.diagnostics.problems import PROBLEMS
+    from kerasboost.doctor.probe import copy_model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    outputs = {"cls": keras.layers.Dense(3, name="cls")(hidden), "reg": keras.layers.Dense(1, name="reg")(hidden)}
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        "adam",
+        loss={"cls": keras.losses.SparseCategoricalCrossentropy(from_logits=True), "reg": "mse"},
+        loss_weights={"cls": 1.0, "reg": 0.25},
+        metrics={"cls": ["accuracy"]},
+        jit_compile=False,
+    )
+    copy = copy_model(model)
+    assert copy.get_compile_config()["loss_weights"] == {"cls": 1.0, "reg": 0.25}
+    assert copy.get_compile_config()["metrics"] == {"cls": ["accuracy"]}
+    y = {"cls": (x[:, 0] > 0).astype("int64") + (x[:, 1] > 0), "reg": x[:, :1]}
+    assert set(diagnose(model, x, y, steps=32, epochs=4).problems) <= set(PROBLEMS)
+
+    sequences = rng.normal(size=(256, 12, 3)).astype("float32")
+    recurrent = keras.Sequential([keras.Input((12, 3)), keras.layers.GRU(8), keras.layers.Dense(2)])
+    recurrent.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+    found = diagnose(recurrent, sequences, np.array([5, 6] * 128), steps=32, epochs=4)
+    assert found.problems == ["invalid_targets"]  # labels 5, 6 for 2 units: read before the probe
+
+
+def test_a_subclassed_model_keras_cannot_clone_is_refused_by_name():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model(np.zeros((2, 8), "float32"))
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="model.*clone_model can copy.*'net'"):
+        diagnose(model, np.zeros((16, 8), "float32"), np.zeros((16, 3), "float32"))
