@@ -52,7 +52,7 @@ def run_case(name: str, seed: int, steps: int) -> dict:
         tried = finding.fix or finding.rejected  # a fix whose trial did not improve is rejected
         if tried is None or finding.trial is None or tried.name in {t["fix"] for t in trials}:
             continue  # findings that share a fix share its one trial
-        before, after = finding.trial["values"]["val_loss"]
+        before, after = finding.trial["values"].get("val_loss", (math.nan, math.nan))  # absent: targets rescaled
         trials.append(
             {
                 "problem": finding.problem,

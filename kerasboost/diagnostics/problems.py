@@ -63,6 +63,13 @@ _THRESHOLDS = (
         "LeCun, Bottou, Orr & Muller 1998; the value: two orders of magnitude, as a price next to a count",
     ),
     Threshold(
+        "target_scale",
+        10.0,
+        "regression targets whose mean or standard deviation is above this (under a loss that scales with them)",
+        "LeCun, Bottou, Orr & Muller 1998 (Efficient BackProp: targets within the output's range, of unit "
+        "scale); the value: that of input_scale",
+    ),
+    Threshold(
         "dead_fraction",
         0.5,
         "a rectifier layer with at least this fraction of its units zero on every probe sample is dead",
@@ -210,6 +217,15 @@ _PROBLEMS = (
         "as the model's first layer (saved with the model, so inference gets it too), or (x - mean) / std",
         ("input_scale", "input_scale_spread"),
         ("normalize_inputs",),
+    ),
+    Problem(
+        "unscaled_targets",
+        "regression targets far from unit scale: the loss and its gradients grow with their square, and the "
+        "output's bias needs thousands of steps to reach their mean",
+        "train on standardized targets ((y - mean) / std of the training targets) and predict in the original "
+        "units with model.predict(x) * std + mean (or a keras.layers.Rescaling(std, offset=mean) after training)",
+        ("target_scale",),
+        ("standardize_targets",),
     ),
     Problem(
         "activation_growth",

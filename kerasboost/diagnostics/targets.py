@@ -234,3 +234,37 @@ def balanced_accuracy(true: np.ndarray, predicted: np.ndarray) -> float:
     (the macro recall; for balanced classes the accuracy)."""
     recalls = [float(np.mean(predicted[true == c] == c)) for c in np.unique(true)]
     return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def r_squared(true: np.ndarray, predicted: np.ndarray) -> float:
+    """`1 - sum((y - y_hat)^2) / sum((y - mean(y))^2)`: the share of the targets' variance the
+    predictions explain (1 perfect, 0 the mean's, below 0 worse; unchanged when targets and
+    predictions are rescaled alike). NaN for constant or non-finite values."""
+    true, predicted = true.astype("float64"), predicted.astype("float64")
+    total = float(np.sum((true - true.mean()) ** 2))
+    residual = float(np.sum((true - predicted) ** 2))
+    if total == 0.0 or not (np.isfinite(total) and np.isfinite(residual)):
+        return float("nan")
+    return 1.0 - residual / total
+
+
+REGRESSION_LOSSES = frozenset(
+    {"mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "MeanSquaredError", "MeanAbsoluteError"}
+    | {"Huber", "LogCosh", "mse", "mae"}
+)
+"""The losses whose value and gradients scale with the targets (not the log or percentage ones)."""
+
+
+def target_scales(setup: OutputSetup, y: Any) -> dict[str, Any] | None:
+    """The regression targets' per-column mean and std and their largest `max(|mean|, std)`
+    (`scale`), for a linear output under a loss of `REGRESSION_LOSSES`; None otherwise."""
+    if setup.loss not in REGRESSION_LOSSES or setup.activation not in (None, "linear"):
+        return None
+    array = target_array(y)
+    if array is None or array.size == 0 or not np.issubdtype(array.dtype, np.number):
+        return None
+    values = array.astype("float64").reshape(len(array), -1)
+    if not np.isfinite(values).all():
+        return None
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    return {"mean": mean, "std": np.where(std > 0, std, 1.0), "scale": float(np.max(np.maximum(np.abs(mean), std)))}

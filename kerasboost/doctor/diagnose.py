@@ -307,7 +307,8 @@ def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -
     model reports one, not lower by more than one validation sample (`one_sample`). A fix that
     changes the loss (`statistic == "val_accuracy"`) is judged by the accuracy alone: it must
     rise by at least one sample; one that weights the classes anew (`"val_balanced_accuracy"`)
-    by the balanced accuracy alone, the same way."""
+    by the balanced accuracy alone, the same way; one that rescales the targets (`"val_r2"`) by
+    the validation R^2 alone, which must rise by `MIN_GAIN`."""
     keys = ["val_loss"] + ([statistic] if statistic != "val_loss" else [])
     if "val_accuracy" in before and "val_accuracy" not in keys:
         keys.append("val_accuracy")
@@ -317,7 +318,11 @@ def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -
     finite_again = not math.isfinite(b) and math.isfinite(a)
     loss_better = finite_again or (math.isfinite(b) and a < b * (1.0 - MIN_GAIN))
     accuracy = values.get("val_accuracy")
-    if statistic == "val_balanced_accuracy":  # the classes weighted anew: the loss and accuracy change meaning
+    if statistic == "val_r2":  # the targets rescaled: the losses are in other units, R^2 is not
+        r2 = values["val_r2"]
+        improved = math.isfinite(r2[1]) and (not math.isfinite(r2[0]) or r2[1] >= r2[0] + MIN_GAIN)
+        why = f"the validation R^2 did not rise by {MIN_GAIN:g}"
+    elif statistic == "val_balanced_accuracy":  # the classes weighted anew: the loss and accuracy change meaning
         balanced = values["val_balanced_accuracy"]
         improved = balanced[1] >= balanced[0] + one_sample
         why = f"the validation balanced accuracy did not rise by a validation sample ({one_sample:.3g})"
@@ -332,6 +337,9 @@ def _trial(statistic: str, before: dict, after: dict, one_sample: float = 0.0) -
             if not loss_better
             else f"the validation accuracy fell by more than a validation sample ({one_sample:.3g})"
         )
+    if statistic == "val_r2":  # the losses before and after are in other units: not reported side by side
+        values.pop("val_loss")
+        change = None
     trial = {"values": values, "val_loss_change": change, "improved": bool(improved)}
     if not improved:
         trial["why"] = why

@@ -32,6 +32,8 @@ class Fix:
     # (the user's model, the probe's data) -> (a changed copy, the data, keyword arguments of its `fit`:
     # `callbacks`, `class_weight`)
     apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, dict]] = dataclasses.field(repr=False, compare=False)
+    # what the fix changes in the data, which a repaired model cannot carry (said to the user)
+    data_note: str | None = None
 
 
 # ------------------------------------------------------------------ the program
@@ -272,9 +274,35 @@ def drop_nonfinite_rows() -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         return copy_model(model), data.without_nonfinite_rows(), {}
 
+    how = "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]"
     return Fix(
         "drop_nonfinite_rows",
-        "drop (or impute) the rows holding NaN / Inf before training: "
-        "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]",
+        f"drop (or impute) the rows holding NaN / Inf before training: {how}",
         apply,
+        data_note=f"drop (or impute) the rows holding NaN / Inf before fit: {how}",
     )
+
+
+def standardize_targets(mean: np.ndarray, std: np.ndarray) -> Fix:
+    """The regression targets standardized with the training targets' mean and std (per column)."""
+
+    def scaled(y: Any) -> Any:
+        array = np.asarray(keras.tree.flatten(y)[0], "float32")
+        return ((array - mean.reshape((1,) * (array.ndim - 1) + (-1,))) / std).astype("float32")
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        return copy_model(model), dataclasses.replace(data, y=scaled(data.y), y_val=scaled(data.y_val)), {}
+
+    m, s = _numbers(mean), _numbers(std)
+    return Fix(
+        "standardize_targets",
+        f"train on standardized targets, y_std = (y - {m}) / {s}, and predict in the original units with "
+        f"model.predict(x) * {s} + {m}",
+        apply,
+        data_note=f"train on y_std = (y - {m}) / {s}; predictions in the original units: model.predict(x) * {s} + {m}",
+    )
+
+
+def _numbers(values: np.ndarray) -> str:
+    flat = [f"{v:.6g}" for v in np.asarray(values).reshape(-1)]
+    return flat[0] if len(flat) == 1 else "np.array([" + ", ".join(flat) + "])"

@@ -268,6 +268,9 @@ class Probe:
     # single-label classification: the class of each validation row, true and predicted at the
     # end, and the training rows' class counts (None for other tasks)
     classes: dict | None = dataclasses.field(repr=False, default=None)
+    # single-output regression: the validation R^2 at the end (unit-free: comparable when the
+    # targets are rescaled), None for other tasks
+    r2: float | None = None
 
     def series(self, key: str) -> np.ndarray:
         """`key` before training, then after each probe epoch."""
@@ -319,7 +322,7 @@ def run_probe(
         )
         final = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
     after = _reports(model, sample)
-    classes = _classes(model, data, batch_size)
+    classes, r2 = _task_scores(model, data, batch_size)
     optimizer = model.optimizer
     return Probe(
         history=history.history,
@@ -334,6 +337,7 @@ def run_probe(
         learning_rate=peak_learning_rate(optimizer, steps_per_epoch * epochs),
         model=model,
         classes=classes,
+        r2=r2,
     )
 
 
@@ -346,18 +350,28 @@ def outputs(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _classes(model: keras.Model, data: Data, batch_size: int) -> dict | None:
+def _task_scores(model: keras.Model, data: Data, batch_size: int) -> tuple[dict | None, float | None]:
+    """What the task's own metric needs, from the model's validation outputs: the classes of a
+    single-label classifier (true, predicted, the training counts), or a regression's R^2."""
     setup = program.output_setup(model)
     if setup is None:
-        return None
+        return None, None
+    if setup.targets is None:  # a regression loss
+        true = targets.target_array(data.y_val)
+        if true is None:
+            return None, None
+        predicted = outputs(model, data.x_val, max(batch_size, 256))
+        if predicted.size != true.size:
+            return None, None
+        return None, targets.r_squared(true.reshape(-1), predicted.reshape(-1))
     true, train = targets.class_indices(setup, data.y_val), targets.class_indices(setup, data.y)
     if true is None or train is None:
-        return None
-    predicted = targets.predicted_classes(setup, outputs(model, data.x_val, max(batch_size, 256)))
-    if predicted is None:
-        return None
+        return None, None
+    classes = targets.predicted_classes(setup, outputs(model, data.x_val, max(batch_size, 256)))
+    if classes is None:
+        return None, None
     values, counts = np.unique(train, return_counts=True)
-    return {"true": true, "predicted": predicted, "train_counts": dict(zip(values.tolist(), counts.tolist()))}
+    return {"true": true, "predicted": classes, "train_counts": dict(zip(values.tolist(), counts.tolist()))}, None
 
 
 RANGE_TEST_MIN, RANGE_TEST_MAX = 1e-6, 10.0  # the doctor's sweep of learning rates

@@ -62,13 +62,6 @@ def summary(diagnosis: Diagnosis) -> str:
     return "; ".join(f"{f.problem} ({span(f.layers)})" if f.layers else f.problem for f in diagnosis.findings)
 
 
-# what a fix changes in the data, which the repaired model cannot carry: said to the user instead
-DATA_NOTES = {
-    "drop_nonfinite_rows": "drop (or impute) the rows holding NaN / Inf before fit: "
-    "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]",
-}
-
-
 @dataclasses.dataclass
 class Repair:
     """A repaired copy of a diagnosed model, and what its `fit` needs.
@@ -141,7 +134,7 @@ class Diagnosis:
                 if self.model is None or self.data is None:
                     raise ValueError("This Diagnosis holds no model to repair (it was not made by diagnose).")
                 model, _, fit = finding.fix.apply(self.model, self.data)
-                notes = [DATA_NOTES[finding.fix.name]] if finding.fix.name in DATA_NOTES else []
+                notes = [finding.fix.data_note] if finding.fix.data_note else []
                 return Repair(model, finding.fix.name, finding.fix.description, finding.trial, fit, notes)
         if self.healthy:
             raise ValueError("Nothing to repair: the doctor found the model healthy.")
@@ -271,7 +264,7 @@ def _trial_text(trial: dict) -> str:
     for key, (before, after) in trial["values"].items():
         parts.append(f"{key} {after:.3g}" if math.isnan(before) else f"{key} {before:.3g} -> {after:.3g}")
     change = trial.get("val_loss_change")
-    before, after = trial["values"]["val_loss"]
+    before, after = trial["values"].get("val_loss", (0.0, 0.0))  # (absent when the targets were rescaled)
     if math.isnan(before):  # the model as it was could not train: nothing to compare with
         parts.append("(as it was, the model could not train)")
     elif change is not None and math.isfinite(change):

@@ -7,7 +7,8 @@ precedence, causes before symptoms:
 1. the program: the output layer's activation against the loss, the targets' encoding against
    the loss and the regression targets against the output's range (read without training);
 2. the data: NaN / Inf in the inputs or targets explain everything downstream, then targets
-   the loss cannot read, then inputs far from unit scale (the first that fires);
+   the loss cannot read, then inputs, then regression targets, far from unit scale (the first
+   that fires);
 3. the forward pass at initialization (every rule of the stage is read): the signal growing
    through depth, dead or saturated units, and the vanishing gradients that follow from them;
 4. the learning rate, put on trial by the range test when the probe shows a symptom it could
@@ -85,6 +86,8 @@ def measures(probe: Probe) -> dict[str, float]:
         counts = probe.classes["train_counts"]
         result["val_balanced_accuracy"] = targets.balanced_accuracy(true, predicted)
         result["predicted_majority"] = float(np.mean(predicted == max(counts, key=counts.get)))
+    if probe.r2 is not None:
+        result["val_r2"] = probe.r2
     if probe.records and probe.layers:
         means = layer_gradient_means(probe)
         first, last = means[probe.layers[0]], means[probe.layers[-1]]
@@ -298,6 +301,22 @@ def unscaled_inputs(s: Measurements) -> Finding | None:
     return finding("unscaled_inputs", [], evidence, fix)
 
 
+def unscaled_targets(s: Measurements) -> Finding | None:
+    setup = program.output_setup(s.model)
+    scales = targets.target_scales(setup, s.data.y) if setup is not None else None
+    if setup is None or scales is None or not scales["scale"] > THRESHOLDS["target_scale"]:
+        return None
+    evidence = {
+        "largest_target_scale": scales["scale"],
+        "scale_threshold": THRESHOLDS["target_scale"],
+        "target_mean": [float(v) for v in scales["mean"]],
+        "target_std": [float(v) for v in scales["std"]],
+        "loss": setup.loss,
+    }
+    fix = fixes.standardize_targets(scales["mean"], scales["std"])
+    return finding("unscaled_targets", [setup.layer], evidence, fix, "val_r2")
+
+
 # ------------------------------------------------------------------ 3. the forward pass at initialization
 
 
@@ -487,7 +506,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("program", (output_loss_mismatch, targets_against_program), needs_probe=False),
-    Stage("data", (nonfinite_data, invalid_targets, unscaled_inputs), needs_probe=False),
+    Stage("data", (nonfinite_data, invalid_targets, unscaled_inputs, unscaled_targets), needs_probe=False),
     Stage(
         "forward pass at initialization",
         (activation_growth, dead_at_initialization, saturated_units, vanishing_gradients),

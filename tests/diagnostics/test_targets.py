@@ -310,3 +310,30 @@ def test_a_subclassed_model_keras_cannot_clone_is_refused_by_name():
     model.compile("adam", "mse")
     with pytest.raises(ValueError, match="model.*clone_model can copy.*'net'"):
         diagnose(model, np.zeros((16, 8), "float32"), np.zeros((16, 3), "float32"))
+
+
+def test_regression_targets_far_from_unit_scale_are_standardized_and_judged_by_r2():
+    from kerasboost.diagnostics.targets import r_squared
+
+    assert r_squared(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])) == 1.0
+    assert r_squared(np.array([1.0, 2.0, 3.0]), np.full(3, 2.0)) == 0.0  # the mean's
+    assert r_squared(np.array([1.0, 2.0, 3.0]) * 7 + 5, np.array([1.0, 2.5, 3.0]) * 7 + 5) == pytest.approx(0.875)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(640, 8)).astype("float32")
+    y = (1e3 * (x[:, :1] + 0.5 * x[:, 1:2]) + 5e3).astype("float32")  # about 5000 +- 1100
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, name="out")]
+    )
+    model.compile(keras.optimizers.Adam(1e-2), "mse", jit_compile=False)
+    diagnosis = diagnose(model, x, y, steps=96, epochs=4, try_fixes=True)
+    first = diagnosis.findings[0]
+    assert first.problem == "unscaled_targets" and first.layers == ["out"], str(diagnosis)
+    assert first.evidence["largest_target_scale"] > 4e3 and first.evidence["scale_threshold"] == 10.0
+    assert first.fix.name == "standardize_targets" and "* " in first.fix.description
+    r2_before, r2_after = first.trial["values"]["val_r2"]
+    assert r2_before < 0.0 and r2_after > 0.8, first.trial  # the bias never reached 5000; standardized it fits
+    assert "val_loss" not in first.trial["values"] and first.trial["improved"]
+    repair = diagnosis.repair()
+    mean, std = first.evidence["target_mean"][0], first.evidence["target_std"][0]
+    assert repair.notes and f"{mean:.6g}" in repair.notes[0] and f"{std:.6g}" in repair.notes[0]
