@@ -58,8 +58,8 @@ def diagnose(
     0. the program and the targets, read before any training (`kerasboost.diagnostics.program`
        and `.targets`): `output_loss_mismatch`, `target_loss_mismatch`,
        `output_range_mismatch`; then the data: `nonfinite`, `invalid_targets`,
-       `unscaled_inputs`. A fault Keras cannot train through (a `blocking` finding) is
-       reported alone, without a probe;
+       `unscaled_inputs`, `unscaled_targets`. A fault Keras cannot train through (a
+       `blocking` finding) is reported alone, without a probe;
     1. `nonfinite`: NaN / Inf in the inputs or targets (nothing else is read then);
     2. forward, at the start: `activation_growth` (a hidden output's std over the first's
        above the `activation_growth` threshold: an un-normalized residual trunk),
@@ -71,7 +71,8 @@ def diagnose(
        is `learning_rate_too_high`, below `rate_below_valley` x the valley
        `learning_rate_too_low`;
     4. otherwise `nonfinite` (of the training), `exploding_gradients`, `dead_units` (during
-       the probe), `overfitting` (the validation loss up `overfitting_rise` from its minimum
+       the probe), `imbalanced_classes` (the model answers the largest of very unequal
+       classes), `overfitting` (the validation loss up `overfitting_rise` from its minimum
        while the training loss falls; judged only when the probe saw the whole training set),
        `not_learning`; `healthy` when nothing fired.
 

@@ -252,19 +252,37 @@ def class_weight(weights: dict[int, float]) -> Fix:
     )
 
 
+VARIANCE_FLOOR = 0.01
+"""`feature_statistics` floors each feature's variance at this fraction of the median one."""
+
+
+def feature_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's (last axis) mean and variance over the rows, the variance floored at
+    `VARIANCE_FLOOR` times the median positive variance (1 when every feature is constant): a
+    feature (nearly) constant in the training rows would otherwise be divided by ~1e-7 and turn
+    the first other value it meets, at inference or on more rows, into a huge one (NaN in training:
+    the digits' rarely-lit pixels did so)."""
+    flat = x.reshape(-1, x.shape[-1]).astype("float64")
+    mean, variance = flat.mean(axis=0), flat.var(axis=0)
+    positive = variance[variance > 0]
+    floor = VARIANCE_FLOOR * float(np.median(positive)) if positive.size else 1.0
+    return mean.astype("float32"), np.maximum(variance, floor).astype("float32")
+
+
 def normalize_inputs() -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = clone_with_weights(model)
-        normalization = keras.layers.Normalization(axis=-1, name="input_normalization")
-        normalization.adapt(np.asarray(data.x))
+        mean, variance = feature_statistics(np.asarray(data.x))
+        normalization = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="input_normalization")
         inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="raw_inputs")
         standardized = keras.Model(inputs, clone(normalization(inputs)), name=f"{model.name}_standardized")
         return compile_like(model, standardized), data, {}
 
     return Fix(
         "normalize_inputs",
-        "standardize the inputs inside the model: a keras.layers.Normalization(axis=-1) adapted on the training "
-        "set (normalization.adapt(x_train)) in front of it, keras.Sequential([keras.Input(shape), normalization, "
+        "standardize the inputs inside the model: a keras.layers.Normalization(axis=-1, mean=..., variance=...) "
+        "with the training set's statistics (normalization.adapt(x_train), with a floor on near-constant features' "
+        "variance) in front of it, keras.Sequential([keras.Input(shape), normalization, "
         "model]); it is saved with the model, so inference sees the same scaling",
         apply,
     )

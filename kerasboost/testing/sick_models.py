@@ -125,20 +125,23 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile:
     return compile_model(model, Lookahead(keras.optimizers.AdamW(schedule)), jit_compile), x, y, (x_val, y_val)
 
 
+def _mlp_compiled_with(seed: int, name: str, loss: Any, jit_compile: bool, output_activation: str | None = None):
+    """The digits and a 2-layer MLP compiled with Adam(1e-3), accuracy and `loss` (the planted
+    program bugs: the loss, or the output activation, is the fault)."""
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    model = _mlp(2, 64, "relu", _he(seed), name=name)
+    if output_activation is not None:
+        model.get_layer("logits").activation = keras.activations.get(output_activation)
+    model.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"], jit_compile=jit_compile)
+    return model, x, y, (x_val, y_val)
+
+
 def _relu_output(seed: int, jit_compile: bool = True):
     """A program bug of the published fault studies: a ReLU on the output layer, trained with a
     cross-entropy that expects probabilities (`from_logits=False`)."""
-    keras.utils.set_random_seed(seed)
-    x, y, x_val, y_val = digits(seed)
-    model = _mlp(2, 64, "relu", _he(seed), name="relu_output")
-    model.get_layer("logits").activation = keras.activations.relu
-    model.compile(
-        keras.optimizers.Adam(1e-3),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=False),
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-    return model, x, y, (x_val, y_val)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=False)
+    return _mlp_compiled_with(seed, "relu_output", loss, jit_compile, output_activation="relu")
 
 
 def _unscaled(seed: int, jit_compile: bool = True):
@@ -154,16 +157,8 @@ def _unscaled(seed: int, jit_compile: bool = True):
 def _integer_labels(seed: int, jit_compile: bool = True):
     """A label fault of the published studies: class indices 0..9 fed to a categorical
     cross-entropy, which reads one-hot rows (Keras refuses the shapes)."""
-    keras.utils.set_random_seed(seed)
-    x, y, x_val, y_val = digits(seed)
-    model = _mlp(2, 64, "relu", _he(seed), name="integer_labels")
-    model.compile(
-        keras.optimizers.Adam(1e-3),
-        keras.losses.CategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-    return model, x, y, (x_val, y_val)
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    return _mlp_compiled_with(seed, "integer_labels", loss, jit_compile)
 
 
 def _labels_beyond_output(seed: int, jit_compile: bool = True):
