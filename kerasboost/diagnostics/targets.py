@@ -222,11 +222,11 @@ def predicted_classes(setup: OutputSetup, outputs: np.ndarray) -> np.ndarray | N
     return None
 
 
-def balanced_weights(classes: np.ndarray) -> dict[int, float]:
-    """`{class: n / (k * n_class)}` over the `k` classes present: each class weighs as much in
-    the loss as the others together (King & Zeng 2001; scikit-learn's "balanced")."""
-    values, counts = np.unique(classes, return_counts=True)
-    return {int(c): float(len(classes) / (len(values) * n)) for c, n in zip(values, counts)}
+def balanced_weights(counts: dict[int, int]) -> dict[int, float]:
+    """`{class: n / (k * n_class)}` from each present class's row count: each class weighs as much
+    in the loss as the others together (King & Zeng 2001; scikit-learn's "balanced")."""
+    total = sum(counts.values())
+    return {int(c): float(total / (len(counts) * n)) for c, n in counts.items()}
 
 
 def balanced_accuracy(true: np.ndarray, predicted: np.ndarray) -> float:

@@ -442,10 +442,6 @@ def imbalanced_classes(s: Measurements) -> Finding | None:
     share = s.measures["predicted_majority"]
     if ratio < THRESHOLDS["imbalance_ratio"] or share < THRESHOLDS["majority_predictions"]:
         return None
-    setup = program.output_setup(s.model)
-    assert setup is not None  # classes are only read with a readable output
-    train = targets.class_indices(setup, s.data.y)
-    assert train is not None
     evidence = {
         "class_counts": {int(c): int(n) for c, n in counts.items()},
         "imbalance_ratio": ratio,
@@ -454,7 +450,7 @@ def imbalanced_classes(s: Measurements) -> Finding | None:
         "majority_threshold": THRESHOLDS["majority_predictions"],
         "val_balanced_accuracy": s.measures["val_balanced_accuracy"],
     }
-    fix = fixes.class_weight(targets.balanced_weights(train))
+    fix = fixes.class_weight(targets.balanced_weights(counts))  # the probe's count of the training classes
     return finding("imbalanced_classes", [], evidence, fix, "val_balanced_accuracy")
 
 
