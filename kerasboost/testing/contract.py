@@ -13,7 +13,8 @@ the contract:
 3. `check_xla`: a tiny model using the object compiles with
    `jit_compile=True` (Keras's fallback warning is an error and
    `model.jit_compile is True` is asserted), fits 2 steps, and matches the
-   same fit with `jit_compile=False` within the case's tolerance. On PyTorch
+   same 2 steps run eagerly (`jit_compile=False`, `run_eagerly=True`) within
+   the case's tolerance. On PyTorch
    (no XLA) it fits 2 steps with Keras's default `jit_compile` instead, and
    every other check runs with that default too.
 4. `check_saving`: `.keras` save, then in a fresh Python process that only
@@ -23,7 +24,9 @@ the contract:
    `run_contract` when both checks are asked for) the model `check_xla`
    trained is the one saved: one XLA compile of the step serves both.
 5. `check_precision`: under `mixed_float16` variables stay float32, outputs
-   have the dtype `compute_output_spec` promises, schedules return float32.
+   have the dtype `compute_output_spec` promises, schedules return float32;
+   the 2 steps are traced as a graph but not compiled with XLA (the dtypes
+   are the property; every case's XLA step is `check_xla`'s).
 6. backends: run the same checks with `KERAS_BACKEND=jax` and `torch`.
 7. `check_validation`: each listed invalid value raises `ValueError` whose
    message names the argument and the value (`arg=value`).
@@ -283,7 +286,11 @@ def _compiles() -> bool:
     return keras.backend.backend() != "torch"
 
 
-def _train(case: ContractCase, jit_compile: bool, weights: list | None = None) -> keras.Model:
+def _train(
+    case: ContractCase, jit_compile: bool, weights: list | None = None, run_eagerly: bool = False
+) -> keras.Model:
+    """Fit the case's tiny model 2 steps. `run_eagerly=True` (the reference of the XLA check)
+    runs the steps op by op: the same values as a traced non-XLA step, without tracing it."""
     jit_compile = jit_compile and _compiles()
     keras.utils.set_random_seed(0)
     model, optimizer = _build(case, case.make())
@@ -291,7 +298,7 @@ def _train(case: ContractCase, jit_compile: bool, weights: list | None = None) -
         model.set_weights(weights)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*jit_compile.*")
-        model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile, run_eagerly=run_eagerly)
     if model.jit_compile is not jit_compile:
         _fail(f"model.jit_compile is {model.jit_compile!r} after compile(jit_compile={jit_compile})")
     x, y = _data(case)
@@ -319,8 +326,8 @@ def _compare(name: str, expected: Sequence, actual: Sequence, tolerance: float) 
 
 
 def check_xla(case: ContractCase) -> None:
-    """Fits 2 steps under `jit_compile=True` and matches the non-XLA fit (PyTorch: fits 2
-    steps with Keras's default `jit_compile`, and the weights stay finite)."""
+    """Fits 2 steps under `jit_compile=True` and matches the same 2 steps run eagerly (PyTorch:
+    fits 2 steps with Keras's default `jit_compile`, and the weights stay finite)."""
     _xla_trained(case)
 
 
@@ -337,7 +344,7 @@ def _xla_trained(case: ContractCase) -> keras.Model:
         keras.utils.set_random_seed(0)
         initial = _build(case, case.make())[0].get_weights()
         xla = _train(case, jit_compile=True, weights=initial)
-        plain = _train(case, jit_compile=False, weights=initial)
+        plain = _train(case, jit_compile=False, weights=initial, run_eagerly=True)
         if case.random_on_tensorflow and keras.backend.backend() == "tensorflow":
             for w in xla.get_weights() + plain.get_weights():
                 if not np.all(np.isfinite(w)):
@@ -471,7 +478,7 @@ def check_precision(case: ContractCase) -> None:
                 got = keras.backend.standardize_dtype(out.dtype)
                 if got != spec.dtype:
                     _fail(f"output dtype {got} differs from compute_output_spec's {spec.dtype}")
-            model = _train(case, jit_compile=True)
+            model = _train(case, jit_compile=False)
             for v in model.trainable_variables + model.optimizer.variables:
                 dtype = keras.backend.standardize_dtype(v.dtype)
                 if "float" in dtype and dtype != "float32":
