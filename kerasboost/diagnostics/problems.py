@@ -125,6 +125,15 @@ _THRESHOLDS = (
         "Smith 2017 (the range test)",
     ),
     Threshold(
+        "rate_above_valley",
+        10.0,
+        "a probe that went NaN / Inf at a peak learning rate above this multiple of the range test's valley: the "
+        "rate is too high (the sweep's best is read after its small rates moved the weights, and can lie above a "
+        "rate that diverges from the initialization)",
+        "Smith 2017 (the range test); the value: one order of magnitude above the valley, where the range "
+        "test's loss already falls fastest",
+    ),
+    Threshold(
         "rate_below_valley",
         1 / 30,
         "the peak learning rate below this multiple of the range test's valley is too low",
@@ -146,8 +155,10 @@ _THRESHOLDS = (
     Threshold(
         "overfitting_rise",
         0.05,
-        "the final validation loss this fraction above its minimum while the training loss falls",
-        "Prechelt 1998 (early stopping criteria); the value: " + _MEASURED,
+        "the validation loss, at some epoch after its minimum, this fraction above it while the training loss falls "
+        "(Prechelt's generalization loss at its peak)",
+        "Prechelt 1998 (early stopping criteria: the generalization loss GL(t) = E_va(t) / E_opt(t) - 1); the "
+        "value: " + _MEASURED,
     ),
     Threshold(
         "overfitting_gap",
@@ -208,7 +219,7 @@ _PROBLEMS = (
         "StringLookup), binary targets 0 / 1, labels never scaled like the inputs; or give the output layer one "
         "unit per class",
         (),
-        (),
+        ("relabel_targets", "resize_output"),
     ),
     Problem(
         "unscaled_inputs",
@@ -273,7 +284,7 @@ _PROBLEMS = (
         "learning_rate_too_high",
         "the peak learning rate is above the rate of the lowest loss in a range test, and training shows it",
         "lower the learning rate to the range test's valley (or warm up to it: kerasboost.schedules.Warmup)",
-        ("rate_above_best",),
+        ("rate_above_best", "rate_above_valley"),
         ("learning_rate",),
     ),
     Problem(

@@ -43,6 +43,7 @@ class OutputSetup:
     loss: str  # the loss's name (a Keras loss class or function name, or the function's __name__)
     targets: str | None  # "categorical", "sparse", "binary", or None (not a probability loss)
     from_logits: bool
+    output: str | int | None = None  # of several outputs: its key (dict outputs) or position; None: the only one
 
 
 def _loss_name(loss: object) -> tuple[str, bool] | None:
@@ -65,23 +66,59 @@ def _loss_name(loss: object) -> tuple[str, bool] | None:
 def output_setup(model: keras.Model) -> OutputSetup | None:
     """The output layer and loss of a compiled single-output model; None when the model has
     several outputs or losses, or either cannot be read (a subclassed model, a loss object
-    without a name)."""
+    without a name). `output_setups` reads each output of a multi-output model."""
+    setups = output_setups(model)
+    return setups[0] if setups is not None and len(setups) == 1 and setups[0].output is None else None
+
+
+def output_setups(model: keras.Model) -> list[OutputSetup] | None:
+    """An `OutputSetup` per output of a compiled model, in the order of `model.outputs` (each
+    with `output`, its key or position, when there are several); the outputs whose loss or
+    layer cannot be read are left out. None when none can be read."""
     loss = getattr(model, "loss", None)
-    if isinstance(loss, dict):
-        loss = next(iter(loss.values())) if len(loss) == 1 else None
-    elif isinstance(loss, (list, tuple)):
-        loss = loss[0] if len(loss) == 1 else None
-    if loss is None:
-        return None
-    named = _loss_name(loss)
     layers = _keras.output_layers(model)
-    if named is None or layers is None or len(layers) != 1:
+    if loss is None or layers is None:
         return None
-    layer = layers[0]
-    shape = model.outputs[0].shape
-    units = int(shape[-1]) if len(shape) > 1 and shape[-1] is not None else 1
-    name, from_logits = named
-    return OutputSetup(layer.name, layer_activation(layer), units, name, PROBABILITY_LOSSES.get(name), from_logits)
+    if len(layers) == 1:
+        if isinstance(loss, dict):
+            loss = next(iter(loss.values())) if len(loss) == 1 else None
+        elif isinstance(loss, (list, tuple)):
+            loss = loss[0] if len(loss) == 1 else None
+        keys: list[str | int | None] = [None]
+        losses = [loss]
+    else:
+        struct = getattr(model, "_outputs_struct", None)
+        keys = (
+            list(keras.tree.flatten({k: k for k in struct})) if isinstance(struct, dict) else list(range(len(layers)))
+        )
+        if isinstance(loss, dict):
+            losses = [loss.get(k, loss.get(layer.name)) for k, layer in zip(keys, layers)]
+        elif isinstance(loss, (list, tuple)):
+            losses = list(loss) if len(loss) == len(layers) else [None] * len(layers)
+        else:
+            losses = [loss] * len(layers)
+    setups = []
+    for key, layer, tensor, one in zip(keys, layers, model.outputs, losses):
+        named = _loss_name(one) if one is not None else None
+        if named is None:
+            continue
+        shape = tensor.shape
+        units = int(shape[-1]) if len(shape) > 1 and shape[-1] is not None else 1
+        name, from_logits = named
+        targets = PROBABILITY_LOSSES.get(name)
+        setups.append(OutputSetup(layer.name, layer_activation(layer), units, name, targets, from_logits, key))
+    return setups or None
+
+
+def output_targets(setup: OutputSetup, y: object) -> object:
+    """The targets of `setup`'s output in `y` (all of `y` for a single-output model)."""
+    if setup.output is None or y is None:
+        return y
+    if isinstance(y, dict):
+        return y.get(setup.output) if isinstance(setup.output, str) else None
+    if isinstance(y, (list, tuple)) and isinstance(setup.output, int) and setup.output < len(y):
+        return y[setup.output]
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,17 +162,30 @@ def output_mismatch(setup: OutputSetup) -> Mismatch | None:
         )
     if setup.from_logits and act in SQUASHING:
         return Mismatch(
-            f"{setup.loss}(from_logits=True) on a {act} output squashes the probabilities a second time",
+            f"{setup.loss}(from_logits=True) on a {act} output squashes the probabilities a second time"
+            + _on_tensorflow("and warns"),
             "linear",
             None,
         )
     if act == "sigmoid" and targets == "sparse" and setup.units > 1:
         return Mismatch(
-            f"a sigmoid over {setup.units} units with {setup.loss}: the classes do not compete",
+            f"a sigmoid over {setup.units} units with {setup.loss}: the classes do not compete"
+            + _on_tensorflow("as a softmax would; the outputs are not class probabilities"),
             "softmax",
             None,
         )
     return None
+
+
+def _on_tensorflow(what: str) -> str:
+    """The note for a mismatch TensorFlow's Keras works around: its cross-entropies read the logits
+    kept behind a softmax / sigmoid output, so training is unharmed there (not on JAX or PyTorch)."""
+    if keras.backend.backend() != "tensorflow":
+        return ""
+    return (
+        f" (TensorFlow's Keras computes the loss from the logits behind the activation, {what}: harmless to "
+        "training there, not on JAX or PyTorch)"
+    )
 
 
 def _with_logits(name: str) -> keras.losses.Loss:

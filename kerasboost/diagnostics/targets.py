@@ -57,6 +57,10 @@ class TargetFault:
     blocking: bool  # Keras cannot train on these targets as compiled
     loss: keras.losses.Loss | None = None  # target_loss_mismatch: the loss that reads these targets
     activation: str | None = None  # output_range_mismatch: the output activation that reaches them
+    # invalid_targets, where the labels say how to read them: {old value: new value} (class indices
+    # shifted to start at 0, binary labels {a, b} read as {0, 1}), or the units the output needs
+    relabel: dict[float, float] | None = None
+    units_needed: int | None = None
 
 
 def target_array(y: Any) -> np.ndarray | None:
@@ -142,7 +146,14 @@ def _sparse(setup: OutputSetup, flat: np.ndarray, columns: int, evidence: dict) 
         return _invalid(reason, {**evidence, "target_range": _span(flat)}, False)
     if flat.min() < 0 or flat.max() >= units:
         reason = f"class indices {_span(flat)} for an output of {units} unit(s): {setup.loss} reads 0..{units - 1}"
-        return _invalid(reason, {**evidence, "target_range": _span(flat)}, True)
+        fault = _invalid(reason, {**evidence, "target_range": _span(flat)}, True)
+        low, high = float(flat.min()), float(flat.max())
+        if high - low < units:  # the labels fit the units once they start at 0 (labels 1..10 for 10 units)
+            values = np.unique(flat)
+            return dataclasses.replace(fault, relabel={float(v): float(v - low) for v in values})
+        if low >= 0:  # more classes than units: the output needs one unit per class index
+            return dataclasses.replace(fault, units_needed=int(high) + 1)
+        return fault
     return None
 
 
@@ -173,7 +184,11 @@ def _binary(setup: OutputSetup, flat: np.ndarray, columns: int, evidence: dict) 
         return _invalid(f"{columns} target columns for an output of {setup.units} unit(s)", evidence, True)
     if flat.min() < 0 or flat.max() > 1:
         reason = f"{setup.loss} reads targets in [0, 1]; these span {_span(flat)}"
-        return _invalid(reason, {**evidence, "target_range": _span(flat)}, False)
+        fault = _invalid(reason, {**evidence, "target_range": _span(flat)}, False)
+        values = np.unique(flat)
+        if values.size == 2:  # two labels, as an SVM's {-1, 1}: the larger is the positive class
+            return dataclasses.replace(fault, relabel={float(values[0]): 0.0, float(values[1]): 1.0})
+        return fault
     return None
 
 

@@ -68,13 +68,14 @@ def diagnose(
     3. only then the learning rate, when the probe shows a symptom (non-finite values,
        exploding norms, slow progress, units dying): the range test (Smith 2017) on another
        copy gives the rate of the lowest loss and the valley; the peak rate above the first
-       is `learning_rate_too_high`, below `rate_below_valley` x the valley
+       is `learning_rate_too_high` (so is a probe gone NaN / Inf at a rate above
+       `rate_above_valley` x the valley), below `rate_below_valley` x the valley
        `learning_rate_too_low`;
     4. otherwise `nonfinite` (of the training), `exploding_gradients`, `dead_units` (during
        the probe), `imbalanced_classes` (the model answers the largest of very unequal
-       classes), `overfitting` (the validation loss up `overfitting_rise` from its minimum
-       while the training loss falls; judged only when the probe saw the whole training set),
-       `not_learning`; `healthy` when nothing fired.
+       classes), `overfitting` (the validation loss, at some later epoch, up
+       `overfitting_rise` from its minimum while the training loss falls; judged only when
+       the probe saw the whole training set), `not_learning`; `healthy` when nothing fired.
 
     Each `Finding` has `problem` (a name of the vocabulary, `kerasboost.diagnostics.problems`,
     with the same thresholds and remedy as the callbacks' alerts of that name), `layers`,

@@ -18,7 +18,15 @@ from kerasboost.callbacks import EarlyStopping
 from kerasboost.diagnostics.activation_report import layer_activation
 from kerasboost.diagnostics.activations import looks_linear_suits
 from kerasboost.diagnostics.program import Mismatch
-from kerasboost.doctor.probe import Data, clone_with_weights, compile_like, copy_model, copy_optimizer, rows, take
+from kerasboost.doctor.probe import (
+    Data,
+    compile_like,
+    copy_model,
+    copy_optimizer,
+    nonfinite_rows,
+    rows,
+    take,
+)
 from kerasboost.initializers import LooksLinear, lsuv
 from kerasboost.optimizers import SkipNonFinite
 
@@ -34,16 +42,37 @@ class Fix:
     apply: Callable[[keras.Model, Data], tuple[keras.Model, Data, dict]] = dataclasses.field(repr=False, compare=False)
     # what the fix changes in the data, which a repaired model cannot carry (said to the user)
     data_note: str | None = None
+    # that change as code: (x, y) -> (x, y), applied by `Repair.prepare` to the user's arrays
+    prepare: Callable[[Any, Any], tuple[Any, Any]] | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 # ------------------------------------------------------------------ the program
 
 
-def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
-    """The output layer's activation (and, where needed, the loss) changed so that they agree."""
+def _loss_for(model: keras.Model, loss: keras.losses.Loss, output: str | int | None) -> Any:
+    """`loss` for the whole model (a single output), or the model's losses with the one of
+    `output` (a key or position) replaced."""
+    if output is None:
+        return loss
+    current = model.loss
+    if isinstance(current, dict):
+        return {**current, output: loss}
+    if isinstance(current, (list, tuple)):
+        return [loss if i == output else one for i, one in enumerate(current)]
+    count = len(model.outputs)
+    return [loss if i == output else current for i in range(count)]
+
+
+def _where(output: str | int | None) -> str:
+    return "" if output is None else f" (for the output {output!r})"
+
+
+def match_output_to_loss(layer: str, mismatch: Mismatch, output: str | int | None = None) -> Fix:
+    """The output layer's activation (and, where needed, the loss of that output) changed so that they agree."""
 
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
-        clone = copy_model(model, loss=mismatch.loss)
+        loss = None if mismatch.loss is None else _loss_for(model, mismatch.loss, output)
+        clone = copy_model(model, loss=loss)
         clone.get_layer(layer).activation = keras.activations.get(mismatch.activation)
         return clone, data, {}
 
@@ -52,6 +81,7 @@ def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
         config = mismatch.loss.get_config()
         loss = (
             f" and compile with loss=keras.losses.{type(mismatch.loss).__name__}(from_logits={config['from_logits']})"
+            + _where(output)
         )
     return Fix(
         "match_output_to_loss",
@@ -60,18 +90,81 @@ def match_output_to_loss(layer: str, mismatch: Mismatch) -> Fix:
     )
 
 
-def match_loss_to_targets(loss: keras.losses.Loss) -> Fix:
-    """The loss changed to the one that reads the targets as they are encoded."""
+def match_loss_to_targets(loss: keras.losses.Loss, output: str | int | None = None) -> Fix:
+    """The loss (of `output`, in a multi-output model) changed to the one that reads the targets as encoded."""
 
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
-        return copy_model(model, loss=loss), data, {}
+        return copy_model(model, loss=_loss_for(model, loss, output)), data, {}
 
     config = loss.get_config()
     return Fix(
         "match_loss_to_targets",
-        f"compile with loss=keras.losses.{type(loss).__name__}(from_logits={config['from_logits']})",
+        f"compile with loss=keras.losses.{type(loss).__name__}(from_logits={config['from_logits']})" + _where(output),
         apply,
     )
+
+
+def _for_output(y: Any, output: str | int | None, change: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """`y` with `change` applied to the targets of `output` (all of `y` for a single output)."""
+    if output is None:
+        return change(np.asarray(keras.tree.flatten(y)[0]))
+    if isinstance(y, dict):
+        return {**y, output: change(np.asarray(y[output]))}
+    return [change(np.asarray(t)) if i == output else t for i, t in enumerate(y)]
+
+
+def relabel_targets(mapping: dict[float, float], output: str | int | None = None) -> Fix:
+    """The labels read as the loss reads them: each old value replaced by its new one (class
+    indices shifted to start at 0, binary labels {a, b} as {0, 1})."""
+
+    def change(array: np.ndarray) -> np.ndarray:
+        new = array.astype("float64").copy()
+        for old, value in mapping.items():
+            new[array == old] = value
+        return new.astype(array.dtype if np.issubdtype(array.dtype, np.number) else "int64")
+
+    def prepare(x: Any, y: Any) -> tuple[Any, Any]:
+        return x, _for_output(y, output, change)
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        y, y_val = _for_output(data.y, output, change), _for_output(data.y_val, output, change)
+        return copy_model(model), dataclasses.replace(data, y=y, y_val=y_val), {}
+
+    pairs = list(mapping.items())
+    shown = ", ".join(f"{old:g} -> {new:g}" for old, new in pairs[:4]) + (", ..." if len(pairs) > 4 else "")
+    low = min(mapping)
+    how = (
+        f"y = y - {low:g}"
+        if all(new == old - low for old, new in pairs)
+        else f"y = (y == {max(mapping):g}).astype(int)"
+    )
+    return Fix(
+        "relabel_targets",
+        f"relabel the targets{_where(output)} as the loss reads them ({shown}): {how}",
+        apply,
+        data_note=f"relabel the targets before fit (and read predictions back the same way): {how}",
+        prepare=prepare,
+    )
+
+
+def resize_output(layer: str, units: int) -> Fix:
+    """The output layer rebuilt with `units` units (one per class index the targets hold), freshly
+    initialized; every other layer keeps its weights."""
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        def clone(old: keras.layers.Layer) -> keras.layers.Layer:
+            config = old.get_config()
+            if old.name == layer:
+                config["units"] = units
+            return old.__class__.from_config(config)
+
+        new = keras.models.clone_model(model, clone_function=clone)
+        for old in model.layers:
+            if old.weights and old.name != layer:
+                new.get_layer(old.name).set_weights(old.get_weights())
+        return compile_like(model, new), data, {}
+
+    return Fix("resize_output", f"give the output layer {layer!r} units={units}: one per class index", apply)
 
 
 # ------------------------------------------------------------------ initialization
@@ -86,19 +179,31 @@ def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
     ]
 
 
+def _reads_only(layer: keras.layers.Layer, previous: keras.layers.Layer) -> bool:
+    """Whether `layer` is called once, on `previous`'s output alone (a link of a chain, in a
+    Sequential or a functional model)."""
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if len(nodes) != 1:
+        return False
+    tensors = keras.tree.flatten(nodes[0].arguments.args)
+    history = getattr(tensors[0], "_keras_history", None) if len(tensors) == 1 else None
+    return history is not None and history.operation is previous
+
+
 def reinitialize(seed: int) -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         clone = copy_model(model)
-        mirrored = False  # the previous layer of a Sequential ReLU chain was made looks-linear
+        mirrored = None  # the previous kernel layer, when it was made looks-linear (its outputs mirrored)
         for i, layer in enumerate(kernel_layers(clone)):
             shape = tuple(layer.kernel.shape)
             rectifier = looks_linear_suits(layer_activation(layer)) and shape[-1] % 2 == 0
-            chain = isinstance(clone, keras.Sequential) and not (mirrored and shape[-2] % 2)
-            if rectifier and chain:
-                init: Any = LooksLinear(input_mirrored=mirrored, seed=seed + i)
+            reads_mirrored = mirrored is not None and _reads_only(layer, mirrored)
+            if rectifier and not (reads_mirrored and shape[-2] % 2):
+                init: Any = LooksLinear(input_mirrored=reads_mirrored, seed=seed + i)
+                mirrored = layer
             else:
                 init = keras.initializers.Orthogonal(seed=seed + i)
-            mirrored = rectifier and chain
+                mirrored = None
             layer.kernel.assign(init(shape, dtype=layer.kernel.dtype))
             bias = getattr(layer, "bias", None)
             if isinstance(bias, keras.Variable):
@@ -269,21 +374,61 @@ def feature_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype("float32"), np.maximum(variance, floor).astype("float32")
 
 
-def normalize_inputs() -> Fix:
-    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
-        clone = clone_with_weights(model)
-        mean, variance = feature_statistics(np.asarray(data.x))
-        normalization = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="input_normalization")
-        inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="raw_inputs")
-        standardized = keras.Model(inputs, clone(normalization(inputs)), name=f"{model.name}_standardized")
-        return compile_like(model, standardized), data, {}
+def input_layer_names(model: keras.Model) -> list[str]:
+    """The names of the model's input layers, in the order of `model.inputs` (the order
+    `keras.tree.flatten` gives the arrays of `x`)."""
+    return [tensor._keras_history.operation.name for tensor in model.inputs]
 
+
+def normalize_inputs(inputs: list[int] | None = None) -> Fix:
+    """A `keras.layers.Normalization` with the training rows' statistics on each of the model's
+    inputs listed in `inputs` (positions in `model.inputs`; None: the first), inside a copy of
+    the model (saved with it, so inference is standardized too). A Sequential model gets it as
+    its first layer; a functional one, in front of every layer that reads that input."""
+    chosen = [0] if inputs is None else list(inputs)
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        arrays = keras.tree.flatten(data.x)
+        names = input_layer_names(model)
+        layers = {}
+        for i in chosen:
+            mean, variance = feature_statistics(np.asarray(arrays[i]))
+            name = "input_normalization" if len(names) == 1 else f"{names[i]}_normalization"
+            layers[names[i]] = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name=name)
+        if isinstance(model, keras.Sequential):  # fresh layers: a layer called twice has no single `output`
+            fresh = [layer.__class__.from_config(layer.get_config()) for layer in model.layers]
+            shape = tuple(model.inputs[0].shape[1:])
+            new = keras.Sequential([keras.Input(shape), layers[names[0]], *fresh], name=model.name)
+            for old, layer in zip(model.layers, fresh):
+                layer.set_weights(old.get_weights())
+            return compile_like(model, new), data, {}
+
+        # the copy's inputs, made here so that the layers reading them can be told by identity
+        fresh = keras.tree.map_structure(
+            lambda t: keras.Input(batch_shape=t.shape, dtype=t.dtype, name=t._keras_history.operation.name),
+            model.input,
+        )
+        by_id = {id(t): layers[n] for t, n in zip(keras.tree.flatten(fresh), names) if n in layers}
+
+        def call(layer: Any, *args: Any, **kwargs: Any) -> Any:
+            def standardized(tensor: Any) -> Any:
+                return by_id[id(tensor)](tensor) if id(tensor) in by_id else tensor
+
+            return layer(*keras.tree.map_structure(standardized, args), **kwargs)
+
+        new = keras.models.clone_model(model, input_tensors=fresh, call_function=call)
+        for layer in model.layers:
+            if layer.weights:
+                new.get_layer(layer.name).set_weights(layer.get_weights())
+        return compile_like(model, new), data, {}
+
+    which = "" if len(chosen) == 1 and inputs is None else f" (inputs {chosen} of model.inputs)"
     return Fix(
         "normalize_inputs",
-        "standardize the inputs inside the model: a keras.layers.Normalization(axis=-1, mean=..., variance=...) "
-        "with the training set's statistics (normalization.adapt(x_train), with a floor on near-constant features' "
-        "variance) in front of it, keras.Sequential([keras.Input(shape), normalization, "
-        "model]); it is saved with the model, so inference sees the same scaling",
+        "standardize the inputs inside the model" + which + ": a keras.layers.Normalization(axis=-1, mean=..., "
+        "variance=...) with the training set's statistics (normalization.adapt(x_train), with a floor on "
+        "near-constant features' variance) as the first layer, or applied to the keras.Input before the layers "
+        "that read it; it is saved with the model, so inference sees the same scaling",
         apply,
     )
 
@@ -292,12 +437,17 @@ def drop_nonfinite_rows() -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         return copy_model(model), data.without_nonfinite_rows(), {}
 
+    def prepare(x: Any, y: Any) -> tuple[Any, Any]:
+        keep = ~nonfinite_rows(x, y)
+        return take(x, keep), take(y, keep)
+
     how = "keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1); x, y = x[keep], y[keep]"
     return Fix(
         "drop_nonfinite_rows",
         f"drop (or impute) the rows holding NaN / Inf before training: {how}",
         apply,
         data_note=f"drop (or impute) the rows holding NaN / Inf before fit: {how}",
+        prepare=prepare,
     )
 
 
@@ -318,6 +468,7 @@ def standardize_targets(mean: np.ndarray, std: np.ndarray) -> Fix:
         f"model.predict(x) * {s} + {m}",
         apply,
         data_note=f"train on y_std = (y - {m}) / {s}; predictions in the original units: model.predict(x) * {s} + {m}",
+        prepare=lambda x, y: (x, scaled(y)),
     )
 
 

@@ -71,7 +71,9 @@ class Repair:
     and loads as a `.keras` file like any Keras model. `fit_kwargs()` holds the keyword
     arguments of `fit` the fix trained with (the `callbacks` of early stopping, the
     `class_weight` of balanced classes); `notes` says what the fix changed in the data, which a
-    model cannot carry.
+    model cannot carry, and `prepare(x, y)` makes that change to arrays (the training set, the
+    validation set): the rows with NaN / Inf dropped, the targets standardized; `(x, y)` as
+    they are for the other fixes.
     """
 
     model: keras.Model
@@ -80,6 +82,13 @@ class Repair:
     trial: dict[str, Any]  # its before / after numbers on the probe's copy
     fit: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    transform: Any = dataclasses.field(default=None, repr=False)  # the fix's `prepare`, or None
+
+    def prepare(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """`(x, y)` changed as the fix changed the probe's data (e.g. `x, y = repair.prepare(x, y)`
+        before `repair.model.fit(x, y, **repair.fit_kwargs())`); unchanged when the fix changes
+        only the model."""
+        return self.transform(x, y) if self.transform is not None else (x, y)
 
     @property
     def callbacks(self) -> list:
@@ -135,7 +144,8 @@ class Diagnosis:
                     raise ValueError("This Diagnosis holds no model to repair (it was not made by diagnose).")
                 model, _, fit = finding.fix.apply(self.model, self.data)
                 notes = [finding.fix.data_note] if finding.fix.data_note else []
-                return Repair(model, finding.fix.name, finding.fix.description, finding.trial, fit, notes)
+                fix = finding.fix
+                return Repair(model, fix.name, fix.description, finding.trial, fit, notes, fix.prepare)
         if self.healthy:
             raise ValueError("Nothing to repair: the doctor found the model healthy.")
         if not any(f.trial is not None for f in self.findings):

@@ -153,12 +153,15 @@ class Measurements:
         return self.trained
 
     @functools.cached_property
-    def target_fault(self) -> targets.TargetFault | None:
-        """What is wrong between the targets (training, then validation) and the output and loss."""
-        setup = program.output_setup(self.model)
-        if setup is None:
-            return None
-        return targets.target_fault(setup, self.data.y) or targets.target_fault(setup, self.data.y_val)
+    def target_fault(self) -> tuple[program.OutputSetup, targets.TargetFault] | None:
+        """The first output whose targets (training, then validation) disagree with its layer and
+        loss, and what is wrong."""
+        for setup in program.output_setups(self.model) or []:
+            for y in (self.data.y, self.data.y_val):
+                fault = targets.target_fault(setup, program.output_targets(setup, y))
+                if fault is not None:
+                    return setup, fault
+        return None
 
     @property
     def task_statistic(self) -> str:
@@ -215,41 +218,43 @@ def finding(
 
 
 def output_loss_mismatch(s: Measurements) -> Finding | None:
-    setup = program.output_setup(s.model)
-    mismatch = program.output_mismatch(setup) if setup is not None else None
-    if setup is None or mismatch is None:
-        return None
-    evidence = {
-        "activation": setup.activation,
-        "units": setup.units,
-        "loss": setup.loss,
-        "from_logits": setup.from_logits,
-        "why": mismatch.reason,
-    }
-    # the loss may change with the fix: the task's metric judges it where the model reports one
-    return finding(
-        "output_loss_mismatch",
-        [setup.layer],
-        evidence,
-        fixes.match_output_to_loss(setup.layer, mismatch),
-        s.task_statistic,
-    )
+    """The first output whose layer's activation disagrees with its loss."""
+    for setup in program.output_setups(s.model) or []:
+        mismatch = program.output_mismatch(setup)
+        if mismatch is None:
+            continue
+        evidence = {
+            "activation": setup.activation,
+            "units": setup.units,
+            "loss": setup.loss,
+            "from_logits": setup.from_logits,
+            "why": mismatch.reason,
+        }
+        if setup.output is not None:
+            evidence["output"] = setup.output
+        # where the fix changes the loss, the task's metric judges it (where the model reports one);
+        # where it changes the output layer only, the same loss before and after does
+        statistic = s.task_statistic if mismatch.loss is not None else "val_loss"
+        fix = fixes.match_output_to_loss(setup.layer, mismatch, setup.output)
+        return finding("output_loss_mismatch", [setup.layer], evidence, fix, statistic)
+    return None
 
 
 def targets_against_program(s: Measurements) -> Finding | None:
     """The targets read another way than the loss reads them, or out of the output's reach."""
-    fault = s.target_fault
-    if fault is None or fault.problem not in ("target_loss_mismatch", "output_range_mismatch"):
+    if s.target_fault is None:
         return None
-    setup = program.output_setup(s.model)
-    assert setup is not None  # a fault is only found with a readable output
+    setup, fault = s.target_fault
+    if fault.problem not in ("target_loss_mismatch", "output_range_mismatch"):
+        return None
     if fault.problem == "target_loss_mismatch":
         assert fault.loss is not None
-        fix, statistic = fixes.match_loss_to_targets(fault.loss), s.task_statistic
+        fix, statistic = fixes.match_loss_to_targets(fault.loss, setup.output), s.task_statistic
     else:
         mismatch = program.Mismatch(fault.reason, fault.activation or "linear", None)
-        fix, statistic = fixes.match_output_to_loss(setup.layer, mismatch), "val_loss"
-    return finding(fault.problem, [setup.layer], fault.evidence, fix, statistic, blocking=fault.blocking)
+        fix, statistic = fixes.match_output_to_loss(setup.layer, mismatch, setup.output), "val_loss"
+    evidence = fault.evidence if setup.output is None else {**fault.evidence, "output": setup.output}
+    return finding(fault.problem, [setup.layer], evidence, fix, statistic, blocking=fault.blocking)
 
 
 # ------------------------------------------------------------------ 2. the data
@@ -263,10 +268,16 @@ def nonfinite_data(s: Measurements) -> Finding | None:
 
 
 def invalid_targets(s: Measurements) -> Finding | None:
-    fault = s.target_fault
-    if fault is None or fault.problem != "invalid_targets":
+    if s.target_fault is None or s.target_fault[1].problem != "invalid_targets":
         return None
-    return finding("invalid_targets", [], fault.evidence, None, blocking=fault.blocking)
+    setup, fault = s.target_fault
+    evidence = fault.evidence if setup.output is None else {**fault.evidence, "output": setup.output}
+    fix = None
+    if fault.relabel is not None:
+        fix = fixes.relabel_targets(fault.relabel, setup.output)
+    elif fault.units_needed is not None and "units" in s.model.get_layer(setup.layer).get_config():
+        fix = fixes.resize_output(setup.layer, fault.units_needed)
+    return finding("invalid_targets", [], evidence, fix, s.task_statistic, blocking=fault.blocking)
 
 
 _INPUT_SCALERS = (
@@ -277,27 +288,49 @@ _INPUT_SCALERS = (
 )
 
 
-def scales_its_inputs(model: keras.Model) -> bool:
-    """Whether the model's first layer (after its inputs) normalizes or rescales them."""
-    first = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)][:1]
-    return bool(first) and isinstance(first[0], _INPUT_SCALERS)
+def scales_its_inputs(model: keras.Model, index: int = 0) -> bool:
+    """Whether every layer that reads the model's input `index` normalizes or rescales it."""
+    try:
+        operation = model.inputs[index]._keras_history.operation
+    except (AttributeError, IndexError, ValueError):
+        return False
+    readers = [node.operation for node in getattr(operation, "_outbound_nodes", [])]
+    readers = [layer for layer in readers if layer in model.layers] or [
+        layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+    ][:1]
+    return bool(readers) and all(isinstance(layer, _INPUT_SCALERS) for layer in readers)
 
 
 def unscaled_inputs(s: Measurements) -> Finding | None:
-    scales = problems.feature_scales(s.data.x)
-    if scales is None or scales_its_inputs(s.model):
-        return None
+    """Input features far from unit scale, or spread over orders of magnitude, in an input the
+    model does not normalize itself (each input array of a multi-input model on its own)."""
     t, spread = THRESHOLDS["input_scale"], THRESHOLDS["input_scale_spread"]
-    if not (scales["scale"] > t or scales["spread"] > spread):
+    arrays = keras.tree.flatten(s.data.x)
+    if len(arrays) != len(s.model.inputs):
         return None
-    evidence = {
+    flagged = []
+    for i, array in enumerate(arrays):
+        scales = problems.feature_scales(array)
+        if (
+            scales is not None
+            and (scales["scale"] > t or scales["spread"] > spread)
+            and not scales_its_inputs(s.model, i)
+        ):
+            flagged.append((i, scales))
+    if not flagged:
+        return None
+    i, scales = max(flagged, key=lambda item: item[1]["scale"])
+    evidence: dict[str, Any] = {
         "largest_feature_scale": scales["scale"],
         "feature": scales["feature"],
         "scale_threshold": t,
         "std_spread": scales["spread"],
         "spread_threshold": spread,
     }
-    fix = fixes.normalize_inputs() if len(s.model.inputs) == 1 else None
+    if len(arrays) > 1:
+        names = fixes.input_layer_names(s.model)
+        evidence["inputs"] = [names[j] for j, _ in flagged]
+    fix = fixes.normalize_inputs([j for j, _ in flagged] if len(arrays) > 1 else None)
     return finding("unscaled_inputs", [], evidence, fix)
 
 
@@ -381,7 +414,9 @@ def _rate_evidence(s: Measurements, rates: RangeTest) -> dict:
 def learning_rate_too_high(s: Measurements) -> Finding | None:
     if not s.symptom or (rates := s.rates()) is None or rates.inconclusive:
         return None
-    if not s.probe.learning_rate > THRESHOLDS["rate_above_best"] * rates.best:
+    rate = s.probe.learning_rate
+    diverged = s.probe.nonfinite and rate > THRESHOLDS["rate_above_valley"] * rates.suggestions["valley"]
+    if not (rate > THRESHOLDS["rate_above_best"] * rates.best or diverged):
         return None
     evidence = {**_rate_evidence(s, rates), "progress": s.measures["progress"]}
     if s.probe.nonfinite:
@@ -461,13 +496,15 @@ def overfitting(s: Measurements) -> Finding | None:
     if len(val) < 3 or not np.isfinite(val).all():
         return None
     k = int(np.argmin(val))
-    rise = float(val[-1] / val[k] - 1.0)
+    peak = k + int(np.argmax(val[k:]))  # Prechelt's generalization loss at its largest after the minimum
+    rise = float(val[peak] / val[k] - 1.0)
     gap = float(val[-1] / max(loss[-1], 1e-12))
-    rising = rise > THRESHOLDS["overfitting_rise"] and loss[-1] < loss[k]
+    rising = rise > THRESHOLDS["overfitting_rise"] and loss[peak] < loss[k]
     if not (k < len(val) - 1 and rising and gap > THRESHOLDS["overfitting_gap"]):
         return None
     evidence = {
         "val_loss_rise": rise,
+        "peak_epoch": peak + 1,
         "rise_threshold": THRESHOLDS["overfitting_rise"],
         "val_to_train_loss": gap,
         "gap_threshold": THRESHOLDS["overfitting_gap"],

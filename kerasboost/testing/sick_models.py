@@ -185,7 +185,7 @@ CASES = [
     Case("relu_output_probability_loss", ("output_loss_mismatch",), _relu_output, fix="match_output_to_loss"),
     Case("unscaled_inputs_sgd", ("unscaled_inputs",), _unscaled, fix="normalize_inputs"),
     Case("integer_labels_categorical_loss", ("target_loss_mismatch",), _integer_labels, fix="match_loss_to_targets"),
-    Case("labels_beyond_the_output", ("invalid_targets",), _labels_beyond_output),
+    Case("labels_beyond_the_output", ("invalid_targets",), _labels_beyond_output, fix="resize_output"),
     Case(
         "deep_sigmoid_mlp",
         ("vanishing_gradients",),

@@ -241,6 +241,22 @@ def test_the_mismatch_comes_first_and_its_fix_makes_a_copy_that_agrees():
     assert all(np.array_equal(a, b) for a, b in zip(before, repaired.get_weights()))
 
 
+@pytest.mark.parametrize(
+    "activation,units,loss,statistic",
+    [
+        ("relu", 3, "sparse_categorical_crossentropy", "val_accuracy"),  # the loss becomes from_logits=True
+        ("softmax", 3, SCE(from_logits=True), "val_loss"),  # the output alone changes: the same loss judges
+        ("sigmoid", 3, "sparse_categorical_crossentropy", "val_loss"),
+    ],
+)
+def test_a_fix_that_keeps_the_loss_is_judged_by_it(activation, units, loss, statistic):
+    from kerasboost.doctor.rules import Measurements, output_loss_mismatch
+
+    model = _classifier(activation, units, loss)  # compiled with accuracy
+    s = Measurements(model, None, None, {}, 0, lambda: None)
+    assert output_loss_mismatch(s).statistic == statistic
+
+
 # -------------------------------------------- honest advice: inconclusive range tests, rejected fixes
 
 

@@ -91,18 +91,58 @@ def _mlp(loss, activation=None, units=10, metrics=("accuracy",), name="user_mlp"
     return model
 
 
-def test_labels_out_of_range_are_found_without_training_and_nothing_is_offered():
+def test_labels_beyond_the_output_are_found_without_training_and_the_output_is_resized(tmp_path):
     x, y, x_val, y_val = digits(0, rows=256)
     model = _mlp(keras.losses.SparseCategoricalCrossentropy(from_logits=True), units=3)
     diagnosis = diagnose(model, x, y, validation_data=(x_val, y_val), steps=48, epochs=4, try_fixes=True)
     assert diagnosis.problems == ["invalid_targets"] and diagnosis.probe is None
     first = diagnosis.findings[0]
-    assert first.blocking and first.fix is None and first.evidence["target_range"] == "0..9"
+    assert first.blocking and first.evidence["target_range"] == "0..9"
+    assert first.fix.name == "resize_output" and "units=10" in first.fix.description
     text = str(diagnosis)
     assert "not probed: Keras cannot train it as it is" in text and "class indices 0..9 for an output of 3" in text
+    assert first.trial["improved"] and first.trial["values"]["val_accuracy"][1] > 0.5, first.trial
     assert diagnosis.plot("unused") == []
-    with pytest.raises(ValueError, match="No repair: no finding has a fix"):
-        diagnosis.repair()
+    repair = diagnosis.repair()
+    assert repair.fix == "resize_output" and repair.model.layers[-1].units == 10
+    assert model.layers[-1].units == 3  # yours, untouched
+    hidden = model.layers[0].get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(hidden, repair.model.layers[0].get_weights()))
+    assert repair.prepare(x, y) == (x, y)  # a fix of the model alone leaves the data as it is
+    path = tmp_path / "resized.keras"
+    repair.model.save(path)
+    assert keras.saving.load_model(path, safe_mode=True).layers[-1].units == 10
+
+
+@pytest.mark.parametrize(
+    "y, relabelled",
+    [
+        (np.array([1, 2, 3, 2]), np.array([0, 1, 2, 1])),  # class indices from 1 for 3 units
+        (np.array([-1.0, 1.0, 1.0, -1.0]), np.array([0.0, 1.0, 1.0, 0.0])),  # an SVM's binary labels
+    ],
+)
+def test_labels_that_fit_once_relabelled_carry_the_mapping(y, relabelled):
+    setup = SPARSE if y.dtype.kind == "i" else BINARY
+    fault = target_fault(setup, y)
+    assert fault.problem == "invalid_targets" and fault.units_needed is None
+    new = np.array([fault.relabel[float(v)] for v in y])
+    np.testing.assert_array_equal(new, relabelled)
+
+
+def test_labels_from_one_are_relabelled_and_the_repair_prepares_the_arrays():
+    x, y, x_val, y_val = digits(0, rows=256)
+    model = _mlp(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    y1, y_val1 = y + 1, y_val + 1  # 1..10 for 10 units
+    diagnosis = diagnose(model, x, y1, validation_data=(x_val, y_val1), steps=48, epochs=4, try_fixes=True)
+    first = diagnosis.findings[0]
+    assert diagnosis.problems == ["invalid_targets"] and first.blocking
+    assert first.fix.name == "relabel_targets" and "y = y - 1" in first.fix.description
+    assert first.trial["improved"], first.trial
+    repair = diagnosis.repair()
+    x2, y2 = repair.prepare(x_val, y_val1)
+    assert x2 is x_val and np.array_equal(y2, y_val) and y2.dtype == y_val1.dtype
+    assert repair.notes and "y = y - 1" in repair.notes[0]
+    assert repair.model.layers[-1].units == 10
 
 
 def test_integer_labels_under_a_categorical_loss_are_repaired_with_the_sparse_loss(tmp_path):

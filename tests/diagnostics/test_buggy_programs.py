@@ -1,0 +1,53 @@
+"""The doctor's benchmark of buggy programs: the table itself, and the benchmark script on two programs."""
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+from kerasboost.diagnostics.problems import PROBLEMS
+from kerasboost.testing.buggy_programs import PROGRAMS, program
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_the_table_spans_the_fault_families_model_kinds_and_tasks_the_issue_asks_for():
+    names = [p.name for p in PROGRAMS]
+    assert len(names) == len(set(names))
+    buggy = [p for p in PROGRAMS if p.family != "healthy"]
+    healthy = [p for p in PROGRAMS if p.family == "healthy"]
+    assert len(buggy) >= 30 and len(healthy) >= 10
+    assert {p.family for p in buggy} == {"program", "data", "dynamics"}
+    assert all(p.expected in PROBLEMS and p.expected != "healthy" for p in buggy)
+    assert all(p.expected == "healthy" for p in healthy)
+    for kinds in (buggy, healthy):
+        assert {"dense", "conv", "recurrent", "functional"} <= {p.kind for p in kinds}
+        assert {"multi-class", "binary", "regression"} <= {p.task for p in kinds}
+    assert all(p.score in ("accuracy", "balanced_accuracy", "r2") for p in PROGRAMS)
+    assert all(p.score == "r2" for p in PROGRAMS if p.task == "regression")
+    with pytest.raises(ValueError, match="No program 'nope'"):
+        program("nope")
+
+
+def test_a_fault_and_its_correction_share_data_and_differ_in_the_model():
+    pair = program("relu_output_sparse_ce")
+    buggy, correct = pair.build(0, jit_compile=False), pair.build(0, jit_compile=False, buggy=False)
+    assert (buggy.x == correct.x).all() and (buggy.y == correct.y).all()
+    assert buggy.model.get_layer("output").activation.__name__ == "relu"
+    assert correct.model.get_layer("output").activation.__name__ == "linear"
+
+
+@pytest.mark.slow
+def test_the_benchmark_names_a_fault_repairs_it_and_leaves_a_healthy_program_alone(tmp_path):
+    spec = importlib.util.spec_from_file_location("doctor_programs", ROOT / "benchmarks" / "doctor_programs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "run"
+    results = module.main(["--only", "relu_output_sparse_ce", "healthy_digits_mlp", "--epochs", "2", "--out", str(out)])
+    buggy, healthy = results
+    assert buggy["first_right"] and buggy["repair"] == "match_output_to_loss" and buggy["repaired_score"] > 0.5
+    assert healthy["found"] == ["healthy"] and healthy["repair"] is None
+    summary = json.loads((tmp_path / "run.json").read_text())["summary"]
+    assert summary["first_right"] == 1 and summary["false_alarms"] == 0 and summary["as_good"] in (0, 1)
+    assert "| relu_output_sparse_ce (seed 0) |" in (tmp_path / "run.md").read_text()
