@@ -47,7 +47,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost.layers import DropPath, SkipInit
+from kerasboost.testing.sick_models import residual_trunk
 from kerasboost.utils.digits import load_data
 
 
@@ -426,14 +426,7 @@ def residual_mlp(seed: int, jit_compile: bool = True, *, skip_init: bool = True,
     keras.utils.set_random_seed(seed)
     x, y, x_val, y_val = _digits(seed)
     inputs = keras.Input((64,))
-    h = keras.layers.Dense(32, name="stem")(inputs)
-    for i in range(blocks):
-        branch = keras.layers.Dense(32, activation="swish", name=f"branch_{i:02d}")(h)
-        branch = DropPath(0.1, name=f"drop_path_{i:02d}")(branch)
-        if skip_init:
-            branch = SkipInit(name=f"skip_init_{i:02d}")(branch)
-        h = keras.layers.Add(name=f"add_{i:02d}")([h, branch])
-    outputs = keras.layers.Dense(10, name="output")(h)
+    outputs = keras.layers.Dense(10, name="output")(residual_trunk(inputs, blocks, skip_init))
     model = keras.Model(inputs, outputs, name="residual_mlp")
     model = _compile(model, keras.optimizers.AdamW(3e-3), _SCE_LOGITS, ["accuracy"], jit_compile)
     return Built(model, x, y, (x_val, y_val))

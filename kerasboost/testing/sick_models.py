@@ -107,10 +107,9 @@ def _cnn(seed: int, dead_block: bool, jit_compile: bool = True):
     return compile_model(model, keras.optimizers.Adam(1e-3), jit_compile), x, y, (x_val, y_val)
 
 
-def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile: bool = True):
-    keras.utils.set_random_seed(seed)
-    x, y, x_val, y_val = digits(seed)
-    inputs = keras.Input((64,))
+def residual_trunk(inputs: Any, blocks: int, skip_init: bool) -> Any:
+    """A stem Dense of 32, then `blocks` residual blocks: a swish Dense of 32, `DropPath(0.1)`, a
+    `SkipInit` scale if `skip_init`, added to the trunk."""
     h = keras.layers.Dense(32, name="stem")(inputs)
     for i in range(blocks):
         branch = keras.layers.Dense(32, activation="swish", name=f"branch_{i:02d}")(h)
@@ -118,7 +117,14 @@ def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile:
         if skip_init:
             branch = SkipInit(name=f"skip_init_{i:02d}")(branch)
         h = keras.layers.Add(name=f"add_{i:02d}")([h, branch])
-    outputs = keras.layers.Dense(10, name="logits")(h)
+    return h
+
+
+def _residual(seed: int, blocks: int = 16, skip_init: bool = False, jit_compile: bool = True):
+    keras.utils.set_random_seed(seed)
+    x, y, x_val, y_val = digits(seed)
+    inputs = keras.Input((64,))
+    outputs = keras.layers.Dense(10, name="logits")(residual_trunk(inputs, blocks, skip_init))
     model = keras.Model(inputs, outputs, name="residual_skip_init" if skip_init else "residual_no_norm")
     # the optimizer of the report that motivated the doctor: warmup is on already, and does not help
     schedule = Warmup(OneCycle(3e-3, total_steps=200), warmup_steps=20)
