@@ -51,3 +51,29 @@ def test_the_benchmark_names_a_fault_repairs_it_and_leaves_a_healthy_program_alo
     summary = json.loads((tmp_path / "run.json").read_text())["summary"]
     assert summary["first_right"] == 1 and summary["false_alarms"] == 0 and summary["as_good"] in (0, 1)
     assert "| relu_output_sparse_ce (seed 0) |" in (tmp_path / "run.md").read_text()
+
+
+def test_normalize_inputs_standardizes_the_flagged_input_of_a_functional_model_only(tmp_path):
+    import keras
+    import numpy as np
+
+    from kerasboost.doctor import fixes
+    from kerasboost.doctor.probe import Data
+
+    built = program("unscaled_second_input").build(0, jit_compile=False)
+    x_val, y_val = built.validation
+    data = Data(built.x, built.y, x_val, y_val, len(built.y), 0)
+    names = fixes.input_layer_names(built.model)
+    flagged = names.index("bottom")
+    repaired, _, _ = fixes.normalize_inputs([flagged]).apply(built.model, data)
+    layers = {layer.name: layer for layer in repaired.layers}
+    assert "bottom_normalization" in layers and "top_normalization" not in layers
+    assert built.model.get_layer("dense_00") is not repaired.get_layer("dense_00")  # a copy; yours untouched
+    normalized = layers["bottom_normalization"](built.x["bottom"])
+    np.testing.assert_allclose(np.mean(normalized, axis=0), 0.0, atol=1e-3)
+    varying = np.std(built.x["bottom"], axis=0) > 0  # a constant pixel stays constant (at 0)
+    np.testing.assert_allclose(np.std(normalized, axis=0)[varying], 1.0, atol=1e-2)
+    path = tmp_path / "repaired.keras"
+    repaired.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x_val, verbose=0), repaired.predict(x_val, verbose=0), atol=1e-5)
