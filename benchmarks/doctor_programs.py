@@ -121,8 +121,9 @@ def run_program(name: str, seed: int, epochs: int, correct_scores: dict) -> dict
             correct.model, correct.x, correct.y, correct.validation, p.score, epochs, seed, **correct.fit
         )
     result["correct_score"] = correct_scores[key]
-    try:  # the buggy program trained as it is (the doctor left it untouched): what the fault costs
-        result["buggy_score"] = train_and_score(built.model, built.x, built.y, built.validation, p.score, epochs, seed)
+    try:  # the buggy program trained as it is, a fresh build (`built.model` is the one repair() copies)
+        fresh = p.build(seed)
+        result["buggy_score"] = train_and_score(fresh.model, fresh.x, fresh.y, fresh.validation, p.score, epochs, seed)
     except Exception as e:  # Keras cannot train it (labels out of range, targets of the wrong shape)
         result["buggy_score"], result["buggy_error"] = None, f"{type(e).__name__}"
     if result["buggy_score"] is not None and not math.isfinite(result["buggy_score"]):
