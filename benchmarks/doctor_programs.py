@@ -16,6 +16,9 @@ default). Per program and seed it records:
   the mean per-attribute accuracy for multi-label) or, for regression, R^2 (unchanged by the
   standardization of the targets). A repair is "as good" when its score is within 0.02 of the
   correct version's or above it;
+- the buggy program's own score, a fresh build trained the same way (a fault within 0.02 of the
+  correct version as written cost nothing on this backend, and needs no repair: TensorFlow's
+  Keras reads the logits behind a softmax / sigmoid output);
 - the doctor's wall time (probe, checks, range test and every fix's trial).
 
 Per problem it reports the precision and recall of the first finding. The correct versions are
