@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import time
 
 import numpy as np
 
@@ -22,18 +23,26 @@ def machine() -> str:
 # ----------------------------------------------------------------------------- paired timing
 
 
-def time_pairs(runs, names, timer, repeats, log=None):
+def time_pairs(runs, names, timer, repeats, log=None, first_fit=None):
     """Warm up, then time every (name, role) of `runs` - {(name, "baseline" | "component"):
     (compiled model, callbacks, fit data as x=, y=, batch_size=)} - for `repeats` rounds.
+
+    The warm-up is one epoch: trace, compile and steps. Its wall time goes into the dict
+    `first_fit` (seconds per key) when one is given; a model shared by several keys is compiled
+    by the first of them, and the later ones time an epoch of an already compiled model.
 
     Pairs are timed back to back, in alternating order: drift of a shared machine cancels within
     a pair. `timer` is a callback with `seconds_per_step()`. Returns ({(name, role): [seconds per
     step, one per repeat]}, {name: [component / baseline, one per repeat]}).
     """
     for key, (model, extra, data) in runs.items():
+        start = time.perf_counter()
         model.fit(**data, epochs=1, verbose=0, callbacks=extra)  # compile + warm up
+        seconds = time.perf_counter() - start
+        if first_fit is not None:
+            first_fit[key] = seconds
         if log:
-            log(f"compiled {key[0]} [{key[1]}]")
+            log(f"compiled {key[0]} [{key[1]}]: first epoch {seconds:.1f} s")
     times = {key: [] for key in runs}
     ratios = {name: [] for name in names}
     for r in range(repeats):
