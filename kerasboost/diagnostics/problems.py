@@ -119,6 +119,22 @@ _THRESHOLDS = (
         _MEASURED,
     ),
     Threshold(
+        "oscillation_swing",
+        0.5,
+        "the median step-to-step change of the training loss over its median, in the probe's second half, above "
+        "this, while the loss of the last quarter of the steps is not slow_progress below that of the first: the "
+        "loss oscillates instead of falling",
+        "LeCun, Bottou, Orr & Muller 1998 (Efficient BackProp: a rate between the optimal one and twice it makes "
+        "the weights oscillate, above twice it diverge); the value: " + _MEASURED,
+    ),
+    Threshold(
+        "chance_margin",
+        0.02,
+        "a validation accuracy within this of the largest class's share of the training rows is at chance",
+        "the share a model earns by always answering the largest class; the value: two points, above the "
+        "spread of a constant answer's accuracy between random validation splits of a few hundred rows",
+    ),
+    Threshold(
         "rate_above_best",
         1.0,
         "the peak learning rate above this multiple of the range test's lowest-loss rate is too high",
@@ -295,12 +311,29 @@ _PROBLEMS = (
         ("learning_rate",),
     ),
     Problem(
+        "oscillating_loss",
+        "the training loss swings up and down from step to step and does not trend down",
+        "lower the learning rate (a tenth, or the range test's valley), or warm up to it "
+        "(kerasboost.schedules.Warmup); a larger batch or gradient clipping if single batches cause the swings",
+        ("oscillation_swing", "slow_progress"),
+        ("learning_rate",),
+    ),
+    Problem(
         "imbalanced_classes",
         "the classes are of very unequal size and the model answers the largest for almost every row",
         "weight the classes in the loss (fit(class_weight={c: n / (k * n_c)})), resample the smaller ones, and "
         "judge the model by a metric of every class (balanced accuracy, per-class recall, AUC), not accuracy",
         ("imbalance_ratio", "majority_predictions"),
         ("class_weight",),
+    ),
+    Problem(
+        "metric_at_chance",
+        "the training loss falls while the validation accuracy stays at the share of the largest class",
+        "check what the loss rewards against what the metric measures: labels that belong to their inputs (not "
+        "shuffled apart), a metric of the targets' encoding (SparseCategoricalAccuracy for class indices, "
+        "CategoricalAccuracy for one-hot rows), validation data prepared as the training data was",
+        ("slow_progress", "chance_margin"),
+        (),
     ),
     Problem(
         "overfitting",

@@ -66,14 +66,17 @@ def diagnose(
        `dead_units`, `saturated_units`, and `vanishing_gradients` (a layer's mean gradient
        norm below `vanishing_ratio` of the last layer's, or below `vanishing_floor`);
     3. only then the learning rate, when the probe shows a symptom (non-finite values,
-       exploding norms, slow progress, units dying): the range test (Smith 2017) on another
+       exploding norms, slow progress, units dying, an oscillating loss): the range test (Smith 2017) on another
        copy gives the rate of the lowest loss and the valley; the peak rate above the first
        is `learning_rate_too_high` (so is a probe gone NaN / Inf at a rate above
        `rate_above_valley` x the valley), below `rate_below_valley` x the valley
        `learning_rate_too_low`;
     4. otherwise `nonfinite` (of the training), `exploding_gradients`, `dead_units` (during
-       the probe), `imbalanced_classes` (the model answers the largest of very unequal
-       classes), `overfitting` (the validation loss, at some later epoch, up
+       the probe), `oscillating_loss` (the per-step loss swings by more than
+       `oscillation_swing` of its level and does not trend down), `imbalanced_classes` (the
+       model answers the largest of very unequal classes), `metric_at_chance` (the loss falls
+       while the validation accuracy stays within `chance_margin` of the largest class's
+       share), `overfitting` (the validation loss, at some later epoch, up
        `overfitting_rise` from its minimum while the training loss falls; judged only when
        the probe saw the whole training set), `not_learning`; `healthy` when nothing fired.
 

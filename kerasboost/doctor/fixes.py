@@ -290,13 +290,13 @@ def scale_residual_branches(ends: list[str]) -> Fix:
 # ------------------------------------------------------------------ optimizer
 
 
-def learning_rate(rate: float) -> Fix:
+def learning_rate(rate: float, why: str = "the range test's valley") -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         return copy_model(model, optimizer=copy_optimizer(model.optimizer, learning_rate=rate)), data, {}
 
     return Fix(
         "learning_rate",
-        f"set the learning rate to {rate:.2g} (the range test's valley), or scale your schedule so that its "
+        f"set the learning rate to {rate:.2g} ({why}), or scale your schedule so that its "
         f"peak is {rate:.2g} (e.g. kerasboost.schedules.OneCycle(maximal_learning_rate={rate:.2g}, ...))",
         apply,
     )

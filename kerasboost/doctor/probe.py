@@ -271,6 +271,8 @@ class Probe:
     # single-output regression: the validation R^2 at the end (unit-free: comparable when the
     # targets are rescaled), None for other tasks
     r2: float | None = None
+    # the training loss of each step (Keras logs a running mean per epoch; `StepLosses` undoes it)
+    step_losses: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0), repr=False)
 
     def series(self, key: str) -> np.ndarray:
         """`key` before training, then after each probe epoch."""
@@ -283,6 +285,29 @@ class Probe:
         losses = np.concatenate([self.series("loss"), self.series("val_loss")])
         grads = any(r["grad_nonfinite"] > 0 for r in self.records)
         return grads or not np.isfinite(losses[1:]).all()
+
+
+class StepLosses(keras.callbacks.Callback):
+    """The training loss of every step. Keras logs, after each batch, the mean of the epoch's
+    losses so far weighted by batch size; with `rows` training rows in batches of `batch_size`,
+    the weights are known, and step k's own loss is `(m_k W_k - m_(k-1) W_(k-1)) / (W_k - W_(k-1))`
+    with `W_k = min((k + 1) * batch_size, rows)`."""
+
+    def __init__(self, rows: int, batch_size: int) -> None:
+        super().__init__()
+        self.rows, self.batch_size = rows, batch_size
+        self.losses: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._total, self._weight = 0.0, 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if not logs or "loss" not in logs:
+            return
+        weight = min((batch + 1) * self.batch_size, self.rows)
+        total = float(keras.ops.convert_to_numpy(logs["loss"])) * weight
+        self.losses.append((total - self._total) / max(weight - self._weight, 1))
+        self._total, self._weight = total, weight
 
 
 def _reports(model: keras.Model, x: Any) -> Any:
@@ -311,6 +336,7 @@ def run_probe(
         initial_val = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
         initial.update({f"val_{k}": v for k, v in initial_val.items()})
         stats = GradientStatistics(read_every_n_steps=steps_per_epoch)
+        step_losses = StepLosses(rows(data.x), batch_size)
         history = model.fit(
             data.x,
             data.y,
@@ -318,7 +344,7 @@ def run_probe(
             epochs=epochs,
             validation_data=(data.x_val, data.y_val),
             verbose=0,
-            **{**(fit or {}), "callbacks": [stats, *(fit or {}).get("callbacks", [])]},
+            **{**(fit or {}), "callbacks": [stats, step_losses, *(fit or {}).get("callbacks", [])]},
         )
         final = model.evaluate(data.x_val, data.y_val, batch_size=batch_size, verbose=0, return_dict=True)
     after = _reports(model, sample)
@@ -338,6 +364,7 @@ def run_probe(
         model=model,
         classes=classes,
         r2=r2,
+        step_losses=np.asarray(step_losses.losses, "float64"),
     )
 
 

@@ -62,6 +62,25 @@ def layer_gradient_means(probe: Probe) -> dict[str, float]:
     return means
 
 
+def oscillation(step_losses: np.ndarray) -> dict[str, float]:
+    """How much the per-step training loss swings and how much it fell: the median step-to-step
+    change over the median loss of the second half of the steps (`oscillation`), and one minus the
+    mean loss of the last quarter over the first quarter's (`step_fall`). Empty when there are
+    fewer than 20 steps or a loss is not finite (the nonfinite rule reads those)."""
+    losses = np.asarray(step_losses, "float64")
+    if losses.size < 20 or not np.isfinite(losses).all():
+        return {}
+    half, quarter = losses[losses.size // 2 :], losses.size // 4
+    level = float(np.median(np.abs(half)))
+    first = float(np.mean(losses[:quarter]))
+    if level == 0 or first == 0:
+        return {}
+    return {
+        "oscillation": float(np.median(np.abs(np.diff(half)))) / level,
+        "step_fall": 1.0 - float(np.mean(losses[-quarter:])) / first,
+    }
+
+
 def measures(probe: Probe) -> dict[str, float]:
     """The numbers the rules read (and `try_fixes` compares), from one probe."""
     loss, val = probe.series("loss"), probe.series("val_loss")
@@ -93,6 +112,7 @@ def measures(probe: Probe) -> dict[str, float]:
         first, last = means[probe.layers[0]], means[probe.layers[-1]]
         result["first_to_last"] = first / last if last > 0 else math.nan
         result["max_grad_norm"] = float(np.nanmax([r["grad_norm"] for r in probe.records]))
+    result.update(oscillation(probe.step_losses))
     hidden = hidden_rows(probe.before)
     stds = [row.std for row in hidden]
     if len(stds) > 1 and stds[0] > 0:
@@ -188,6 +208,7 @@ class Measurements:
             or self.probe.nonfinite
             or m["progress"] < THRESHOLDS["slow_progress"]
             or m.get("dead_fraction_after", 0.0) >= THRESHOLDS["dead_fraction"]
+            or m.get("oscillation", 0.0) > THRESHOLDS["oscillation_swing"]
         )
 
     def rates(self) -> RangeTest | None:
@@ -464,6 +485,24 @@ def dead_during_training(s: Measurements) -> Finding | None:
     return finding("dead_units", dead, evidence, None, "dead_fraction_after")
 
 
+def oscillating_loss(s: Measurements) -> Finding | None:
+    """The per-step loss swings and does not trend down (a learning rate the range test could not
+    judge, or one it did not find too high): the fix on trial is a tenth of the probe's rate."""
+    m = s.measures
+    swing, fall = m.get("oscillation", 0.0), m.get("step_fall", 1.0)
+    if not (swing > THRESHOLDS["oscillation_swing"] and fall < THRESHOLDS["slow_progress"]):
+        return None
+    evidence = {
+        "oscillation": swing,
+        "swing_threshold": THRESHOLDS["oscillation_swing"],
+        "step_fall": fall,
+        "fall_threshold": THRESHOLDS["slow_progress"],
+        "learning_rate": s.probe.learning_rate,
+    }
+    rate = s.probe.learning_rate / 10
+    return finding("oscillating_loss", [], evidence, fixes.learning_rate(rate, "a tenth of the probe's peak rate"))
+
+
 # ------------------------------------------------------------------ 6. generalization
 
 
@@ -487,6 +526,34 @@ def imbalanced_classes(s: Measurements) -> Finding | None:
     }
     fix = fixes.class_weight(targets.balanced_weights(counts))  # the probe's count of the training classes
     return finding("imbalanced_classes", [], evidence, fix, "val_balanced_accuracy")
+
+
+def _accuracy_series(probe: Probe) -> np.ndarray | None:
+    for key in ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "acc"):
+        if f"val_{key}" in probe.history:
+            return probe.series(f"val_{key}")
+    return None
+
+
+def metric_at_chance(s: Measurements) -> Finding | None:
+    """The training loss falls, and the validation accuracy never leaves the largest class's share
+    (a single-label classifier with an accuracy metric)."""
+    classes, accuracy = s.probe.classes, _accuracy_series(s.probe)
+    if classes is None or accuracy is None or s.measures["progress"] < THRESHOLDS["slow_progress"]:
+        return None
+    counts = classes["train_counts"]
+    chance = max(counts.values()) / sum(counts.values())
+    best = float(np.nanmax(accuracy[1:])) if np.isfinite(accuracy[1:]).any() else math.nan
+    if not best <= chance + THRESHOLDS["chance_margin"]:
+        return None
+    evidence = {
+        "progress": s.measures["progress"],
+        "progress_threshold": THRESHOLDS["slow_progress"],
+        "best_val_accuracy": best,
+        "largest_class_share": chance,
+        "margin": THRESHOLDS["chance_margin"],
+    }
+    return finding("metric_at_chance", [], evidence)
 
 
 def overfitting(s: Measurements) -> Finding | None:
@@ -546,8 +613,8 @@ STAGES: tuple[Stage, ...] = (
         every=True,
     ),
     Stage("learning rate", (learning_rate_too_high, learning_rate_too_low)),
-    Stage("symptoms", (nonfinite_training, exploding_gradients, dead_during_training)),
-    Stage("generalization", (imbalanced_classes, overfitting, not_learning)),
+    Stage("symptoms", (nonfinite_training, exploding_gradients, dead_during_training, oscillating_loss)),
+    Stage("generalization", (imbalanced_classes, metric_at_chance, overfitting, not_learning)),
 )
 """The rules in order of precedence: the first stage that finds something ends the reading."""
 

@@ -167,6 +167,64 @@ def test_overfitting_needs_a_rising_validation_loss_a_falling_training_loss_and_
     assert [f.problem for f in found] == ["healthy"]
 
 
+def test_an_oscillating_loss_that_does_not_trend_down_gets_a_tenth_of_the_rate_on_trial():
+    model = _mlp(keras.optimizers.Adam())
+    flat = (2.3, 2.2, 2.25, 2.2)  # slow progress: the rate goes on trial, but the range test is off
+    probe = _probe_with(model, 1.0, loss=flat, val=flat)
+    probe.step_losses = np.array([1.0, 3.0] * 50)  # median swing 2 over a median level of 2: 1.0
+    found, measures, _ = _findings.find(model, _data(), probe, lambda: None, 0)
+    assert measures["oscillation"] == pytest.approx(1.0)
+    assert measures["step_fall"] == pytest.approx(1 - 51 / 49)  # quarters of 25 steps: means 49/25 and 51/25
+    assert [f.problem for f in found] == ["oscillating_loss"]
+    assert found[0].fix.name == "learning_rate" and "a tenth of the probe's peak rate" in found[0].fix.description
+    assert found[0].evidence["learning_rate"] == pytest.approx(1e-3)
+    # the same swings on a loss that falls (noisy minibatches on the way down) are not oscillation
+    steps = np.arange(100)
+    probe.step_losses = 2.3 * np.exp(-steps / 30) * (1 + 0.8 * (-1.0) ** steps)
+    found, measures, _ = _findings.find(model, _data(), probe, lambda: None, 0)
+    assert measures["oscillation"] > THRESHOLDS["oscillation_swing"] and measures["step_fall"] > 0.9
+    assert "oscillating_loss" not in [f.problem for f in found]
+    # small swings around a flat loss are not oscillation either (that is not learning)
+    probe.step_losses = 2.3 + 0.01 * (-1.0) ** steps
+    found, measures, _ = _findings.find(model, _data(), probe, lambda: None, 0)
+    assert measures["oscillation"] == pytest.approx(0.02 / 2.3, rel=1e-3)
+    assert [f.problem for f in found] == ["healthy"]  # progress 4%: above no_progress, below slow_progress
+
+
+def test_too_few_or_nonfinite_step_losses_are_not_read_as_oscillation():
+    assert _findings.oscillation(np.array([1.0, 3.0] * 9)) == {}  # 18 steps
+    assert _findings.oscillation(np.array([1.0, 3.0] * 20 + [math.nan])) == {}
+    assert set(_findings.oscillation(np.array([1.0, 3.0] * 10))) == {"oscillation", "step_fall"}
+
+
+def test_a_falling_loss_with_the_validation_accuracy_at_the_largest_class_share_is_metric_at_chance():
+    model = _mlp(keras.optimizers.Adam())
+    true = np.array([0, 1] * 50)
+    probe = _probe_with(model, 1.0)  # training loss 2.3 -> 1.2: 48% progress
+    probe.classes = {"true": true, "predicted": np.zeros(100, "int64"), "train_counts": {0: 60, 1: 40}}
+    probe.initial["val_accuracy"] = 0.5
+    probe.history["val_accuracy"] = [0.55, 0.61, 0.58]  # never 2 points above the largest class's 60%
+    found, _, _ = _findings.find(model, _data(), probe, lambda: None, 0)
+    assert [f.problem for f in found] == ["metric_at_chance"] and found[0].fix is None
+    evidence = found[0].evidence
+    assert evidence["best_val_accuracy"] == 0.61 and evidence["largest_class_share"] == 0.6
+    probe.history["val_accuracy"] = [0.55, 0.63, 0.7]  # above chance: the metric moved with the loss
+    found, _, _ = _findings.find(model, _data(), probe, lambda: None, 0)
+    assert [f.problem for f in found] == ["healthy"]
+
+
+def test_step_losses_undo_keras_running_mean_with_a_short_last_batch():
+    # a model that predicts 0 and never moves (learning rate 0): each step's loss is the mean of y^2 over its batch
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(0.0), "mse", jit_compile=True)
+    y = np.arange(1.0, 11.0, dtype="float32")  # 10 rows in batches of 4, 4, 2
+    recorder = _probe.StepLosses(rows=10, batch_size=4)
+    model.fit(np.zeros((10, 3), "float32"), y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[recorder])
+    batches = [y[:4], y[4:8], y[8:]]
+    expected = [float(np.mean(b**2)) for b in batches] * 2
+    np.testing.assert_allclose(recorder.losses, expected, rtol=1e-5)
+
+
 # ------------------------------------------------------------------ the pieces
 
 

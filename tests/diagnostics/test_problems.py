@@ -130,31 +130,32 @@ def test_a_new_problem_is_one_vocabulary_entry_and_one_rule(monkeypatch):
     from tests.diagnostics.test_doctor import _data, _mlp, _probe_with
 
     new = problems.Problem(
-        "oscillating_loss",
-        "the training loss rises and falls from epoch to epoch instead of falling",
-        "lower the learning rate or add warmup (kerasboost.schedules.Warmup)",
+        "loss_plateau",
+        "the training loss stops falling over the last probe epochs",
+        "lower the learning rate when the loss stalls (kerasboost.callbacks.ReduceLROnPlateau)",
         (),
         ("learning_rate",),
     )
+    assert new.name not in PROBLEMS
     entries = dict(PROBLEMS)
     healthy = entries.pop("healthy")
     monkeypatch.setattr(problems, "PROBLEMS", {**entries, new.name: new, "healthy": healthy})
     monkeypatch.setattr(problems, "_PROBLEMS", tuple(problems.PROBLEMS.values()))
 
-    def oscillating_loss(s):
-        loss = s.probe.series("loss")[1:]
-        rises = float(np.mean(np.diff(loss) > 0))
-        return rules.finding(new.name, [], {"rising_epochs": rises}) if rises > 0.4 else None
+    def loss_plateau(s):
+        loss = s.probe.series("loss")[-3:]
+        change = float(abs(loss[0] - loss[-1]) / loss[0])
+        return rules.finding(new.name, [], {"change": change}) if change < 0.01 else None
 
     stages = list(rules.STAGES)
-    stages.insert(len(stages) - 1, rules.Stage("oscillation", (oscillating_loss,)))
+    stages.insert(len(stages) - 1, rules.Stage("plateau", (loss_plateau,)))
     monkeypatch.setattr(rules, "STAGES", tuple(stages))
     model = _mlp(keras.optimizers.Adam())
-    probe = _probe_with(model, 1.0, loss=(2.3, 2.0, 2.2, 1.9, 2.1, 1.95), val=(2.3, 2.1, 2.2, 2.0, 2.1, 2.0))
+    probe = _probe_with(model, 1.0, loss=(2.3, 1.5, 1.2, 1.2, 1.2), val=(2.3, 1.6, 1.3, 1.3, 1.3))
     found, _, _ = rules.find(model, _data(), probe, lambda: None, 0)
-    assert [f.problem for f in found] == ["oscillating_loss"]
-    assert found[0].remedy == new.remedy and found[0].evidence == {"rising_epochs": 0.5}
-    assert f"| `oscillating_loss` | {new.meaning} |" in problems.markdown_table()
+    assert [f.problem for f in found] == ["loss_plateau"]
+    assert found[0].remedy == new.remedy and found[0].evidence == {"change": 0.0}
+    assert f"| `loss_plateau` | {new.meaning} |" in problems.markdown_table()
 
 
 # ------------------------------------------------------------------ the program: output activation vs loss
