@@ -262,6 +262,7 @@ def main(argv=None):
                     "repair": None, "repaired_score": None, "correct_score": None, "error": f"{type(e).__name__}: {e}",
                 }  # fmt: skip
             results.append(result)
+            write(results, args, argv)  # after every program: a run stopped early keeps what it measured
             print(
                 f"{name} seed {seed}: {result['found']} (planted {result['expected']}), repair {result['repair']}: "
                 f"{_score(result.get('buggy_score'))} -> {_score(result['repaired_score'])} "

@@ -15,10 +15,10 @@ et al. 2020; Islam et al. 2019) and the repair tools' fault kinds (AUTOTRAINER, 
 - the program: an output activation the loss does not expect (ReLU / linear under a probability
   loss, `from_logits=True` on softmax, softmax over one unit, sigmoid over competing classes),
   labels encoded another way than the loss reads them, an output that cannot reach the
-  regression targets;
+  regression targets, an accuracy metric of another encoding than the targets';
 - the data: inputs never scaled (raw pixels, raw measurements), NaN in inputs or targets, labels
   outside the output's range, binary targets outside {0, 1}, regression targets of scale 1e4,
-  a rare class on weak features;
+  a rare class on weak features, labels shuffled apart from their inputs;
 - the training dynamics: learning rates off by orders of magnitude, depth without an initializer
   matched to the activation, saturating gains, dead ReLU blocks, an un-normalized residual
   trunk, a wide model on little data.
@@ -214,11 +214,16 @@ def digits_mlp(
     nan_inputs: float = 0.0,
     rows: int | None = None,
     fit: str | None = None,
+    metric: str = "accuracy",
 ) -> Built:
     """A digits classifier, an MLP (the correct version: two ReLU layers of 64 with He's
-    initializer, logits, sparse cross-entropy from logits, Adam 1e-3), with the fault asked for."""
+    initializer, logits, sparse cross-entropy from logits, Adam 1e-3, accuracy), with the fault
+    asked for. `labels="shuffled"`: the training labels permuted apart from their images (the
+    validation labels left right), as when inputs and labels are sorted or filtered separately."""
     keras.utils.set_random_seed(seed)
     x, y, x_val, y_val = _digits(seed, standardize=not raw_inputs)
+    if labels == "shuffled":
+        y = np.random.default_rng(seed).permutation(y)
     if raw_inputs:  # the raw pixel counts (0..16) rescaled the way a camera's 0..128 would be
         x, x_val = x * 8.0, x_val * 8.0
     if rows is not None:
@@ -232,7 +237,7 @@ def digits_mlp(
     h = _dense_stack(inputs, depth, width, activation, initializer, seed)
     outputs = keras.layers.Dense(units, activation=output_activation, name="output")(h)
     model = keras.Model(inputs, outputs, name="digits_mlp")
-    model = _compile(model, optimizer(), loss, ["accuracy"], jit_compile)
+    model = _compile(model, optimizer(), loss, [metric], jit_compile)
     return Built(model, x, y, (x_val, y_val), _fit(fit, y))
 
 
@@ -554,6 +559,8 @@ PROGRAMS: tuple[Program, ...] = (
             _pair(digits_mlp, {"labels": "one_hot"}, {"labels": "one_hot", "loss": "categorical_crossentropy_logits"})),
     Program("class_indices_categorical_loss", "program", "conv", "multi-class", "target_loss_mismatch",
             _pair(mnist1d_conv, {"loss": "categorical_crossentropy_logits"})),
+    Program("categorical_accuracy_on_indices", "program", "dense", "multi-class", "metric_at_chance",
+            _pair(digits_mlp, {"metric": "categorical_accuracy"})),
     Program("sigmoid_output_regression", "program", "dense", "regression", "output_range_mismatch",
             _pair(friedman_mlp, {"output_activation": "sigmoid"}), score="r2"),
     Program("relu_output_signed_targets_gru", "program", "recurrent", "regression", "output_range_mismatch",
@@ -586,6 +593,8 @@ PROGRAMS: tuple[Program, ...] = (
             _pair(friedman_mlp, {"standardize_targets": False, "target_scale": 1000.0}), score="r2"),
     Program("targets_in_thousands_gru", "data", "recurrent", "regression", "unscaled_targets",
             _pair(sequence_gru, {"target_scale": 5000.0}), score="r2"),
+    Program("labels_shuffled_apart", "data", "dense", "multi-class", "metric_at_chance",
+            _pair(digits_mlp, {"labels": "shuffled"})),
     Program("rare_positive_class", "data", "dense", "binary", "imbalanced_classes",
             _pair(rare_class_mlp, {}, {"fit": "balanced"}), score="balanced_accuracy"),
     # ---- the training dynamics
