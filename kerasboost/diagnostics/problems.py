@@ -130,7 +130,8 @@ _THRESHOLDS = (
     Threshold(
         "chance_margin",
         0.02,
-        "a validation accuracy within this of the largest class's share of the training rows is at chance",
+        "a validation accuracy (the median over the probe's second half) within this of the largest class's "
+        "share of the training rows is at chance",
         "the share a model earns by always answering the largest class; the value: two points, above the "
         "spread of a constant answer's accuracy between random validation splits of a few hundred rows",
     ),

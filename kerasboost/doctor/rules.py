@@ -536,20 +536,24 @@ def _accuracy_series(probe: Probe) -> np.ndarray | None:
 
 
 def metric_at_chance(s: Measurements) -> Finding | None:
-    """The training loss falls, and the validation accuracy never leaves the largest class's share
-    (a single-label classifier with an accuracy metric)."""
+    """The training loss falls, and the validation accuracy stays at the largest class's share over
+    the probe's second half (its median there: one epoch's luck above chance is not learning; a
+    single-label classifier with an accuracy metric)."""
     classes, accuracy = s.probe.classes, _accuracy_series(s.probe)
     if classes is None or accuracy is None or s.measures["progress"] < THRESHOLDS["slow_progress"]:
         return None
     counts = classes["train_counts"]
     chance = max(counts.values()) / sum(counts.values())
-    best = float(np.nanmax(accuracy[1:])) if np.isfinite(accuracy[1:]).any() else math.nan
-    if not best <= chance + THRESHOLDS["chance_margin"]:
+    epochs = accuracy[1:]
+    late = epochs[len(epochs) // 2 :]
+    level = float(np.median(late)) if late.size and np.isfinite(late).all() else math.nan
+    if not level <= chance + THRESHOLDS["chance_margin"]:
         return None
     evidence = {
         "progress": s.measures["progress"],
         "progress_threshold": THRESHOLDS["slow_progress"],
-        "best_val_accuracy": best,
+        "val_accuracy_late": level,
+        "best_val_accuracy": float(np.max(epochs)),
         "largest_class_share": chance,
         "margin": THRESHOLDS["chance_margin"],
     }

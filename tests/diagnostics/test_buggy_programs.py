@@ -77,3 +77,15 @@ def test_normalize_inputs_standardizes_the_flagged_input_of_a_functional_model_o
     repaired.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(loaded.predict(x_val, verbose=0), repaired.predict(x_val, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["categorical_accuracy_on_indices", "labels_shuffled_apart"])
+def test_a_falling_loss_with_an_accuracy_at_chance_is_named_and_no_fix_is_offered(name):
+    from kerasboost.doctor import diagnose
+
+    built = program(name).build(0, jit_compile=False)
+    diagnosis = diagnose(built.model, built.x, built.y, validation_data=built.validation, steps=160)
+    first = diagnosis.findings[0]
+    assert first.problem == "metric_at_chance" and first.fix is None, str(diagnosis)
+    assert first.evidence["val_accuracy_late"] <= first.evidence["largest_class_share"] + 0.02
+    assert first.evidence["progress"] >= 0.25

@@ -203,12 +203,14 @@ def test_a_falling_loss_with_the_validation_accuracy_at_the_largest_class_share_
     probe = _probe_with(model, 1.0)  # training loss 2.3 -> 1.2: 48% progress
     probe.classes = {"true": true, "predicted": np.zeros(100, "int64"), "train_counts": {0: 60, 1: 40}}
     probe.initial["val_accuracy"] = 0.5
-    probe.history["val_accuracy"] = [0.55, 0.61, 0.58]  # never 2 points above the largest class's 60%
+    # the second half's median (0.61) within 2 points of the largest class's 60%; one lucky epoch (0.66) is not learning
+    probe.history["val_accuracy"] = [0.55, 0.66, 0.58, 0.61, 0.6, 0.62]
     found, _, _ = _findings.find(model, _data(), probe, lambda: None, 0)
     assert [f.problem for f in found] == ["metric_at_chance"] and found[0].fix is None
     evidence = found[0].evidence
-    assert evidence["best_val_accuracy"] == 0.61 and evidence["largest_class_share"] == 0.6
-    probe.history["val_accuracy"] = [0.55, 0.63, 0.7]  # above chance: the metric moved with the loss
+    assert evidence["val_accuracy_late"] == 0.61 and evidence["best_val_accuracy"] == 0.66
+    assert evidence["largest_class_share"] == 0.6
+    probe.history["val_accuracy"] = [0.55, 0.6, 0.62, 0.63, 0.66, 0.7]  # above chance: the metric moved with the loss
     found, _, _ = _findings.find(model, _data(), probe, lambda: None, 0)
     assert [f.problem for f in found] == ["healthy"]
 
