@@ -26,6 +26,8 @@ trained once per seed and shared by the programs that share them.
 
     python benchmarks/doctor_programs.py                         # every program, seed 0
     python benchmarks/doctor_programs.py --seeds 0 1 --only relu_output_sparse_ce healthy_digits_mlp
+    python benchmarks/doctor_programs.py --only NEW_PROGRAM --keep benchmarks/results/doctor_programs.json
+                                                                  # one program (re)run into an earlier table
 
 Writes `--out`.json (raw) and `--out`.md (the tables of docs/benchmarks.md).
 """
@@ -246,9 +248,24 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", default=None, help="program names (default: every program)")
     parser.add_argument("--epochs", type=int, default=15, help="epochs of the repaired and correct fits (default 15)")
     parser.add_argument("--out", default="benchmarks/results/doctor_programs")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        help="a results .json of an earlier run: its rows are kept, and replaced by this run's for the programs and "
+        "seeds it runs again (the table lists the programs in the order of the program table)",
+    )
     args = parser.parse_args(argv)
     names = args.only or [p.name for p in PROGRAMS]
     results, correct_scores = [], {}
+    kept = []
+    if args.keep:
+        with open(args.keep) as f:
+            kept = [r for r in json.load(f)["results"] if not (r["program"] in names and r["seed"] in args.seeds)]
+    order = {p.name: i for i, p in enumerate(PROGRAMS)}
+
+    def table(rows: list[dict]) -> list[dict]:
+        return sorted(kept + rows, key=lambda r: (r["seed"], order.get(r["program"], len(order))))
+
     for seed in args.seeds:
         for name in names:
             try:
@@ -262,14 +279,14 @@ def main(argv=None):
                     "repair": None, "repaired_score": None, "correct_score": None, "error": f"{type(e).__name__}: {e}",
                 }  # fmt: skip
             results.append(result)
-            write(results, args, argv)  # after every program: a run stopped early keeps what it measured
+            write(table(results), args, argv)  # after every program: a run stopped early keeps what it measured
             print(
                 f"{name} seed {seed}: {result['found']} (planted {result['expected']}), repair {result['repair']}: "
                 f"{_score(result.get('buggy_score'))} -> {_score(result['repaired_score'])} "
                 f"vs correct {_score(result['correct_score'])}, doctor {result['doctor_seconds']:.0f} s",
                 flush=True,
             )
-    summary = write(results, args, argv)
+    summary = write(table(results), args, argv)
     print(json.dumps({k: v for k, v in summary.items() if k != "per_problem"}))
     return results
 

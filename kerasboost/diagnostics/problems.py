@@ -195,9 +195,11 @@ _PROBLEMS = (
     Problem(
         "output_loss_mismatch",
         "the output layer's activation and the loss disagree: probabilities where the loss takes logits or the "
-        "reverse, a softmax over one unit, a sigmoid where the classes should compete",
+        "reverse, a softmax over one unit, a sigmoid where the classes should compete, a softmax scored by "
+        "binary cross-entropy",
         "make the output and the loss agree: a linear output with from_logits=True (or softmax / sigmoid with "
-        "from_logits=False); a sigmoid with binary cross-entropy for one unit; softmax for one class per sample",
+        "from_logits=False); a sigmoid with binary cross-entropy for one unit or several labels per sample; "
+        "softmax with categorical cross-entropy for one class per sample",
         (),
         ("match_output_to_loss",),
     ),

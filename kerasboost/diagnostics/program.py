@@ -130,11 +130,16 @@ class Mismatch:
     loss: keras.losses.Loss | None  # the loss to compile with instead (None: keep the model's)
 
 
-def output_mismatch(setup: OutputSetup) -> Mismatch | None:
+def output_mismatch(setup: OutputSetup, multi_label: bool = False) -> Mismatch | None:
     """Whether the output layer and the loss disagree, and how to make them agree:
 
     - softmax on one unit: its output is 1 whatever the input; a sigmoid with binary
       cross-entropy is the one-unit classifier;
+    - softmax over several units with a binary loss: the loss scores each unit as its own
+      yes / no while the softmax makes them compete, and `metrics=["accuracy"]` becomes binary
+      accuracy (the mean over the units: 0.9 for a constant answer over 10 classes); one class
+      per row: categorical cross-entropy; several (`multi_label`, rows with more than one 1):
+      sigmoid;
     - a probability loss without `from_logits` on an output that is not a probability
       (linear, relu, ...): the loss clips and renormalizes it; the output becomes logits
       (linear) and the loss takes them (`from_logits=True`);
@@ -153,6 +158,19 @@ def output_mismatch(setup: OutputSetup) -> Mismatch | None:
             f"softmax over 1 unit outputs 1.0 for every input (loss {setup.loss})",
             "sigmoid",
             keras.losses.BinaryCrossentropy(from_logits=False),
+        )
+    if act == "softmax" and targets == "binary" and setup.units > 1:
+        scored = (
+            f"a softmax over {setup.units} units with {setup.loss}: the loss scores each unit as its own yes / no "
+            "while the softmax makes them compete, and an 'accuracy' metric is binary accuracy, the mean over the "
+            f"{setup.units} units"
+        )
+        if multi_label:
+            return Mismatch(scored + "; the targets have several labels per row: independent sigmoids", "sigmoid", None)
+        return Mismatch(
+            scored + "; one class per row: categorical cross-entropy",
+            "linear" if setup.from_logits else "softmax",  # logits under from_logits=True: not squashed twice
+            _categorical(setup),
         )
     if not setup.from_logits and act not in SQUASHING:
         return Mismatch(
@@ -186,6 +204,11 @@ def _on_tensorflow(what: str) -> str:
         f" (TensorFlow's Keras computes the loss from the logits behind the activation, {what}: harmless to "
         "training there, not on JAX or PyTorch)"
     )
+
+
+def _categorical(setup: OutputSetup) -> keras.losses.Loss:
+    """Categorical cross-entropy reading the output as `setup`'s loss did (probabilities or logits)."""
+    return keras.losses.CategoricalCrossentropy(from_logits=setup.from_logits)
 
 
 def _with_logits(name: str) -> keras.losses.Loss:

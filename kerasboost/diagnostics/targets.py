@@ -80,6 +80,20 @@ def _is_one_hot(y: np.ndarray) -> bool:
     return bool(np.isin(y, (0, 1)).all() and np.allclose(y.sum(axis=-1), 1.0, atol=_TOLERANCE))
 
 
+def multi_label(y: Any) -> bool:
+    """Whether `y` holds rows of 0 / 1 with more than one 1 in some row (several labels per row)."""
+    array = target_array(y)
+    if array is None or array.ndim < 2 or array.shape[-1] < 2 or not np.isin(array, (0, 1)).all():
+        return False
+    return bool((array.reshape(-1, array.shape[-1]).sum(axis=-1) > 1).any())
+
+
+def _one_class_per_row(setup: OutputSetup, array: np.ndarray) -> bool:
+    """A softmax over several units trained with a binary loss on one-hot rows: single-label
+    classification written with the wrong loss (its classes can still be read)."""
+    return setup.targets == "binary" and setup.units > 1 and setup.activation == "softmax" and _is_one_hot(array)
+
+
 def _whole(values: np.ndarray) -> bool:
     return bool(np.all(values == np.round(values)))
 
@@ -213,14 +227,14 @@ def _regression(setup: OutputSetup, flat: np.ndarray, evidence: dict) -> TargetF
 
 def class_indices(setup: OutputSetup, y: Any) -> np.ndarray | None:
     """The class of each target row, for a single-label classification loss (sparse, categorical,
-    or binary over one unit); None for other losses, multi-label targets or targets that do not
-    fit (`target_fault`)."""
+    binary over one unit, or binary over a softmax's one-hot rows); None for other losses,
+    multi-label targets or targets that do not fit (`target_fault`)."""
     array = target_array(y)
     if array is None or array.size == 0 or target_fault(setup, y) is not None:
         return None
     if setup.targets == "sparse":
         return array.reshape(-1).astype("int64")
-    if setup.targets == "categorical":
+    if setup.targets == "categorical" or _one_class_per_row(setup, array):
         return np.argmax(array.reshape(len(array), -1), axis=-1)
     if setup.targets == "binary" and setup.units == 1:
         return (array.reshape(-1) > 0.5).astype("int64")
@@ -230,7 +244,9 @@ def class_indices(setup: OutputSetup, y: Any) -> np.ndarray | None:
 def predicted_classes(setup: OutputSetup, outputs: np.ndarray) -> np.ndarray | None:
     """The class a model's `outputs` pick for each row (argmax over the units; one sigmoid unit:
     above 0.5, or above 0 for logits); None when `class_indices` is None for that output."""
-    if setup.targets in ("sparse", "categorical"):
+    if setup.targets in ("sparse", "categorical") or (
+        setup.targets == "binary" and setup.units > 1 and setup.activation == "softmax"
+    ):
         return np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
     if setup.targets == "binary" and setup.units == 1:
         return (outputs.reshape(-1) > (0.0 if setup.from_logits else 0.5)).astype("int64")

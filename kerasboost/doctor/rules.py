@@ -241,7 +241,8 @@ def finding(
 def output_loss_mismatch(s: Measurements) -> Finding | None:
     """The first output whose layer's activation disagrees with its loss."""
     for setup in program.output_setups(s.model) or []:
-        mismatch = program.output_mismatch(setup)
+        y = program.output_targets(setup, s.data.y) if s.data is not None else None
+        mismatch = program.output_mismatch(setup, targets.multi_label(y))
         if mismatch is None:
             continue
         evidence = {
@@ -256,6 +257,9 @@ def output_loss_mismatch(s: Measurements) -> Finding | None:
         # where the fix changes the loss, the task's metric judges it (where the model reports one);
         # where it changes the output layer only, the same loss before and after does
         statistic = s.task_statistic if mismatch.loss is not None else "val_loss"
+        if setup.targets == "binary" and mismatch.loss is not None:
+            # a binary loss's 'accuracy' is binary accuracy, the categorical loss's is not: the classes judge
+            statistic = "val_balanced_accuracy"
         fix = fixes.match_output_to_loss(setup.layer, mismatch, setup.output)
         return finding("output_loss_mismatch", [setup.layer], evidence, fix, statistic)
     return None

@@ -13,7 +13,8 @@ et al. 2020; Islam et al. 2019) and the repair tools' fault kinds (AUTOTRAINER, 
 2021; DeepDiagnosis, Wardat et al. 2022; DeepFD, Cao et al. 2022):
 
 - the program: an output activation the loss does not expect (ReLU / linear under a probability
-  loss, `from_logits=True` on softmax, softmax over one unit, sigmoid over competing classes),
+  loss, `from_logits=True` on softmax, softmax over one unit, sigmoid over competing classes,
+  softmax under binary cross-entropy),
   labels encoded another way than the loss reads them, an output that cannot reach the
   regression targets, an accuracy metric of another encoding than the targets';
 - the data: inputs never scaled (raw pixels, raw measurements), NaN in inputs or targets, labels
@@ -555,6 +556,9 @@ PROGRAMS: tuple[Program, ...] = (
             _pair(cancer_mlp, {"output_activation": "softmax"})),
     Program("linear_output_binary_ce", "program", "dense", "binary", "output_loss_mismatch",
             _pair(cancer_mlp, {"output_activation": None})),
+    Program("softmax_binary_ce_one_hot", "program", "dense", "multi-class", "output_loss_mismatch",
+            _pair(digits_mlp, {"labels": "one_hot", "output_activation": "softmax", "loss": "binary_crossentropy"},
+                  {"labels": "one_hot", "loss": "categorical_crossentropy_logits"})),
     Program("one_hot_labels_sparse_loss", "program", "dense", "multi-class", "target_loss_mismatch",
             _pair(digits_mlp, {"labels": "one_hot"}, {"labels": "one_hot", "loss": "categorical_crossentropy_logits"})),
     Program("class_indices_categorical_loss", "program", "conv", "multi-class", "target_loss_mismatch",

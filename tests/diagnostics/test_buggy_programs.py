@@ -89,3 +89,19 @@ def test_a_falling_loss_with_an_accuracy_at_chance_is_named_and_no_fix_is_offere
     assert first.problem == "metric_at_chance" and first.fix is None, str(diagnosis)
     assert first.evidence["val_accuracy_late"] <= first.evidence["largest_class_share"] + 0.02
     assert first.evidence["progress"] >= 0.25
+
+
+def test_a_softmax_scored_by_binary_cross_entropy_gets_categorical_cross_entropy_proven_by_the_classes():
+    import keras
+
+    from kerasboost.doctor import diagnose
+
+    built = program("softmax_binary_ce_one_hot").build(0, jit_compile=False)
+    diagnosis = diagnose(built.model, built.x, built.y, validation_data=built.validation, steps=160, try_fixes=True)
+    first = diagnosis.findings[0]
+    assert first.problem == "output_loss_mismatch" and first.statistic == "val_balanced_accuracy", str(diagnosis)
+    balanced = first.trial["values"]["val_balanced_accuracy"]
+    assert first.trial["improved"] and balanced[1] > balanced[0]
+    repair = diagnosis.repair()
+    assert isinstance(repair.model.loss, keras.losses.CategoricalCrossentropy)
+    assert repair.model.get_layer("output").activation is keras.activations.softmax

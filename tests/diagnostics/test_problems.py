@@ -185,6 +185,8 @@ CE, SCE, BCE = (
         ("sigmoid", 1, BCE(from_logits=True), "linear", None),
         ("softmax", 1, "binary_crossentropy", "sigmoid", (BCE, False)),  # softmax over one unit: always 1
         ("sigmoid", 3, "sparse_categorical_crossentropy", "softmax", None),  # one class per sample
+        ("softmax", 3, "binary_crossentropy", "softmax", (CE, False)),  # competing units scored one by one
+        ("softmax", 3, BCE(from_logits=True), "linear", (CE, True)),  # ... and squashed twice
     ],
 )
 def test_an_output_that_disagrees_with_the_loss_is_named_with_the_change(
@@ -218,6 +220,21 @@ def test_an_output_that_agrees_with_the_loss_is_left_alone(activation, units, lo
     from kerasboost.diagnostics import program
 
     assert program.output_mismatch(program.output_setup(_classifier(activation, units, loss))) is None
+
+
+def test_a_softmax_under_a_binary_loss_is_read_by_the_targets_one_class_or_several_per_row():
+    from kerasboost.diagnostics import program, targets
+
+    setup = program.output_setup(_classifier("softmax", 3, "binary_crossentropy"))
+    one_hot, multi_hot = np.eye(3)[[0, 2, 1, 0]], np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
+    assert not targets.multi_label(one_hot) and targets.multi_label(multi_hot)
+    assert not targets.multi_label(np.array([0, 2, 1]))  # class indices are not label rows
+    several = program.output_mismatch(setup, multi_label=True)
+    assert several.activation == "sigmoid" and several.loss is None and "several labels" in several.reason
+    # one class per row: the classes can be read (the balanced accuracy judges the fix), multi-hot rows cannot
+    np.testing.assert_array_equal(targets.class_indices(setup, one_hot), [0, 2, 1, 0])
+    assert targets.class_indices(setup, multi_hot) is None
+    np.testing.assert_array_equal(targets.predicted_classes(setup, np.array([[0.2, 0.7, 0.1]])), [1])
 
 
 def test_the_mismatch_comes_first_and_its_fix_makes_a_copy_that_agrees():
