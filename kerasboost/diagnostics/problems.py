@@ -222,6 +222,15 @@ _PROBLEMS = (
         ("match_output_to_loss",),
     ),
     Problem(
+        "linear_model",
+        "no hidden layer has an activation: the stacked layers compute one linear map of the inputs, however deep "
+        "the model is",
+        "give the hidden layers a nonlinearity (activation='relu' in each Dense / Conv layer, with He's "
+        "initializer), or say so with a single layer if a linear model is what you want",
+        (),
+        ("add_activations",),
+    ),
+    Problem(
         "nonfinite",
         "NaN or Inf in the inputs or targets, or in the loss or the gradients during training",
         "find where the NaN / Inf come from (drop or impute the rows holding them); with finite inputs: a lower "

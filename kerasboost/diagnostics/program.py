@@ -214,3 +214,78 @@ def _categorical(setup: OutputSetup) -> keras.losses.Loss:
 def _with_logits(name: str) -> keras.losses.Loss:
     cls = next(c for c, n in _LOSS_CLASSES.items() if n == name)
     return cls(from_logits=True)
+
+
+# layers that keep a model linear in its inputs (at inference): reshaping, noise and dropout,
+# affine normalization, averaging, sums and concatenations
+_LINEAR_LAYERS = (
+    keras.layers.InputLayer,
+    keras.layers.Flatten,
+    keras.layers.Reshape,
+    keras.layers.Permute,
+    keras.layers.RepeatVector,
+    keras.layers.Dropout,  # and the spatial dropouts (subclasses)
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+    keras.layers.BatchNormalization,
+    keras.layers.Rescaling,
+    keras.layers.Normalization,
+    keras.layers.AveragePooling1D,
+    keras.layers.AveragePooling2D,
+    keras.layers.AveragePooling3D,
+    keras.layers.GlobalAveragePooling1D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.GlobalAveragePooling3D,
+    keras.layers.ZeroPadding1D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.ZeroPadding3D,
+    keras.layers.Cropping1D,
+    keras.layers.Cropping2D,
+    keras.layers.Cropping3D,
+    keras.layers.Add,
+    keras.layers.Subtract,
+    keras.layers.Average,
+    keras.layers.Concatenate,
+)
+# layers with a kernel and an `activation` (linear when it is None / "linear")
+_KERNEL_LAYERS = (
+    keras.layers.Dense,
+    keras.layers.EinsumDense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+)
+
+
+def linear_hidden_layers(model: keras.Model) -> list[str] | None:
+    """The hidden kernel layers of a model that is linear up to its output layer: every layer
+    either a kernel layer (Dense, Conv, ...) without an activation or one that keeps the model
+    linear (reshaping, dropout, batch normalization, average pooling, sums), and at least one
+    kernel layer before the output. However deep, such a model computes one linear map of its
+    inputs (Goodfellow, Bengio & Courville 2016, section 6.1). None when a layer is nonlinear or
+    unknown (recurrent, attention, max pooling, an `Activation`, a nested model, a custom layer)."""
+    outputs = _keras.output_layers(model)
+    if outputs is None:
+        return None
+    hidden = []
+    for layer in model.layers:
+        if any(layer is out for out in outputs):
+            continue
+        if isinstance(layer, _KERNEL_LAYERS):
+            if layer_activation(layer) not in (None, "linear"):
+                return None
+            hidden.append(layer.name)
+        elif isinstance(layer, keras.layers.Activation):
+            if layer_activation(layer) != "linear":
+                return None
+        elif not isinstance(layer, _LINEAR_LAYERS):
+            return None
+    return hidden or None

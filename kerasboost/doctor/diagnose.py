@@ -57,7 +57,7 @@ def diagnose(
 
     0. the program and the targets, read before any training (`kerasboost.diagnostics.program`
        and `.targets`): `output_loss_mismatch`, `target_loss_mismatch`,
-       `output_range_mismatch`; then the data: `nonfinite`, `invalid_targets`,
+       `output_range_mismatch`, `linear_model`; then the data: `nonfinite`, `invalid_targets`,
        `unscaled_inputs`, `unscaled_targets`. A fault Keras cannot train through (a
        `blocking` finding) is reported alone, without a probe;
     1. `nonfinite`: NaN / Inf in the inputs or targets (nothing else is read then);

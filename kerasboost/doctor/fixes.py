@@ -90,6 +90,19 @@ def match_output_to_loss(layer: str, mismatch: Mismatch, output: str | int | Non
     )
 
 
+def add_activations(layers: list[str], activation: str = "relu") -> Fix:
+    """The hidden kernel layers `layers` given `activation` (their weights kept)."""
+
+    def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
+        clone = copy_model(model)
+        for name in layers:
+            clone.get_layer(name).activation = keras.activations.get(activation)
+        return clone, data, {}
+
+    shown = ", ".join(repr(n) for n in layers[:4]) + (f" and {len(layers) - 4} more" if len(layers) > 4 else "")
+    return Fix("add_activations", f"give the hidden layers {shown} activation={activation!r}", apply)
+
+
 def match_loss_to_targets(loss: keras.losses.Loss, output: str | int | None = None) -> Fix:
     """The loss (of `output`, in a multi-output model) changed to the one that reads the targets as encoded."""
 

@@ -282,6 +282,15 @@ def targets_against_program(s: Measurements) -> Finding | None:
     return finding(fault.problem, [setup.layer], evidence, fix, statistic, blocking=fault.blocking)
 
 
+def linear_model(s: Measurements) -> Finding | None:
+    """No nonlinearity before the output layer: the model is one linear map of its inputs."""
+    hidden = program.linear_hidden_layers(s.model)
+    if not hidden:
+        return None
+    evidence = {"hidden_kernel_layers": len(hidden), "activation": "linear"}
+    return finding("linear_model", hidden, evidence, fixes.add_activations(hidden))
+
+
 # ------------------------------------------------------------------ 2. the data
 
 
@@ -613,7 +622,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("program", (output_loss_mismatch, targets_against_program), needs_probe=False),
+    Stage("program", (output_loss_mismatch, targets_against_program, linear_model), needs_probe=False),
     Stage("data", (nonfinite_data, invalid_targets, unscaled_inputs, unscaled_targets), needs_probe=False),
     Stage(
         "forward pass at initialization",

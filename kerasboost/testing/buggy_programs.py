@@ -14,7 +14,7 @@ et al. 2020; Islam et al. 2019) and the repair tools' fault kinds (AUTOTRAINER, 
 
 - the program: an output activation the loss does not expect (ReLU / linear under a probability
   loss, `from_logits=True` on softmax, softmax over one unit, sigmoid over competing classes,
-  softmax under binary cross-entropy),
+  softmax under binary cross-entropy), hidden layers without an activation,
   labels encoded another way than the loss reads them, an output that cannot reach the
   regression targets, an accuracy metric of another encoding than the targets';
 - the data: inputs never scaled (raw pixels, raw measurements), NaN in inputs or targets, labels
@@ -204,7 +204,7 @@ def digits_mlp(
     *,
     depth: int = 2,
     width: int = 64,
-    activation: str = "relu",
+    activation: str | None = "relu",
     initializer: Any = _he,
     output_activation: str | None = None,
     units: int = 10,
@@ -289,9 +289,10 @@ def mnist1d_conv(
     output_activation: str | None = None,
     loss: str = _SCE_LOGITS,
     nan_inputs: float = 0.0,
+    activation: str | None = "relu",
 ) -> Built:
-    """mnist1d's sequences, a 1-D CNN (the correct version: two Conv1D of 32, flattened, logits,
-    sparse cross-entropy from logits, Adam 2e-3)."""
+    """mnist1d's sequences, a 1-D CNN (the correct version: two Conv1D of 32 with ReLU, flattened,
+    logits, sparse cross-entropy from logits, Adam 2e-3)."""
     keras.utils.set_random_seed(seed)
     x, y, x_val, y_val = _mnist1d(seed)
     if nan_inputs:
@@ -300,8 +301,8 @@ def mnist1d_conv(
     model = keras.Sequential(
         [
             keras.Input((40, 1)),
-            keras.layers.Conv1D(32, 5, strides=2, padding="same", activation="relu", name="conv_0"),
-            keras.layers.Conv1D(32, 3, padding="same", activation="relu", name="conv_1"),
+            keras.layers.Conv1D(32, 5, strides=2, padding="same", activation=activation, name="conv_0"),
+            keras.layers.Conv1D(32, 3, padding="same", activation=activation, name="conv_1"),
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(10, activation=output_activation, name="output"),
         ],
@@ -559,6 +560,10 @@ PROGRAMS: tuple[Program, ...] = (
     Program("softmax_binary_ce_one_hot", "program", "dense", "multi-class", "output_loss_mismatch",
             _pair(digits_mlp, {"labels": "one_hot", "output_activation": "softmax", "loss": "binary_crossentropy"},
                   {"labels": "one_hot", "loss": "categorical_crossentropy_logits"})),
+    Program("conv_without_activations", "program", "conv", "multi-class", "linear_model",
+            _pair(mnist1d_conv, {"activation": None})),
+    Program("mlp_without_activations", "program", "dense", "multi-class", "linear_model",
+            _pair(digits_mlp, {"activation": None})),
     Program("one_hot_labels_sparse_loss", "program", "dense", "multi-class", "target_loss_mismatch",
             _pair(digits_mlp, {"labels": "one_hot"}, {"labels": "one_hot", "loss": "categorical_crossentropy_logits"})),
     Program("class_indices_categorical_loss", "program", "conv", "multi-class", "target_loss_mismatch",

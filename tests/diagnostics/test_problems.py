@@ -20,8 +20,8 @@ PACKAGE = Path(problems.__file__).resolve().parents[1]
 
 def test_every_problem_is_described_and_its_thresholds_and_fixes_exist():
     # the program first, then the data; healthy last
-    program, data = ["output_loss_mismatch", "target_loss_mismatch", "output_range_mismatch"], ["nonfinite"]
-    assert list(PROBLEMS)[:4] == program + data and list(PROBLEMS)[-1] == "healthy"
+    program = ["output_loss_mismatch", "target_loss_mismatch", "output_range_mismatch", "linear_model"]
+    assert list(PROBLEMS)[:5] == program + ["nonfinite"] and list(PROBLEMS)[-1] == "healthy"
     for name, problem in PROBLEMS.items():
         assert problem.name == name and problem.meaning and problem.remedy
         assert set(problem.thresholds) <= set(THRESHOLDS), name
@@ -380,3 +380,58 @@ def test_unscaled_inputs_are_named_before_the_dynamics_and_the_fix_standardizes_
     assert rules.unscaled_inputs(rules.Measurements(scaled, data, None, {}, 0, lambda: None)) is None
     standard = Data((x - mean) / std, y, x[:16], y[:16], train_rows=64, nonfinite_rows=0)
     assert rules.unscaled_inputs(rules.Measurements(model, standard, None, {}, 0, lambda: None)) is None
+
+
+# ------------------------------------------------------------------ the program: a linear model
+
+
+def _stack(*hidden, output_activation=None):
+    output = keras.layers.Dense(3, activation=output_activation, name="out")
+    return keras.Sequential([keras.Input((8,)), *hidden, output])
+
+
+@pytest.mark.parametrize(
+    "hidden,expected",
+    [
+        ((keras.layers.Dense(16, name="a"), keras.layers.Dense(16, name="b")), ["a", "b"]),
+        (
+            (keras.layers.Dense(16, name="a"), keras.layers.Dropout(0.2), keras.layers.BatchNormalization()),
+            ["a"],
+        ),  # dropout and batch normalization keep it linear
+        ((keras.layers.Dense(16, name="a", activation="linear"), keras.layers.Activation("linear")), ["a"]),
+        ((keras.layers.Dense(16, name="a", activation="relu"),), None),
+        ((keras.layers.Dense(16, name="a"), keras.layers.Activation("tanh")), None),
+        ((keras.layers.Dense(16, name="a"), keras.layers.LeakyReLU()), None),
+        ((keras.layers.Reshape((4, 2)), keras.layers.GRU(4), keras.layers.Dense(4)), None),  # recurrent: nonlinear
+        ((keras.layers.Reshape((4, 2)), keras.layers.MaxPooling1D(2), keras.layers.Flatten()), None),
+        ((), None),  # one layer: a linear model on purpose
+    ],
+)
+def test_a_model_without_a_nonlinearity_before_its_output_is_linear(hidden, expected):
+    from kerasboost.diagnostics import program
+
+    assert program.linear_hidden_layers(_stack(*hidden, output_activation="softmax")) == expected
+
+
+def test_a_functional_linear_model_is_found_through_sums_and_its_fix_saves(tmp_path):
+    from kerasboost.diagnostics import program
+    from tests.diagnostics.test_doctor import _data
+
+    inputs = keras.Input((4,))
+    a, b = keras.layers.Dense(8, name="a")(inputs), keras.layers.Dense(8, name="b")(inputs)
+    outputs = keras.layers.Dense(3, name="out")(keras.layers.Add()([a, b]))
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", SCE(from_logits=True))
+    assert program.linear_hidden_layers(model) == ["a", "b"]
+    s = rules.Measurements(model, _data(), None, {}, 0, lambda: None)
+    found = rules.linear_model(s)
+    assert found.problem == "linear_model" and found.layers == ["a", "b"] and found.fix.name == "add_activations"
+    repaired, _, fit = found.fix.apply(model, _data())
+    assert program.linear_hidden_layers(repaired) is None and fit == {}
+    assert model.get_layer("a").activation is keras.activations.linear  # yours untouched
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    path = tmp_path / "repaired.keras"
+    repaired.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.get_layer("a").activation is keras.activations.relu
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), repaired.predict(x, verbose=0), atol=1e-6)
