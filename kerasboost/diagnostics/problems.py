@@ -57,6 +57,14 @@ _THRESHOLDS = (
         "the value: raw pixels (0..255) and raw counts exceed it by far, standardized data never reaches it",
     ),
     Threshold(
+        "input_scale_low",
+        0.01,
+        "every input feature's mean and standard deviation below this: the inputs are far below unit scale (pixels "
+        "divided by 255 twice), and the first layer's weights must grow by orders of magnitude before it learns",
+        "LeCun, Bottou, Orr & Muller 1998 (Efficient BackProp: inputs of unit variance); the value: two orders of "
+        "magnitude below unit scale, where pixels in [0, 1] (std about 0.3) and rare binary features never are",
+    ),
+    Threshold(
         "input_scale_spread",
         100.0,
         "the largest feature standard deviation over the median one (constant features left out) above this",
@@ -251,10 +259,11 @@ _PROBLEMS = (
     ),
     Problem(
         "unscaled_inputs",
-        "the input features are far from unit scale, or their scales differ by orders of magnitude",
+        "the input features are far from unit scale (far above it, or all far below it), or their scales differ by "
+        "orders of magnitude",
         "standardize the inputs with statistics of the training set: a keras.layers.Normalization adapted on it "
         "as the model's first layer (saved with the model, so inference gets it too), or (x - mean) / std",
-        ("input_scale", "input_scale_spread"),
+        ("input_scale", "input_scale_low", "input_scale_spread"),
         ("normalize_inputs",),
     ),
     Problem(

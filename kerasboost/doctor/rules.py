@@ -338,7 +338,7 @@ def scales_its_inputs(model: keras.Model, index: int = 0) -> bool:
 def unscaled_inputs(s: Measurements) -> Finding | None:
     """Input features far from unit scale, or spread over orders of magnitude, in an input the
     model does not normalize itself (each input array of a multi-input model on its own)."""
-    t, spread = THRESHOLDS["input_scale"], THRESHOLDS["input_scale_spread"]
+    t, low, spread = THRESHOLDS["input_scale"], THRESHOLDS["input_scale_low"], THRESHOLDS["input_scale_spread"]
     arrays = keras.tree.flatten(s.data.x)
     if len(arrays) != len(s.model.inputs):
         return None
@@ -347,17 +347,17 @@ def unscaled_inputs(s: Measurements) -> Finding | None:
         scales = problems.feature_scales(array)
         if (
             scales is not None
-            and (scales["scale"] > t or scales["spread"] > spread)
+            and (scales["scale"] > t or 0 < scales["scale"] < low or scales["spread"] > spread)
             and not scales_its_inputs(s.model, i)
         ):
             flagged.append((i, scales))
     if not flagged:
         return None
-    i, scales = max(flagged, key=lambda item: item[1]["scale"])
+    i, scales = max(flagged, key=lambda item: abs(np.log10(max(item[1]["scale"], 1e-30))))
     evidence: dict[str, Any] = {
         "largest_feature_scale": scales["scale"],
         "feature": scales["feature"],
-        "scale_threshold": t,
+        "scale_threshold": t if scales["scale"] >= low else low,
         "std_spread": scales["spread"],
         "spread_threshold": spread,
     }

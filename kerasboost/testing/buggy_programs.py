@@ -17,7 +17,7 @@ et al. 2020; Islam et al. 2019) and the repair tools' fault kinds (AUTOTRAINER, 
   softmax under binary cross-entropy), hidden layers without an activation,
   labels encoded another way than the loss reads them, an output that cannot reach the
   regression targets, an accuracy metric of another encoding than the targets';
-- the data: inputs never scaled (raw pixels, raw measurements), NaN in inputs or targets, labels
+- the data: inputs never scaled (raw pixels, raw measurements) or scaled twice, NaN in inputs or targets, labels
   outside the output's range, binary targets outside {0, 1}, regression targets of scale 1e4,
   a rare class on weak features, labels shuffled apart from their inputs;
 - the training dynamics: learning rates off by orders of magnitude, depth without an initializer
@@ -216,13 +216,16 @@ def digits_mlp(
     rows: int | None = None,
     fit: str | None = None,
     metric: str = "accuracy",
+    scaled_twice: bool = False,
 ) -> Built:
     """A digits classifier, an MLP (the correct version: two ReLU layers of 64 with He's
     initializer, logits, sparse cross-entropy from logits, Adam 1e-3, accuracy), with the fault
     asked for. `labels="shuffled"`: the training labels permuted apart from their images (the
     validation labels left right), as when inputs and labels are sorted or filtered separately."""
     keras.utils.set_random_seed(seed)
-    x, y, x_val, y_val = _digits(seed, standardize=not raw_inputs)
+    x, y, x_val, y_val = _digits(seed, standardize=not (raw_inputs or scaled_twice))
+    if scaled_twice:  # the pixels (0..16) brought to [0, 1], then divided by 255 again as if they were bytes
+        x, x_val = x / 16 / 255, x_val / 16 / 255
     if labels == "shuffled":
         y = np.random.default_rng(seed).permutation(y)
     if raw_inputs:  # the raw pixel counts (0..16) rescaled the way a camera's 0..128 would be
@@ -587,6 +590,8 @@ PROGRAMS: tuple[Program, ...] = (
             _pair(sequence_gru, {"input_offset": 50.0}), score="r2"),
     Program("unscaled_second_input", "data", "functional", "multi-class", "unscaled_inputs",
             _pair(two_inputs, {"raw_second": True})),
+    Program("pixels_scaled_twice", "data", "dense", "multi-class", "unscaled_inputs",
+            _pair(digits_mlp, {"scaled_twice": True})),
     Program("nan_in_inputs", "data", "dense", "multi-class", "nonfinite",
             _pair(digits_mlp, {"nan_inputs": 0.05})),
     Program("nan_in_sequences", "data", "conv", "multi-class", "nonfinite", _pair(mnist1d_conv, {"nan_inputs": 0.05})),

@@ -382,6 +382,20 @@ def test_unscaled_inputs_are_named_before_the_dynamics_and_the_fix_standardizes_
     assert rules.unscaled_inputs(rules.Measurements(model, standard, None, {}, 0, lambda: None)) is None
 
 
+@pytest.mark.parametrize("scale,flagged", [(1 / 255, False), (1 / 255**2, True), (1e-5, True), (0.0, False)])
+def test_inputs_all_far_below_unit_scale_are_unscaled_too(scale, flagged):
+    from kerasboost.doctor.probe import Data
+
+    rng = np.random.default_rng(0)
+    x = (rng.integers(0, 256, size=(64, 4)) * scale).astype("float32")  # pixels divided by 255 once, twice, ...
+    y = rng.integers(0, 3, 64).astype("int32")
+    found = rules.unscaled_inputs(rules.Measurements(_raw_model(), Data(x, y, x, y, 64, 0), None, {}, 0, lambda: None))
+    assert (found is not None) == flagged  # all-zero inputs (scale 0) are not a scale fault
+    if flagged:
+        assert found.evidence["largest_feature_scale"] < THRESHOLDS["input_scale_low"]
+        assert found.evidence["scale_threshold"] == THRESHOLDS["input_scale_low"]
+
+
 # ------------------------------------------------------------------ the program: a linear model
 
 
