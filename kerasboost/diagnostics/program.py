@@ -130,16 +130,17 @@ class Mismatch:
     loss: keras.losses.Loss | None  # the loss to compile with instead (None: keep the model's)
 
 
-def output_mismatch(setup: OutputSetup, multi_label: bool = False) -> Mismatch | None:
+def output_mismatch(setup: OutputSetup, encoding: str | None = None) -> Mismatch | None:
     """Whether the output layer and the loss disagree, and how to make them agree:
 
     - softmax on one unit: its output is 1 whatever the input; a sigmoid with binary
       cross-entropy is the one-unit classifier;
     - softmax over several units with a binary loss: the loss scores each unit as its own
       yes / no while the softmax makes them compete, and `metrics=["accuracy"]` becomes binary
-      accuracy (the mean over the units: 0.9 for a constant answer over 10 classes); one class
-      per row: categorical cross-entropy; several (`multi_label`, rows with more than one 1):
-      sigmoid;
+      accuracy (the mean over the units: 0.9 for a constant answer over 10 classes); by the
+      targets' `encoding` (`kerasboost.diagnostics.targets.label_encoding`): one-hot rows,
+      categorical cross-entropy; class indices, sparse categorical cross-entropy; several labels
+      per row (`"multi_hot"`), sigmoid;
     - a probability loss without `from_logits` on an output that is not a probability
       (linear, relu, ...): the loss clips and renormalizes it; the output becomes logits
       (linear) and the loss takes them (`from_logits=True`);
@@ -165,12 +166,15 @@ def output_mismatch(setup: OutputSetup, multi_label: bool = False) -> Mismatch |
             "while the softmax makes them compete, and an 'accuracy' metric is binary accuracy, the mean over the "
             f"{setup.units} units"
         )
-        if multi_label:
+        if encoding == "multi_hot":
             return Mismatch(scored + "; the targets have several labels per row: independent sigmoids", "sigmoid", None)
+        indices = encoding == "indices"
         return Mismatch(
-            scored + "; one class per row: categorical cross-entropy",
+            scored
+            + ("; one class index per row: sparse" if indices else "; one class per row:")
+            + " categorical cross-entropy",
             "linear" if setup.from_logits else "softmax",  # logits under from_logits=True: not squashed twice
-            _categorical(setup),
+            _categorical(setup, sparse=indices),
         )
     if not setup.from_logits and act not in SQUASHING:
         return Mismatch(
@@ -206,9 +210,11 @@ def _on_tensorflow(what: str) -> str:
     )
 
 
-def _categorical(setup: OutputSetup) -> keras.losses.Loss:
-    """Categorical cross-entropy reading the output as `setup`'s loss did (probabilities or logits)."""
-    return keras.losses.CategoricalCrossentropy(from_logits=setup.from_logits)
+def _categorical(setup: OutputSetup, sparse: bool = False) -> keras.losses.Loss:
+    """(Sparse) categorical cross-entropy reading the output as `setup`'s loss did (probabilities
+    or logits)."""
+    cls = keras.losses.SparseCategoricalCrossentropy if sparse else keras.losses.CategoricalCrossentropy
+    return cls(from_logits=setup.from_logits)
 
 
 def _with_logits(name: str) -> keras.losses.Loss:

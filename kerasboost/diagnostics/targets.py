@@ -80,18 +80,29 @@ def _is_one_hot(y: np.ndarray) -> bool:
     return bool(np.isin(y, (0, 1)).all() and np.allclose(y.sum(axis=-1), 1.0, atol=_TOLERANCE))
 
 
-def multi_label(y: Any) -> bool:
-    """Whether `y` holds rows of 0 / 1 with more than one 1 in some row (several labels per row)."""
+def label_encoding(y: Any, units: int) -> str | None:
+    """How `y` encodes classes for an output of `units` units: `"multi_hot"` (rows of 0 / 1 with
+    more than one 1 in some row), `"one_hot"` (rows of 0 / 1 with one 1 each), `"indices"` (one
+    whole number per row, in 0..units-1), or None (anything else)."""
     array = target_array(y)
-    if array is None or array.ndim < 2 or array.shape[-1] < 2 or not np.isin(array, (0, 1)).all():
-        return False
-    return bool((array.reshape(-1, array.shape[-1]).sum(axis=-1) > 1).any())
+    if array is None or array.size == 0 or not np.isfinite(array).all():
+        return None
+    if array.ndim >= 2 and array.shape[-1] == units and units > 1 and np.isin(array, (0, 1)).all():
+        return "multi_hot" if bool((array.reshape(-1, units).sum(axis=-1) > 1).any()) else "one_hot"
+    if (array.ndim == 1 or array.shape[-1] == 1) and _whole(array) and array.min() >= 0 and array.max() < units:
+        return "indices"
+    return None
 
 
 def _one_class_per_row(setup: OutputSetup, array: np.ndarray) -> bool:
     """A softmax over several units trained with a binary loss on one-hot rows: single-label
     classification written with the wrong loss (its classes can still be read)."""
-    return setup.targets == "binary" and setup.units > 1 and setup.activation == "softmax" and _is_one_hot(array)
+    return (
+        setup.targets == "binary"
+        and setup.units > 1
+        and setup.activation == "softmax"
+        and label_encoding(array, setup.units) == "one_hot"
+    )
 
 
 def _whole(values: np.ndarray) -> bool:

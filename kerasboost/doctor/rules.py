@@ -242,7 +242,7 @@ def output_loss_mismatch(s: Measurements) -> Finding | None:
     """The first output whose layer's activation disagrees with its loss."""
     for setup in program.output_setups(s.model) or []:
         y = program.output_targets(setup, s.data.y) if s.data is not None else None
-        mismatch = program.output_mismatch(setup, targets.multi_label(y))
+        mismatch = program.output_mismatch(setup, targets.label_encoding(y, setup.units))
         if mismatch is None:
             continue
         evidence = {
@@ -261,7 +261,11 @@ def output_loss_mismatch(s: Measurements) -> Finding | None:
             # a binary loss's 'accuracy' is binary accuracy, the categorical loss's is not: the classes judge
             statistic = "val_balanced_accuracy"
         fix = fixes.match_output_to_loss(setup.layer, mismatch, setup.output)
-        return finding("output_loss_mismatch", [setup.layer], evidence, fix, statistic)
+        # where the targets also keep Keras from training this output as it is (class indices for a binary
+        # loss over a softmax), the mismatch is the cause: it is reported alone, its fix judged by training
+        fault = s.data is not None and s.target_fault
+        blocking = bool(fault and fault[0].layer == setup.layer and fault[1].blocking)
+        return finding("output_loss_mismatch", [setup.layer], evidence, fix, statistic, blocking=blocking)
     return None
 
 

@@ -558,6 +558,8 @@ PROGRAMS: tuple[Program, ...] = (
             _pair(mnist1d_conv, {"output_activation": "sigmoid", "loss": "sparse_categorical_crossentropy"})),
     Program("softmax_on_one_unit", "program", "dense", "binary", "output_loss_mismatch",
             _pair(cancer_mlp, {"output_activation": "softmax"})),
+    Program("two_unit_softmax_binary_ce", "program", "dense", "binary", "output_loss_mismatch",
+            _pair(cancer_mlp, {"output_activation": "softmax", "units": 2})),
     Program("linear_output_binary_ce", "program", "dense", "binary", "output_loss_mismatch",
             _pair(cancer_mlp, {"output_activation": None})),
     Program("softmax_binary_ce_one_hot", "program", "dense", "multi-class", "output_loss_mismatch",

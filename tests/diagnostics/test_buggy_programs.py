@@ -105,3 +105,16 @@ def test_a_softmax_scored_by_binary_cross_entropy_gets_categorical_cross_entropy
     repair = diagnosis.repair()
     assert isinstance(repair.model.loss, keras.losses.CategoricalCrossentropy)
     assert repair.model.get_layer("output").activation is keras.activations.softmax
+
+
+def test_a_two_unit_softmax_under_binary_cross_entropy_on_class_indices_is_the_cause_keras_cannot_train_through():
+    import keras
+
+    from kerasboost.doctor import diagnose
+
+    built = program("two_unit_softmax_binary_ce").build(0, jit_compile=False)
+    diagnosis = diagnose(built.model, built.x, built.y, validation_data=built.validation, steps=160, try_fixes=True)
+    assert diagnosis.probe is None and diagnosis.problems == ["output_loss_mismatch"], str(diagnosis)
+    first = diagnosis.findings[0]
+    assert first.blocking and first.trial["improved"]
+    assert isinstance(diagnosis.repair().model.loss, keras.losses.SparseCategoricalCrossentropy)

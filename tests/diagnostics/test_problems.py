@@ -227,10 +227,14 @@ def test_a_softmax_under_a_binary_loss_is_read_by_the_targets_one_class_or_sever
 
     setup = program.output_setup(_classifier("softmax", 3, "binary_crossentropy"))
     one_hot, multi_hot = np.eye(3)[[0, 2, 1, 0]], np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
-    assert not targets.multi_label(one_hot) and targets.multi_label(multi_hot)
-    assert not targets.multi_label(np.array([0, 2, 1]))  # class indices are not label rows
-    several = program.output_mismatch(setup, multi_label=True)
+    assert targets.label_encoding(one_hot, 3) == "one_hot" and targets.label_encoding(multi_hot, 3) == "multi_hot"
+    assert targets.label_encoding(np.array([0, 2, 1]), 3) == "indices"
+    assert targets.label_encoding(np.array([0, 3, 1]), 3) is None and targets.label_encoding(np.array([0.5]), 3) is None
+    several = program.output_mismatch(setup, "multi_hot")
     assert several.activation == "sigmoid" and several.loss is None and "several labels" in several.reason
+    indices = program.output_mismatch(setup, "indices")
+    assert type(indices.loss) is SCE and indices.activation == "softmax" and "class index" in indices.reason
+    assert type(program.output_mismatch(setup, "one_hot").loss) is CE
     # one class per row: the classes can be read (the balanced accuracy judges the fix), multi-hot rows cannot
     np.testing.assert_array_equal(targets.class_indices(setup, one_hot), [0, 2, 1, 0])
     assert targets.class_indices(setup, multi_hot) is None
