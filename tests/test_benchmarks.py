@@ -142,3 +142,12 @@ def test_doctor_script_scores_the_findings_and_the_fixes(tmp_path, child):
     assert data["summary"]["recall"] == float(row["found"][0] == "nonfinite")
     assert all({"fix", "val_loss_before", "val_loss_after", "improved"} <= set(t) for t in row["trials"])
     assert "| nan_in_inputs | 0 | nonfinite |" in out.with_suffix(".md").read_text()
+
+
+def test_doctor_time_script_times_diagnose_in_fresh_processes(tmp_path, child):
+    out = tmp_path / "doctor_time"
+    rows = child.call(_main, "doctor_time", ["--repeats", "1", "--only", "relu_output_mlp", "--out", str(out)])
+    (row,) = rows
+    assert row["case"] == "relu_output_mlp" and row["problems"][0] == "output_loss_mismatch"
+    assert row["fixes_tried"] == 1 and 0 < row["median_seconds"] < row["median_process"]
+    assert "| relu_output_mlp |" in out.with_suffix(".md").read_text()
