@@ -44,6 +44,8 @@ class Fix:
     data_note: str | None = None
     # that change as code: (x, y) -> (x, y), applied by `Repair.prepare` to the user's arrays
     prepare: Callable[[Any, Any], tuple[Any, Any]] | None = dataclasses.field(default=None, repr=False, compare=False)
+    # the inverse of the fix's change to the targets as an output layer (`Repair.predictor`), or None
+    unprepare: Callable[[], keras.layers.Layer] | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 # ------------------------------------------------------------------ the program
@@ -482,6 +484,11 @@ def standardize_targets(mean: np.ndarray, std: np.ndarray) -> Fix:
         apply,
         data_note=f"train on y_std = (y - {m}) / {s}; predictions in the original units: model.predict(x) * {s} + {m}",
         prepare=lambda x, y: (x, scaled(y)),
+        unprepare=lambda: keras.layers.Rescaling(
+            scale=[float(v) for v in np.asarray(std).reshape(-1)],
+            offset=[float(v) for v in np.asarray(mean).reshape(-1)],
+            name="original_units",
+        ),
     )
 
 

@@ -73,7 +73,8 @@ class Repair:
     `class_weight` of balanced classes); `notes` says what the fix changed in the data, which a
     model cannot carry, and `prepare(x, y)` makes that change to arrays (the training set, the
     validation set): the rows with NaN / Inf dropped, the targets standardized; `(x, y)` as
-    they are for the other fixes.
+    they are for the other fixes. `predictor()` is the model to predict with in the units of
+    your targets (after `standardize_targets`, `model` followed by the inverse scaling).
     """
 
     model: keras.Model
@@ -83,12 +84,24 @@ class Repair:
     fit: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
     transform: Any = dataclasses.field(default=None, repr=False)  # the fix's `prepare`, or None
+    inverse: Any = dataclasses.field(default=None, repr=False)  # the fix's `unprepare`, or None
 
     def prepare(self, x: Any, y: Any) -> tuple[Any, Any]:
         """`(x, y)` changed as the fix changed the probe's data (e.g. `x, y = repair.prepare(x, y)`
         before `repair.model.fit(x, y, **repair.fit_kwargs())`); unchanged when the fix changes
         only the model."""
         return self.transform(x, y) if self.transform is not None else (x, y)
+
+    def predictor(self) -> keras.Model:
+        """The model to predict with, in the units of your targets: `model` itself, or, where the
+        fix trains on changed targets (`standardize_targets`), `model` followed by the inverse
+        change (a `keras.layers.Rescaling(std, offset=mean)` named `original_units`). It shares
+        `model`'s layers, so it predicts with whatever `model` has learned; save it (`.keras`) for
+        inference, and train `model`."""
+        if self.inverse is None:
+            return self.model
+        outputs = self.inverse()(self.model.outputs[0])
+        return keras.Model(self.model.inputs, outputs, name=f"{self.model.name}_original_units")
 
     @property
     def callbacks(self) -> list:
@@ -145,7 +158,7 @@ class Diagnosis:
                 model, _, fit = finding.fix.apply(self.model, self.data)
                 notes = [finding.fix.data_note] if finding.fix.data_note else []
                 fix = finding.fix
-                return Repair(model, fix.name, fix.description, finding.trial, fit, notes, fix.prepare)
+                return Repair(model, fix.name, fix.description, finding.trial, fit, notes, fix.prepare, fix.unprepare)
         if self.healthy:
             raise ValueError("Nothing to repair: the doctor found the model healthy.")
         if not any(f.trial is not None for f in self.findings):

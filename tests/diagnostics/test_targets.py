@@ -352,7 +352,7 @@ def test_a_subclassed_model_keras_cannot_clone_is_refused_by_name():
         diagnose(model, np.zeros((16, 8), "float32"), np.zeros((16, 3), "float32"))
 
 
-def test_regression_targets_far_from_unit_scale_are_standardized_and_judged_by_r2():
+def test_regression_targets_far_from_unit_scale_are_standardized_and_judged_by_r2(tmp_path):
     from kerasboost.diagnostics.targets import r_squared
 
     assert r_squared(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])) == 1.0
@@ -377,3 +377,16 @@ def test_regression_targets_far_from_unit_scale_are_standardized_and_judged_by_r
     repair = diagnosis.repair()
     mean, std = first.evidence["target_mean"][0], first.evidence["target_std"][0]
     assert repair.notes and f"{mean:.6g}" in repair.notes[0] and f"{std:.6g}" in repair.notes[0]
+    # the repaired model trains on standardized targets; its predictor answers in the original units
+    x_train, y_train = repair.prepare(x, y)
+    np.testing.assert_allclose(y_train, (y - mean) / std, rtol=1e-5, atol=1e-5)
+    repair.model.fit(x_train, y_train, epochs=3, batch_size=64, verbose=0)
+    predictor = repair.predictor()
+    standardized = repair.model.predict(x[:32], verbose=0)
+    np.testing.assert_allclose(predictor.predict(x[:32], verbose=0), standardized * std + mean, rtol=1e-5)
+    assert predictor.get_layer("out") is repair.model.get_layer("out")  # the same layers: trained once
+    assert r_squared(y[:, 0], predictor.predict(x, verbose=0)[:, 0]) > 0.8
+    path = tmp_path / "predictor.keras"
+    predictor.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x[:32], verbose=0), predictor.predict(x[:32], verbose=0), rtol=1e-5)
