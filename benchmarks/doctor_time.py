@@ -110,7 +110,7 @@ def main(argv=None):
                 "runs": runs,
             }
         )
-    command = "python benchmarks/doctor_time.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = ("python benchmarks/doctor_time.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     lines = [
         f"`{command}` on {machine}; each run a fresh process, {args.repeats} runs per case.",
