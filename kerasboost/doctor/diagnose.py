@@ -275,18 +275,43 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
     if settings.try_fixes:
         one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
-            keras.utils.set_random_seed(seed)
-            fixed_model, fixed_data, fit = fix.apply(model, data)
-            trial = probe(fixed_model, fixed_data, fit)
+            statistic = next(f.statistic for f in findings if f.fix is fix)
+            best: tuple[Any, Probe, dict] | None = None  # (the setting kept, its probe, its trial)
+            for candidate in (fix, *fix.alternatives):  # a fix and its other settings: the best trial is kept
+                keras.utils.set_random_seed(seed)
+                fixed_model, fixed_data, fit = candidate.apply(model, data)
+                trial = probe(fixed_model, fixed_data, fit)
+                judged = _trial(statistic, measures, rules.measures(trial), one_sample)
+                if best is None or (
+                    judged["improved"] and (not best[2]["improved"] or _better(judged, best[2], statistic))
+                ):
+                    best = (candidate, trial, judged)
+            assert best is not None
+            kept, trial, _ = best
             diagnosis.trials[fix.name] = trial
             after = rules.measures(trial)
             for finding in findings:
                 if finding.fix is fix:
+                    finding.fix = kept
                     finding.trial = _trial(finding.statistic, measures, after, one_sample)
+                    if fix.alternatives:
+                        finding.trial["settings_tried"] = 1 + len(fix.alternatives)
                     if not finding.trial["improved"]:  # never offered: tried and rejected
-                        finding.rejected, finding.fix = fix, None
+                        finding.rejected, finding.fix = kept, None
     diagnosis.seconds = time.perf_counter() - start
     return diagnosis
+
+
+def _better(one: dict, other: dict, statistic: str) -> bool:
+    """Whether trial `one` ends better than trial `other` by `statistic` (the validation loss:
+    lower; an accuracy or R^2: higher)."""
+    a, b = (
+        one["values"].get(statistic, (math.nan, math.nan))[1],
+        other["values"].get(statistic, (math.nan, math.nan))[1],
+    )
+    if statistic == "val_loss":
+        return bool(a < b) or (math.isfinite(a) and not math.isfinite(b))
+    return bool(a > b) or (math.isfinite(a) and not math.isfinite(b))
 
 
 def _trial_from_nothing(after: dict) -> dict:

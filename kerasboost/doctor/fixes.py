@@ -46,6 +46,8 @@ class Fix:
     prepare: Callable[[Any, Any], tuple[Any, Any]] | None = dataclasses.field(default=None, repr=False, compare=False)
     # the inverse of the fix's change to the targets as an output layer (`Repair.predictor`), or None
     unprepare: Callable[[], keras.layers.Layer] | None = dataclasses.field(default=None, repr=False, compare=False)
+    # other settings of the same fix, tried beside it: the one whose trial does best is kept
+    alternatives: tuple[Fix, ...] = dataclasses.field(default=(), repr=False, compare=False)
 
 
 # ------------------------------------------------------------------ the program
@@ -305,7 +307,7 @@ def scale_residual_branches(ends: list[str]) -> Fix:
 # ------------------------------------------------------------------ optimizer
 
 
-def learning_rate(rate: float, why: str = "the range test's valley") -> Fix:
+def learning_rate(rate: float, why: str = "the range test's valley", alternatives: tuple[Fix, ...] = ()) -> Fix:
     def apply(model: keras.Model, data: Data) -> tuple[keras.Model, Data, dict]:
         return copy_model(model, optimizer=copy_optimizer(model.optimizer, learning_rate=rate)), data, {}
 
@@ -314,6 +316,7 @@ def learning_rate(rate: float, why: str = "the range test's valley") -> Fix:
         f"set the learning rate to {rate:.2g} ({why}), or scale your schedule so that its "
         f"peak is {rate:.2g} (e.g. kerasboost.schedules.OneCycle(maximal_learning_rate={rate:.2g}, ...))",
         apply,
+        alternatives=alternatives,
     )
 
 

@@ -459,7 +459,14 @@ def learning_rate_too_high(s: Measurements) -> Finding | None:
     evidence = {**_rate_evidence(s, rates), "progress": s.measures["progress"]}
     if s.probe.nonfinite:
         evidence["nonfinite_steps"] = s.measures["nonfinite_steps"]
-    return finding("learning_rate_too_high", [], evidence, fixes.learning_rate(rates.suggestions["valley"]))
+    valley = rates.suggestions["valley"]
+    # the valley is the cautious end of the rates the range test allows (Smith 2017 takes the peak
+    # an order of magnitude below the rate of the lowest loss): the rate halfway (geometric) between
+    # the valley and the rate that failed is tried beside it, and the better trial is kept
+    middle = math.sqrt(valley * rate)
+    between = fixes.learning_rate(middle, "halfway between the range test's valley and your rate, on a log scale")
+    fix = fixes.learning_rate(valley, alternatives=(between,) if middle > 2 * valley else ())
+    return finding("learning_rate_too_high", [], evidence, fix)
 
 
 def learning_rate_too_low(s: Measurements) -> Finding | None:

@@ -118,3 +118,17 @@ def test_a_two_unit_softmax_under_binary_cross_entropy_on_class_indices_is_the_c
     first = diagnosis.findings[0]
     assert first.blocking and first.trial["improved"]
     assert isinstance(diagnosis.repair().model.loss, keras.losses.SparseCategoricalCrossentropy)
+
+
+@pytest.mark.slow
+def test_a_diverging_sgd_rate_gets_the_better_of_the_valley_and_the_rate_halfway_to_it():
+    from kerasboost.doctor import diagnose
+
+    built = program("sgd_rate_too_high_regression").build(0, jit_compile=False)
+    diagnosis = diagnose(built.model, built.x, built.y, validation_data=built.validation, try_fixes=True)
+    first = diagnosis.findings[0]
+    assert first.problem == "learning_rate_too_high" and first.trial["settings_tried"] == 2, str(diagnosis)
+    valley = first.evidence["range_test_valley"]
+    kept = diagnosis.repair().model.optimizer.learning_rate
+    assert float(kept) == pytest.approx((valley * 0.5) ** 0.5, rel=1e-3)  # halfway (log) from the valley to 0.5
+    assert first.trial["improved"]

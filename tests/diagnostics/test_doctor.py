@@ -145,6 +145,10 @@ def test_the_learning_rate_is_judged_against_the_range_test():
     probe.learning_rate = 1.0  # above the rate of the lowest loss (1e-2)
     found, _, _ = _findings.find(model, _data(), probe, lambda: rates, 0)
     assert [f.problem for f in found] == ["learning_rate_too_high"]
+    # the valley (1e-2) and, tried beside it, the rate halfway to yours on a log scale (0.1)
+    assert "to 0.01 (the range test's valley)" in found[0].fix.description
+    (between,) = found[0].fix.alternatives
+    assert between.name == "learning_rate" and "to 0.1 (halfway between" in between.description
     probe.learning_rate = 3e-3  # neither: nothing learned at a sensible rate
     found, _, _ = _findings.find(model, _data(), probe, lambda: rates, 0)
     assert [f.problem for f in found] == ["not_learning"] and found[0].fix is None
