@@ -160,7 +160,7 @@ def output_mismatch(setup: OutputSetup, encoding: str | None = None) -> Mismatch
             "sigmoid",
             keras.losses.BinaryCrossentropy(from_logits=False),
         )
-    if act == "softmax" and targets == "binary" and setup.units > 1:
+    if softmax_under_binary_loss(setup):
         scored = (
             f"a softmax over {setup.units} units with {setup.loss}: the loss scores each unit as its own yes / no "
             "while the softmax makes them compete, and an 'accuracy' metric is binary accuracy, the mean over the "
@@ -197,6 +197,11 @@ def output_mismatch(setup: OutputSetup, encoding: str | None = None) -> Mismatch
             None,
         )
     return None
+
+
+def softmax_under_binary_loss(setup: OutputSetup) -> bool:
+    """A softmax over several units scored by a binary loss (each unit its own yes / no)."""
+    return setup.activation == "softmax" and setup.targets == "binary" and setup.units > 1
 
 
 def _on_tensorflow(what: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasboost.diagnostics.program import OutputSetup
+from kerasboost.diagnostics.program import OutputSetup, softmax_under_binary_loss
 
 # the range each output activation can reach (closed bounds; None: unbounded on that side)
 ACTIVATION_RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -97,12 +97,7 @@ def label_encoding(y: Any, units: int) -> str | None:
 def _one_class_per_row(setup: OutputSetup, array: np.ndarray) -> bool:
     """A softmax over several units trained with a binary loss on one-hot rows: single-label
     classification written with the wrong loss (its classes can still be read)."""
-    return (
-        setup.targets == "binary"
-        and setup.units > 1
-        and setup.activation == "softmax"
-        and label_encoding(array, setup.units) == "one_hot"
-    )
+    return softmax_under_binary_loss(setup) and label_encoding(array, setup.units) == "one_hot"
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -121,7 +116,7 @@ def target_fault(setup: OutputSetup, y: Any) -> TargetFault | None:
 
     ```python
     >>> import numpy as np
-    >>> from kerasboost.diagnostics.program import OutputSetup
+    >>> from kerasboost.diagnostics.program import OutputSetup, softmax_under_binary_loss
     >>> setup = OutputSetup("logits", "linear", 3, "sparse_categorical_crossentropy", "sparse", True)
     >>> target_fault(setup, np.array([5, 6, 7])).reason
     'class indices 5..7 for an output of 3 unit(s): sparse_categorical_crossentropy reads 0..2'
@@ -255,9 +250,7 @@ def class_indices(setup: OutputSetup, y: Any) -> np.ndarray | None:
 def predicted_classes(setup: OutputSetup, outputs: np.ndarray) -> np.ndarray | None:
     """The class a model's `outputs` pick for each row (argmax over the units; one sigmoid unit:
     above 0.5, or above 0 for logits); None when `class_indices` is None for that output."""
-    if setup.targets in ("sparse", "categorical") or (
-        setup.targets == "binary" and setup.units > 1 and setup.activation == "softmax"
-    ):
+    if setup.targets in ("sparse", "categorical") or softmax_under_binary_loss(setup):
         return np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
     if setup.targets == "binary" and setup.units == 1:
         return (outputs.reshape(-1) > (0.0 if setup.from_logits else 0.5)).astype("int64")

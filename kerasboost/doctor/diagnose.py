@@ -276,20 +276,20 @@ def _diagnose(model: keras.Model, data: Data, settings: _Settings) -> Diagnosis:
         one_sample = 1.0 / max(rows(data.x_val), 1)  # the validation accuracy's resolution
         for fix in {id(f.fix): f.fix for f in findings if f.fix is not None}.values():
             statistic = next(f.statistic for f in findings if f.fix is fix)
-            best: tuple[Any, Probe, dict] | None = None  # (the setting kept, its probe, its trial)
+            best: tuple[Any, Probe, dict, dict] | None = None  # (the setting kept, its probe, measures, trial)
             for candidate in (fix, *fix.alternatives):  # a fix and its other settings: the best trial is kept
                 keras.utils.set_random_seed(seed)
                 fixed_model, fixed_data, fit = candidate.apply(model, data)
                 trial = probe(fixed_model, fixed_data, fit)
-                judged = _trial(statistic, measures, rules.measures(trial), one_sample)
+                after = rules.measures(trial)
+                judged = _trial(statistic, measures, after, one_sample)
                 if best is None or (
-                    judged["improved"] and (not best[2]["improved"] or _better(judged, best[2], statistic))
+                    judged["improved"] and (not best[3]["improved"] or _better(judged, best[3], statistic))
                 ):
-                    best = (candidate, trial, judged)
+                    best = (candidate, trial, after, judged)
             assert best is not None
-            kept, trial, _ = best
+            kept, trial, after, _ = best
             diagnosis.trials[fix.name] = trial
-            after = rules.measures(trial)
             for finding in findings:
                 if finding.fix is fix:
                     finding.fix = kept

@@ -81,6 +81,10 @@ def oscillation(step_losses: np.ndarray) -> dict[str, float]:
     }
 
 
+# the names Keras logs an accuracy metric under, in the order they are looked for
+_ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy")
+
+
 def measures(probe: Probe) -> dict[str, float]:
     """The numbers the rules read (and `try_fixes` compares), from one probe."""
     loss, val = probe.series("loss"), probe.series("val_loss")
@@ -96,7 +100,7 @@ def measures(probe: Probe) -> dict[str, float]:
         else 0.0,
         "nonfinite_steps": float(sum(r["grad_nonfinite"] > 0 for r in probe.records)),
     }
-    for key in ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy"):
+    for key in _ACCURACY_KEYS:
         if key in probe.final:
             result["val_accuracy"] = float(probe.final[key])
             break
@@ -452,14 +456,13 @@ def _rate_evidence(s: Measurements, rates: RangeTest) -> dict:
 def learning_rate_too_high(s: Measurements) -> Finding | None:
     if not s.symptom or (rates := s.rates()) is None or rates.inconclusive:
         return None
-    rate = s.probe.learning_rate
-    diverged = s.probe.nonfinite and rate > THRESHOLDS["rate_above_valley"] * rates.suggestions["valley"]
+    rate, valley = s.probe.learning_rate, rates.suggestions["valley"]
+    diverged = s.probe.nonfinite and rate > THRESHOLDS["rate_above_valley"] * valley
     if not (rate > THRESHOLDS["rate_above_best"] * rates.best or diverged):
         return None
     evidence = {**_rate_evidence(s, rates), "progress": s.measures["progress"]}
     if s.probe.nonfinite:
         evidence["nonfinite_steps"] = s.measures["nonfinite_steps"]
-    valley = rates.suggestions["valley"]
     # the valley is the cautious end of the rates the range test allows (Smith 2017 takes the peak
     # an order of magnitude below the rate of the lowest loss): the rate halfway (geometric) between
     # the valley and the rate that failed is tried beside it, and the better trial is kept
@@ -553,7 +556,7 @@ def imbalanced_classes(s: Measurements) -> Finding | None:
 
 
 def _accuracy_series(probe: Probe) -> np.ndarray | None:
-    for key in ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "acc"):
+    for key in (*_ACCURACY_KEYS, "acc"):
         if f"val_{key}" in probe.history:
             return probe.series(f"val_{key}")
     return None
