@@ -23,6 +23,10 @@ Optimizers (`keras.optimizers.Optimizer`):
   (`variable_index`, `unbuild`: optimizers with slots, GradualUnfreezing).
 - `_track_variable(variable)`: make an existing variable one of the optimizer's
   (`track_variable`: GradientNoise's seed state).
+- `_backend_update_step(grads, trainable_variables, learning_rate)`: called once per step with
+  every gradient (after loss-scale, clipping and accumulation); the base class loops
+  `update_step` over the variables (`WholeStepOptimizer`: Prodigy, D-Adaptation and DoG, whose
+  step size is a sum over all the variables).
 
 Models and layers:
 - `Layer._flatten_layers()`: every nested layer, depth first (`flatten_layers`:
@@ -112,6 +116,21 @@ def unbuild(optimizer: keras.optimizers.Optimizer) -> None:
     variables, trimmed by the caller, stay)."""
     optimizer._trainable_variables_indices = {}
     optimizer.built = False
+
+
+class WholeStepOptimizer(keras.optimizers.Optimizer):
+    """An optimizer whose step needs every gradient at once: Keras calls
+    `update_all(grads, variables, learning_rate)` once per step, with the gradients Keras has
+    clipped, unscaled and accumulated, instead of `update_step` once per variable."""
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        self.update_all(list(grads), list(trainable_variables), learning_rate)
+
+    def update_all(self, grads: list, variables: list, learning_rate: Any) -> None:
+        raise NotImplementedError
+
+    def update_step(self, gradient, variable, learning_rate):
+        self.update_all([gradient], [variable], learning_rate)
 
 
 # ------------------------------------------------------------------ models and layers

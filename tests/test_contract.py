@@ -262,6 +262,42 @@ CASES += [
         invalid=[({"beta_1": 1.5}, "beta_1"), ({"beta_2": 1.0}, "beta_2"), ({"epsilon": float("nan")}, "epsilon")],
     ),
     ContractCase(
+        optimizers.Prodigy,
+        {"weight_decay": 0.01, "use_bias_correction": True, "growth_rate": 1.05, "d_coef": 0.5},
+        invalid=[
+            ({"beta_3": 1.0}, "beta_3"),
+            ({"d0": 0.0}, "d0"),
+            ({"d_coef": -1.0}, "d_coef"),
+            ({"growth_rate": 0.5}, "growth_rate"),
+            ({"decouple": "yes"}, "decouple"),
+            ({"weight_decay": -0.1}, "weight_decay"),
+        ],
+    ),
+    ContractCase(
+        optimizers.DAdaptAdam,
+        {"weight_decay": 0.01, "decouple": True, "growth_rate": float("inf")},
+        invalid=[({"epsilon": 0.0}, "epsilon"), ({"beta_1": 1.0}, "beta_1"), ({"d0": -1e-6}, "d0")],
+    ),
+    ContractCase(
+        optimizers.DAdaptSGD,
+        {"momentum": 0.9, "weight_decay": 1e-4},
+        invalid=[({"momentum": 1.0}, "momentum"), ({"growth_rate": float("nan")}, "growth_rate")],
+    ),
+    ContractCase(
+        optimizers.DoG,
+        {"reps_rel": 1e-4, "weight_decay": 1e-4},
+        invalid=[
+            ({"reps_rel": 0.0}, "reps_rel"),
+            ({"initial_eta": -1.0}, "initial_eta"),
+            ({"epsilon": -1.0}, "epsilon"),
+        ],
+    ),
+    ContractCase(
+        optimizers.LDoG,
+        {"initial_eta": 1e-3},
+        invalid=[({"reps_rel": -1.0}, "reps_rel"), ({"learning_rate": -1.0}, "learning_rate")],
+    ),
+    ContractCase(
         optimizers.LARS,
         {"learning_rate": 0.5, "weight_decay_rate": 1e-3, "trust_coefficient": 0.01, "nesterov": True},
         invalid=[

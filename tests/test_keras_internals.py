@@ -88,6 +88,26 @@ def test_unbuild_lets_build_run_again_for_other_variables():
     assert len(optimizer.variables) == len(kept) + 1  # one momentum slot
 
 
+def test_whole_step_optimizer_sees_every_gradient_once_after_clipping():
+    seen = []
+
+    class Recorder(_keras.WholeStepOptimizer):
+        def update_all(self, grads, variables, learning_rate):
+            seen.append(len(grads))
+            norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in grads))
+            for g, v in zip(grads, variables):
+                v.assign(v - learning_rate * g / norm)
+
+    variables = [keras.Variable(np.ones(3, "float32")), keras.Variable(np.ones(2, "float32"))]
+    optimizer = Recorder(learning_rate=0.5, global_clipnorm=1.0)
+    optimizer.apply([ops.full((3,), 3.0), ops.full((2,), 4.0)], variables)
+    assert seen == [2]  # one call with both gradients
+    # the clipped gradients (norm 1) normalized again: each moves by 0.5 * g / |g|
+    norm = np.sqrt(3 * 9 + 2 * 16)
+    np.testing.assert_allclose(ops.convert_to_numpy(variables[0]), 1 - 0.5 * 3 / norm, rtol=1e-6)
+    assert int(ops.convert_to_numpy(optimizer.iterations)) == 1
+
+
 def test_flatten_layers_reaches_nested_layers():
     inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="inner_dense")], name="inner")
     outer = keras.Sequential([keras.Input((3,)), inner, keras.layers.BatchNormalization(name="bn")], name="outer")

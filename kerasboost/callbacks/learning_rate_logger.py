@@ -13,6 +13,18 @@ def current_learning_rate(optimizer) -> float:
     return float(keras.ops.convert_to_numpy(without_loss_scaling(optimizer).learning_rate))
 
 
+def estimated_step_size(optimizer) -> float | None:
+    """The step size a learning-rate-free optimizer (Prodigy, D-Adaptation, DoG) has estimated,
+    as the learning rate of the method it adapts, found through wrappers and loss scaling; None
+    for other optimizers (or before the first step builds it)."""
+    while optimizer is not None:
+        step_size = getattr(type(optimizer), "step_size", None)
+        if isinstance(step_size, property):
+            return float(keras.ops.convert_to_numpy(optimizer.step_size)) if optimizer.built else None
+        optimizer = getattr(optimizer, "inner_optimizer", None) or getattr(optimizer, "optimizer", None)
+    return None
+
+
 @kerasboost_export("kerasboost.callbacks.LearningRateLogger", register=False)
 class LearningRateLogger(keras.callbacks.Callback):
     """Add `learning_rate` to `logs` (and so to `History`) at the end of every epoch.
@@ -21,7 +33,11 @@ class LearningRateLogger(keras.callbacks.Callback):
     or `ReduceLROnPlateau` set it. This callback records the value the
     optimizer applies at the end of each epoch for any optimizer: a float
     rate, a `LearningRateSchedule` (evaluated at the current step), a
-    kerasboost wrapper or a `LossScaleOptimizer`.
+    kerasboost wrapper or a `LossScaleOptimizer`. With a learning-rate-free
+    optimizer (`Prodigy`, `DAdaptAdam`, `DAdaptSGD`, `DoG`, `LDoG`, inside any
+    wrapper) it also records `step_size`: the learning rate its estimate
+    amounts to (`d * learning_rate` for Prodigy and D-Adapt Adam), to read
+    beside a range test's valley.
 
     Example:
 
@@ -45,3 +61,6 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+            step_size = estimated_step_size(self.model.optimizer)
+            if step_size is not None:
+                logs["step_size"] = step_size

@@ -10,6 +10,9 @@ MAKERS = {
     "RectifiedAdam": lambda: optimizers.RectifiedAdam(0.01),
     "AdaBelief": lambda: optimizers.AdaBelief(0.01),
     "LARS": lambda: optimizers.LARS(1.0, trust_coefficient=0.01),
+    "Prodigy": lambda: optimizers.Prodigy(use_bias_correction=True),
+    "DAdaptSGD": lambda: optimizers.DAdaptSGD(momentum=0.9),
+    "LDoG": lambda: optimizers.LDoG(reps_rel=1e-3),
     "Lookahead(Adam)": lambda: optimizers.Lookahead(keras.optimizers.Adam(0.01), sync_period=4),
     "Lookahead(GradientNoise(AGC(RAdam)))": lambda: optimizers.Lookahead(
         optimizers.GradientNoise(optimizers.AdaptiveGradientClipping(optimizers.RectifiedAdam(0.01)), seed=2),
