@@ -76,6 +76,11 @@ PAIRS = {
     "RectifiedAdam vs Adam": (adam, lambda: optimizers.RectifiedAdam(1e-3)),
     "AdaBelief vs Adam": (adam, lambda: optimizers.AdaBelief(1e-3)),
     "LARS vs SGD": (sgd, lambda: optimizers.LARS(1e-2)),
+    "Prodigy vs Adam": (adam, lambda: optimizers.Prodigy()),
+    "DAdaptAdam vs Adam": (adam, lambda: optimizers.DAdaptAdam()),
+    "DAdaptSGD vs SGD": (sgd, lambda: optimizers.DAdaptSGD(momentum=0.9)),
+    "DoG vs SGD": (sgd, lambda: optimizers.DoG()),
+    "LDoG vs SGD": (sgd, lambda: optimizers.LDoG()),
     "LayerwiseLearningRate(Adam)": (adam, lambda model: transfer.layerwise_lr_decay(model, adam(), 0.8)),
 }
 
