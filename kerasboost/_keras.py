@@ -26,7 +26,7 @@ Optimizers (`keras.optimizers.Optimizer`):
 - `_backend_update_step(grads, trainable_variables, learning_rate)`: called once per step with
   every gradient (after loss-scale, clipping and accumulation); the base class loops
   `update_step` over the variables (`WholeStepOptimizer`: Prodigy, D-Adaptation and DoG, whose
-  step size is a sum over all the variables).
+  step size is a sum over all the variables; `wrap_update_step`: MomentumScheduler).
 
 Models and layers:
 - `Layer._flatten_layers()`: every nested layer, depth first (`flatten_layers`:
@@ -45,11 +45,16 @@ Metrics:
   ReduceLROnPlateau with `mode="auto"`, as Keras's own monitors decide).
 
 Behaviour (public names, undocumented use):
-- An instance attribute overrides an optimizer's `apply`, `stateless_apply`, `save_own_variables`
-  and `load_own_variables`: the trainers and saving call them through the instance
+- An instance attribute overrides an optimizer's `apply`, `stateless_apply`, `save_own_variables`,
+  `load_own_variables`, `update_step` and `_backend_update_step`: the trainers, saving and the
+  update loop call them through the instance
   (`override`, `restore`: GradientStatistics, hidden callback variables).
 - `fit` builds a train function only when `model.train_function` is None; one that is set is
   reused (`_compiled_steps` keeps compiled steps between `fit` calls this way).
+- `make_train_function(force=True)` compiles `model.train_step` as read through the instance.
+  On JAX, `jax.jit` keeps one trace per function, and two bound `train_step` methods of one model
+  are equal: a second train function of the same model replays the first one's trace, patches
+  and all. `new_train_function` compiles a function of its own (`_compiled_steps`).
 """
 
 from __future__ import annotations
@@ -116,6 +121,34 @@ def unbuild(optimizer: keras.optimizers.Optimizer) -> None:
     variables, trimmed by the caller, stay)."""
     optimizer._trainable_variables_indices = {}
     optimizer.built = False
+
+
+def new_train_function(model: keras.Model) -> Any:
+    """Make `model.train_function` anew, traced afresh on every backend (on JAX a new function
+    for `jax.jit`, which would otherwise replay the trace of the model's earlier train function)."""
+    if keras.backend.backend() != "jax":
+        model.make_train_function(force=True)
+        return model.train_function
+    step, own = model.train_step, model.__dict__.get("train_step")
+    override(model, "train_step", lambda state, data: step(state, data))
+    try:
+        model.make_train_function(force=True)
+    finally:
+        restore(model, "train_step")
+        if own is not None:  # the model's own instance-level step (a test's counter, a wrapper)
+            override(model, "train_step", own)
+    return model.train_function
+
+
+def wrap_update_step(optimizer: keras.optimizers.Optimizer, wrapper: Callable[..., None]) -> None:
+    """Run `wrapper(update, grads, variables, learning_rate)` for the optimizer's step over all its
+    variables, `update` being the step it replaces (until `unwrap_update_step`)."""
+    update = optimizer._backend_update_step
+    override(optimizer, "_backend_update_step", lambda grads, variables, rate: wrapper(update, grads, variables, rate))
+
+
+def unwrap_update_step(optimizer: keras.optimizers.Optimizer) -> None:
+    restore(optimizer, "_backend_update_step")
 
 
 class WholeStepOptimizer(keras.optimizers.Optimizer):

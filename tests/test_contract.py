@@ -75,6 +75,18 @@ CASES = [
         ],
     ),
     ContractCase(
+        schedules.OneCycleMomentum,
+        {"total_steps": 10, "base_momentum": 0.8, "max_momentum": 0.9, "three_phase": True, "pct_start": 0.25},
+        invalid=[
+            ({"total_steps": 1}, "total_steps"),
+            ({"base_momentum": 1.2}, "base_momentum"),
+            ({"max_momentum": -0.5}, "max_momentum"),
+            ({"pct_start": 0.6}, "pct_start"),
+            ({"anneal_strategy": "cosine"}, "anneal_strategy"),
+            ({"three_phase": 1}, "three_phase"),
+        ],
+    ),
+    ContractCase(
         schedules.StepDecay,
         {"initial_learning_rate": 0.01, "drop_every": 1, "factor": 0.5},
         invalid=[

@@ -227,6 +227,43 @@ def test_fit_reuses_a_train_function_that_is_set():
     assert model.train_function is not first
 
 
+def test_new_train_function_traces_the_step_afresh_and_update_step_overrides_are_called():
+    # a patch installed after a first fit reaches only a train function traced afresh (on JAX
+    # a second `make_train_function` alone replays the first trace)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=lambda y, p: ops.mean(p), jit_compile=True)
+    x = np.ones((1, 1), "float32")
+    model.fit(x, x, verbose=0)
+    assert float(ops.convert_to_numpy(model.layers[0].kernel)[0, 0]) == pytest.approx(-0.5)
+    optimizer = model.optimizer
+    _keras.override(optimizer, "update_step", lambda g, v, lr: optimizer.assign_add(v, ops.ones(v.shape, v.dtype)))
+    _keras.new_train_function(model)
+    model.fit(x, x, verbose=0)
+    assert float(ops.convert_to_numpy(model.layers[0].kernel)[0, 0]) == pytest.approx(0.5)
+    _keras.restore(optimizer, "update_step")
+    _keras.new_train_function(model)
+    model.fit(x, x, verbose=0)
+    assert float(ops.convert_to_numpy(model.layers[0].kernel)[0, 0]) == pytest.approx(0.0)
+
+
+def test_backend_update_step_override_is_called_once_per_step():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=lambda y, p: ops.mean(p), jit_compile=True)
+    calls = []
+
+    def wrapper(update, grads, variables, learning_rate):
+        calls.append(len(variables))
+        update([g * 2.0 for g in grads], variables, learning_rate)
+
+    _keras.wrap_update_step(model.optimizer, wrapper)
+    x = np.ones((1, 1), "float32")
+    model.fit(x, x, verbose=0)
+    assert calls == [1]  # traced once, with every variable
+    assert float(ops.convert_to_numpy(model.layers[0].kernel)[0, 0]) == pytest.approx(-1.0)
+    _keras.unwrap_update_step(model.optimizer)
+    assert not _keras.overridden(model.optimizer, "_backend_update_step")
+
+
 def _keras_private_names() -> set:
     """Underscore names on Keras's public base classes (instances of them, built)."""
     optimizer, _ = _built_sgd()

@@ -6,6 +6,7 @@ from kerasboost.callbacks.gradient_statistics import GradientStatistics
 from kerasboost.callbacks.learning_rate_finder import LearningRateFinder
 from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
 from kerasboost.callbacks.learning_rate_warmup import LearningRateWarmup
+from kerasboost.callbacks.momentum_scheduler import MomentumScheduler
 from kerasboost.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
@@ -17,6 +18,7 @@ __all__ = [
     "LearningRateFinder",
     "LearningRateLogger",
     "LearningRateWarmup",
+    "MomentumScheduler",
     "ReduceLROnPlateau",
     "StochasticWeightAveraging",
     "TimeStopping",

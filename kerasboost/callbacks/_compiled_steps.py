@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from kerasboost import _keras
+
 
 class _Steps:
     def __init__(self, plain: Any) -> None:
@@ -52,15 +54,13 @@ def _steps(model) -> _Steps:
 def _select(model, steps: _Steps) -> None:
     active = frozenset(steps.active)
     if not active:
-        if steps.plain is None:  # the plain function was never seen: Keras makes it when needed
-            model.train_function = None
-        else:
-            model.train_function = steps.plain
+        if steps.plain is None:  # the plain function was never seen: made now, traced afresh
+            steps.plain = _keras.new_train_function(model)
+        model.train_function = steps.plain
     elif active in steps.compiled:
         model.train_function = steps.compiled[active]
     else:
-        model.make_train_function(force=True)
-        steps.compiled[active] = model.train_function
+        steps.compiled[active] = _keras.new_train_function(model)
     steps.current = model.train_function
 
 
@@ -87,5 +87,5 @@ def invalidate(model) -> None:
     if not steps.active:
         model.train_function = None
     else:
-        model.make_train_function(force=True)
+        _keras.new_train_function(model)
     steps.current = model.train_function

@@ -9,7 +9,7 @@ from kerasboost.schedules.cosine_restarts import CosineRestarts
 from kerasboost.schedules.cyclical_learning_rate import CyclicalLearningRate
 from kerasboost.schedules.inverse_sqrt_decay import InverseSqrtDecay
 from kerasboost.schedules.linear_decay import LinearDecay
-from kerasboost.schedules.one_cycle import OneCycle
+from kerasboost.schedules.one_cycle import OneCycle, OneCycleMomentum
 from kerasboost.schedules.scaled import Scaled
 from kerasboost.schedules.sequential_schedule import SequentialSchedule
 from kerasboost.schedules.step_decay import StepDecay
@@ -22,6 +22,7 @@ __all__ = [
     "InverseSqrtDecay",
     "LinearDecay",
     "OneCycle",
+    "OneCycleMomentum",
     "Scaled",
     "SequentialSchedule",
     "StepDecay",
