@@ -15,6 +15,9 @@ Five experiments, each over several seeds (mean, spread and every seed's value a
                     one; validation accuracy and the first/last hidden layer gradient-norm ratio
                     (from kerasboost's GradientStatistics)
     sam             SAM (Foret et al. 2021) vs Adam on an MLP that overfits mnist1d
+    step_size_free  untuned Prodigy and D-Adapt Adam (learning rate 1 under a cosine decay)
+                    vs the best of a 5-rate grid of Adam under the same cosine, on the mnist1d
+                    CNN and a digits MLP: one run against five
 
     python benchmarks/efficacy.py gradient_noise --seeds 0 1 2 3 4 5 6 7 8 9
     python benchmarks/efficacy.py all             # every experiment with its default seeds
@@ -423,12 +426,129 @@ def experiment_sam(seeds, quick, rho=0.05):
     return {"runs": runs}, lines
 
 
+# ---------------------------------------------------------------------------------- (6) learning-rate-free
+
+ADAM_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+STEP_SIZE_FREE = {"Prodigy": optimizers.Prodigy, "DAdaptAdam": optimizers.DAdaptAdam}
+
+
+def digits_mlp(n_features, seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [keras.Input((n_features,))]
+        + [keras.layers.Dense(128, activation="relu") for _ in range(3)]
+        + [keras.layers.Dense(10)]
+    )
+
+
+def _cosine(peak, total, warmup):
+    schedule = keras.optimizers.schedules.CosineDecay(peak, total)
+    return schedules.Warmup(schedule, warmup_steps=int(warmup * total)) if warmup else schedule
+
+
+def experiment_step_size_free(seeds, quick, warmup=0.0):
+    epochs = {"mnist1d CNN": 2 if quick else 30, "digits MLP": 2 if quick else 40}
+    batch = {"mnist1d CNN": 64, "digits MLP": 32}
+    grid = ADAM_GRID[:2] if quick else ADAM_GRID
+    runs = []
+    for seed in seeds:
+        for task in epochs:
+            if task == "mnist1d CNN":
+                x, y, x_val, y_val = (a[..., None] if a.ndim == 2 else a for a in load_mnist1d_split(seed))
+                build = lambda n=x.shape[1], seed=seed: mnist1d_cnn(n, seed)  # noqa: E731
+            else:
+                x, y, x_val, y_val = load_digits_split(seed)
+                build = lambda n=x.shape[1], seed=seed: digits_mlp(n, seed)  # noqa: E731
+            total = epochs[task] * math.ceil(len(x) / batch[task])
+            candidates = [
+                (
+                    f"Adam({lr:g})",
+                    lambda lr=lr, total=total: keras.optimizers.Adam(_cosine(lr, total, warmup)),
+                )
+                for lr in grid
+            ]
+            candidates += [
+                (name, lambda cls=cls, total=total: cls(_cosine(1.0, total, warmup)))
+                for name, cls in STEP_SIZE_FREE.items()
+            ]
+            for name, make in candidates:
+                model = _compile(build(), make())
+                logger = callbacks.LearningRateLogger()
+                start = time.perf_counter()
+                history = model.fit(
+                    x,
+                    y,
+                    validation_data=(x_val, y_val),
+                    batch_size=batch[task],
+                    epochs=epochs[task],
+                    verbose=0,
+                    callbacks=[logger],
+                )
+                seconds = time.perf_counter() - start
+                val = _finite(history.history["val_accuracy"])
+                # the largest step size the estimate amounted to (logged at each epoch's end)
+                step_size = max(history.history["step_size"]) if "step_size" in history.history else None
+                runs.append(
+                    {
+                        "seed": seed,
+                        "task": task,
+                        "optimizer": name,
+                        "final_val_accuracy": val[-1],
+                        "best_val_accuracy": max(val),
+                        "fit_seconds": seconds,
+                        "largest_step_size": step_size,
+                    }
+                )
+                extra = "" if step_size is None else f", largest estimated step size {step_size:.3g}"
+                print(
+                    f"step_size_free seed={seed} {task} {name:12s} final val acc {val[-1]:.4f} best {max(val):.4f}"
+                    f" ({seconds:.0f} s{extra})",
+                    flush=True,
+                )
+    lines = [
+        "Each optimizer under `CosineDecay(peak, total_steps)` to 0 over the whole run"
+        + (f" behind a linear `Warmup` over the first {warmup:.0%} of the steps" if warmup else "")
+        + ": Adam at peaks "
+        f"{', '.join(f'{lr:g}' for lr in grid)} (5 runs), Prodigy and DAdaptAdam with every default and peak 1.0 "
+        f"(1 run each). mnist1d CNN (4000 / 1000, batch {batch['mnist1d CNN']}, {epochs['mnist1d CNN']} epochs); "
+        f"digits MLP (3x128 ReLU, 1438 / 359, batch {batch['digits MLP']}, {epochs['digits MLP']} epochs). "
+        f"Final validation accuracy; 'grid best': per seed, the best Adam peak's (chosen on the same validation "
+        f"set, which favours the grid). Seeds {', '.join(map(str, seeds))}; median over seeds.",
+        "",
+        "| task | optimizer | final val acc, median (per seed) | gap to grid best, median (per seed) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for task in epochs:
+        mine = [r for r in runs if r["task"] == task]
+        best = {
+            s: max(r["final_val_accuracy"] for r in mine if r["seed"] == s and r["optimizer"].startswith("Adam"))
+            for s in seeds
+        }
+        names = [f"Adam({lr:g})" for lr in grid] + ["grid best"] + list(STEP_SIZE_FREE)
+        for name in names:
+            if name == "grid best":
+                values = [best[s] for s in seeds]
+                gaps = None
+            else:
+                values = [
+                    next(r["final_val_accuracy"] for r in mine if r["seed"] == s and r["optimizer"] == name)
+                    for s in seeds
+                ]
+                gaps = [v - best[s] for v, s in zip(values, seeds)]
+            per_seed = ", ".join(f"{v:.3f}" for v in values)
+            gap = "" if gaps is None else f"{np.median(gaps):+.3f} ({', '.join(f'{g:+.3f}' for g in gaps)})"
+            lines.append(f"| {task} | {name} | {np.median(values):.3f} ({per_seed}) | {gap} |")
+    return {"runs": runs}, lines
+
+
 EXPERIMENTS = {
     "depth": (experiment_depth, [0, 1, 2]),
     "one_cycle": (experiment_one_cycle, [0, 1, 2]),
     "gradient_noise": (experiment_gradient_noise, list(range(10))),
     "glorot": (experiment_glorot, [0, 1, 2]),
     "sam": (experiment_sam, [0, 1, 2]),
+    "step_size_free": (experiment_step_size_free, [0, 1, 2]),
+    "step_size_free_warmup": (lambda seeds, quick: experiment_step_size_free(seeds, quick, warmup=0.05), [0, 1, 2]),
 }
 
 
