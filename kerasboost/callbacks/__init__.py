@@ -8,6 +8,7 @@ from kerasboost.callbacks.learning_rate_logger import LearningRateLogger
 from kerasboost.callbacks.learning_rate_warmup import LearningRateWarmup
 from kerasboost.callbacks.momentum_scheduler import MomentumScheduler
 from kerasboost.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from kerasboost.callbacks.spike_rollback import SpikeRollback
 from kerasboost.callbacks.stochastic_weight_averaging import StochasticWeightAveraging
 from kerasboost.callbacks.time_stopping import TimeStopping
 
@@ -20,6 +21,7 @@ __all__ = [
     "LearningRateWarmup",
     "MomentumScheduler",
     "ReduceLROnPlateau",
+    "SpikeRollback",
     "StochasticWeightAveraging",
     "TimeStopping",
 ]
