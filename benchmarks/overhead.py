@@ -108,6 +108,11 @@ CALLBACK_PAIRS = {
     "GradientStatistics(every step, read every 100)": lambda: [
         callbacks.GradientStatistics(every_n_steps=1, read_every_n_steps=100)
     ],
+    "GradientStatistics(every step, read every 100) + histograms of gradients, weights, updates every 100": lambda: [
+        callbacks.GradientStatistics(
+            every_n_steps=1, read_every_n_steps=100, histograms=("gradients", "weights", "updates")
+        )
+    ],
     "GradientStatistics(every 10 steps, read every 100)": lambda: [
         callbacks.GradientStatistics(every_n_steps=10, read_every_n_steps=100)
     ],

@@ -9,7 +9,7 @@ import numpy as np
 
 from kerasboost import _keras
 from kerasboost.api_export import kerasboost_export
-from kerasboost.callbacks._gradients.graph import step_statistics
+from kerasboost.callbacks._gradients.graph import HISTOGRAM_KINDS, step_statistics
 from kerasboost.callbacks._gradients.instrument import Instrumentation
 from kerasboost.callbacks._gradients.records import epoch_logs, find_alerts, make_record
 from kerasboost.callbacks._gradients.writers import RecordWriter
@@ -82,6 +82,17 @@ class GradientStatistics(keras.callbacks.Callback):
         layer_logs: bool, also put the `grad_norm/<layer>` keys in `logs`
             (the progress bar and `History`); the per-layer values are in
             `records`, `path` and `log_dir` either way. Defaults to `False`.
+        histograms: False (default), True (per-layer gradient histograms) or
+            a sequence of `"gradients"`, `"weights"`, `"updates"`: per-layer
+            histograms of those values, computed inside the compiled step on
+            every `histogram_every_n_steps`-th step only (the other steps pay
+            one comparison), kept in `histogram_records` and written to
+            `log_dir` as TensorBoard histograms `<kind>/<layer>` (what Keras 2's
+            `TensorBoard(write_grads=True)` drew).
+        histogram_every_n_steps: int >= 1, the steps between histograms.
+            Defaults to `read_every_n_steps`.
+        histogram_bins: int >= 2, equal bins between each layer's smallest and
+            largest finite value. Defaults to `30` (as `tf.summary.histogram`).
 
     Example:
 
@@ -113,6 +124,9 @@ class GradientStatistics(keras.callbacks.Callback):
         vanishing_floor: float = THRESHOLDS["vanishing_floor"],
         exploding_threshold: float = THRESHOLDS["exploding_norm"],
         layer_logs: bool = False,
+        histograms: bool | tuple | list = False,
+        histogram_every_n_steps: int | None = None,
+        histogram_bins: int = 30,
     ) -> None:
         super().__init__()
         self.every_n_steps = check_number("every_n_steps", every_n_steps, low=1, integer=True)
@@ -135,7 +149,29 @@ class GradientStatistics(keras.callbacks.Callback):
         if not isinstance(layer_logs, bool):
             raise fail("layer_logs", "a bool", layer_logs)
         self.layer_logs = layer_logs
+        if histograms is True:
+            kinds: tuple = ("gradients",)
+        elif histograms is False:
+            kinds = ()
+        elif (
+            isinstance(histograms, (tuple, list))
+            and histograms
+            and all(k in HISTOGRAM_KINDS for k in histograms)
+            and len(set(histograms)) == len(histograms)
+        ):
+            kinds = tuple(histograms)
+        else:
+            raise fail("histograms", f"a bool or a sequence of distinct values from {HISTOGRAM_KINDS}", histograms)
+        self.histograms = kinds
+        self.histogram_every_n_steps = check_number(
+            "histogram_every_n_steps",
+            self.read_every_n_steps if histogram_every_n_steps is None else histogram_every_n_steps,
+            low=1,
+            integer=True,
+        )
+        self.histogram_bins = check_number("histogram_bins", histogram_bins, low=2, integer=True)
         self.records: list[dict] = []
+        self.histogram_records: list[dict] = []
         self._instrumentation = None
 
     # ------------------------------------------------------------------ instrumenting the optimizer
@@ -145,11 +181,18 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def _install(self):
         slots = self.read_every_n_steps // self.every_n_steps + 1
-        self._instrumentation = Instrumentation.install(self.model, self.every_n_steps, slots, self._statistics)
+        histograms = None
+        if self.histograms:
+            hslots = self.read_every_n_steps // self.histogram_every_n_steps + 1
+            histograms = (self.histogram_every_n_steps, self.histogram_bins, self.histograms, hslots)
+        self._instrumentation = Instrumentation.install(
+            self.model, self.every_n_steps, slots, self._statistics, histograms
+        )
         layout = self._instrumentation.layout
         self._layout = layout
         self._layers = layout.layers
-        self._buffer, self._steps, self._count = self._instrumentation.variables
+        self._buffer, self._steps, self._count = self._instrumentation.variables[:3]
+        self._histogram_variables = self._instrumentation.histogram_variables
 
     def _uninstall(self):
         instrumentation, self._instrumentation = getattr(self, "_instrumentation", None), None
@@ -191,6 +234,41 @@ class GradientStatistics(keras.callbacks.Callback):
         for i in range(max(self._read_count, count - slots), count):
             self._add_record(int(steps[i % slots]), buffer[i % slots])
         self._read_count = count
+        self._read_histograms()
+
+    def _read_histograms(self):
+        """Move the histograms computed since the last read to `histogram_records`."""
+        if not self._histogram_variables:
+            return
+        counts_var, edges_var, steps_var, count_var = self._histogram_variables
+        count = int(self._value(count_var))
+        new = count - self._histograms_read
+        if new <= 0:
+            return
+        slots = counts_var.shape[0]
+        if new > slots:
+            warn(
+                f"GradientStatistics: {new - slots} histograms were overwritten before being read; "
+                f"raise histogram_every_n_steps or lower read_every_n_steps."
+            )
+        counts, edges = self._value(counts_var), self._value(edges_var)
+        steps = self._value(steps_var)
+        for i in range(max(self._histograms_read, count - slots), count):
+            slot = i % slots
+            for k, kind in enumerate(self.histograms):
+                for j, layer in enumerate(self._layers):
+                    low, high = (float(e) for e in edges[slot, k, j])
+                    record = {
+                        "step": int(steps[slot]),
+                        "epoch": self._epoch,
+                        "kind": kind,
+                        "layer": layer,
+                        "edges": np.linspace(low, high, self.histogram_bins + 1),
+                        "counts": counts[slot, k, j].astype("int64"),
+                    }
+                    self.histogram_records.append(record)
+                    self._writer.write_histogram(record)
+        self._histograms_read = count
 
     def _add_record(self, step: int, stats: np.ndarray):
         record = make_record(self._layout, step, self._epoch, stats)
@@ -202,7 +280,9 @@ class GradientStatistics(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.records = []
+        self.histogram_records = []
         self._read_count = 0
+        self._histograms_read = 0
         self._epoch = 0
         self._epoch_records: list[dict] = []
         self.alerts: list[dict] = []

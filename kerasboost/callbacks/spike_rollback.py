@@ -66,7 +66,8 @@ class SpikeRollback(keras.callbacks.Callback):
       rewound), and, with `learning_rate_factor < 1`, the learning rate is
       multiplied by it for `cooldown_steps` steps. Each rollback is printed
       (`verbose`), kept in `rollbacks` (step, epoch, batch, loss, threshold,
-      the step restored) and counted in `logs["rollbacks"]` at each epoch's end.
+      the step restored) and counted in `logs["rollbacks"]` at each epoch's end;
+      `losses` keeps every `(step, loss)` it checked, spikes included, to draw.
       After `max_rollbacks` rollbacks to the same good state (no good state
       found in between), the next spike stops training with that state
       restored: a run that spikes again at every attempt is diverging, not
@@ -151,6 +152,7 @@ class SpikeRollback(keras.callbacks.Callback):
         self.directory = None if directory is None else os.fspath(directory)
         self.verbose = check_bool("verbose", verbose)
         self.rollbacks: list[dict] = []
+        self.losses: list[tuple[int, float]] = []
         self._file = 0  # which of the two files the next copy goes to (with `directory`)
 
     # ------------------------------------------------------------------ state
@@ -190,6 +192,7 @@ class SpikeRollback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.rollbacks = []
+        self.losses = []
         self._history: collections.deque = collections.deque(maxlen=self.window)
         self._step, self._epoch, self._file = 0, 0, 0
         self._tracker_steps, self._mean, self._last_batch = 0, 0.0, -1
@@ -236,6 +239,7 @@ class SpikeRollback(keras.callbacks.Callback):
         if loss is None:
             return
         self._cool_down(steps)
+        self.losses.append((self._step, loss))
         threshold = self._threshold()
         if math.isfinite(loss) and loss <= threshold:
             self._history.append(loss)

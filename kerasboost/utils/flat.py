@@ -59,6 +59,12 @@ class FlatLayout:
         self.row_group = np.repeat(group[self.order], rows[self.order]).astype("int32")
         self.group_sizes = np.bincount(group, weights=sizes, minlength=self.groups)
         self.group_padding = np.bincount(group, weights=rows * BLOCK - sizes, minlength=self.groups).astype("float32")
+        # entries of each row that belong to a tensor (the rest is padding): BLOCK but in the
+        # last row of each tensor
+        valid = [np.full(rows[i], BLOCK, "int32") for i in self.order]
+        for v, pad in zip(valid, self.padding):
+            v[-1] -= pad
+        self.row_valid = np.concatenate(valid) if valid else np.zeros((0,), "int32")
 
     def flat(self, tensors, dtype: str = "float32"):
         """`tensors` (one per shape, in the given order; `None`: zeros) as the `(blocks, BLOCK)`

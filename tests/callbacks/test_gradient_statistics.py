@@ -285,3 +285,76 @@ def test_a_wrapper_and_the_layer_it_wraps_are_one_layer():
     assert [name.rsplit("/", 1)[-1] for name in stats.layers] == ["wn", "head"]
     record = stats.records[0]
     assert set(k for k in record if k.startswith("grad_norm/")) == {f"grad_norm/{n}" for n in stats.layers}
+
+
+# ---------------------------------------------------------------------------------- histograms
+
+
+def _layer_values(model):
+    """Each layer's variables (kernel and bias) as one flat array, by the layer's path."""
+    return {layer.path: np.concatenate([_np(v).ravel() for v in layer.trainable_variables]) for layer in model.layers}
+
+
+def test_weight_histograms_equal_numpy_histograms_of_each_layer():
+    model = _mlp(depth=2)
+    stats = GradientStatistics(
+        read_every_n_steps=4, histograms=["weights"], histogram_every_n_steps=1, histogram_bins=7
+    )
+    _fit(model, stats)  # 4 steps, one histogram each
+    assert sorted({r["step"] for r in stats.histogram_records}) == [0, 1, 2, 3]
+    last = {r["layer"]: r for r in stats.histogram_records if r["step"] == 3}  # the weights after the last step
+    assert set(last) == set(stats.layers)
+    for layer, values in _layer_values(model).items():
+        counts, edges = np.histogram(values, bins=7, range=(values.min(), values.max()))
+        np.testing.assert_allclose(last[layer]["edges"], edges, rtol=1e-6, atol=1e-6 * np.ptp(values))
+        # an entry on an inner edge may fall either side in float32 (none do here)
+        np.testing.assert_array_equal(last[layer]["counts"], counts)
+
+
+def test_gradient_and_update_histograms_mirror_each_other_under_sgd_with_rate_one():
+    # SGD(1): update = -gradient, so the update histogram is the gradient's, reversed
+    model = _mlp(depth=2)
+    stats = GradientStatistics(
+        read_every_n_steps=4, histograms=("gradients", "updates"), histogram_every_n_steps=2, histogram_bins=6
+    )
+    _fit(model, stats, optimizer=keras.optimizers.SGD(1.0))
+    assert sorted({r["step"] for r in stats.histogram_records}) == [0, 2]  # every 2nd step only
+    by = {(r["kind"], r["step"], r["layer"]): r for r in stats.histogram_records}
+    for step in (0, 2):
+        for layer in stats.layers:
+            g, u = by[("gradients", step, layer)], by[("updates", step, layer)]
+            np.testing.assert_allclose(u["edges"], -g["edges"][::-1], rtol=1e-5, atol=1e-7)
+            assert u["counts"].sum() == g["counts"].sum() == _layer_values(model)[layer].size
+            # the gradient norm recorded for the step lies within the histogram's range times the size
+            norm = next(r for r in stats.records if r["step"] == step)[f"grad_norm/{layer}"]
+            assert norm <= max(abs(g["edges"][0]), abs(g["edges"][-1])) * np.sqrt(g["counts"].sum()) * (1 + 1e-5)
+
+
+def test_histograms_go_to_tensorboard(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    model = _mlp(depth=1)
+    stats = GradientStatistics(read_every_n_steps=2, histograms=True, histogram_bins=4, log_dir=str(tmp_path))
+    _fit(model, stats)
+    tensors = {}
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "histograms" and value.tag.startswith("gradients/"):
+                    tensors[(value.tag, event.step)] = tf.make_ndarray(value.tensor)
+    assert sorted(tensors) == [(f"gradients/{layer}", s) for layer in stats.layers for s in (0, 2)]
+    record = next(r for r in stats.histogram_records if r["step"] == 2 and r["layer"] == stats.layers[0])
+    np.testing.assert_allclose(tensors[(f"gradients/{stats.layers[0]}", 2)][:, 2], record["counts"])
+    np.testing.assert_allclose(tensors[(f"gradients/{stats.layers[0]}", 2)][:, 0], record["edges"][:-1])
+
+
+def test_histogram_arguments_are_checked():
+    for kwargs, name in [
+        ({"histograms": "gradients"}, "histograms"),
+        ({"histograms": ["gradients", "gradients"]}, "histograms"),
+        ({"histograms": ["activations"]}, "histograms"),
+        ({"histograms": []}, "histograms"),
+        ({"histogram_every_n_steps": 0}, "histogram_every_n_steps"),
+        ({"histogram_bins": 1}, "histogram_bins"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            GradientStatistics(**kwargs)

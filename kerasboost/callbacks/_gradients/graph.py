@@ -115,3 +115,66 @@ def record_step(
         ops.where(record, new_steps, steps),
         count + ops.cast(record, count.dtype),
     )
+
+
+# what `GradientStatistics(histograms=...)` can draw per layer
+HISTOGRAM_KINDS = ("gradients", "weights", "updates")
+
+
+def layer_histograms(layout: Layout, values, bins: int):
+    """`((layers, bins), (layers, 2))`: the counts of each layer's finite entries of `values` in
+    `bins` equal bins between the layer's smallest and largest entry, and those two edges
+    (`tf.summary.histogram`'s buckets, computed per layer in a fixed number of ops: the bin of
+    every entry, then one segment sum over layer x bin)."""
+    v = layout.flat(values)
+    columns = ops.arange(v.shape[1], dtype="int32")
+    real = ops.expand_dims(columns, 0) < ops.expand_dims(ops.convert_to_tensor(layout.row_valid), 1)
+    finite = ops.logical_and(ops.isfinite(v), real)
+    lowest = ops.convert_to_tensor(float("inf"), v.dtype)
+    high = layout.group_maxima(ops.max(ops.where(finite, v, -lowest), axis=1))
+    low = -layout.group_maxima(ops.max(ops.where(finite, -v, -lowest), axis=1))
+    empty = low > high  # a layer without a finite entry: edges (0, 0), no counts
+    low, high = ops.where(empty, 0.0, low), ops.where(empty, 0.0, high)
+    row_group = ops.convert_to_tensor(layout.row_group)
+    row_low = ops.expand_dims(ops.take(low, row_group), 1)
+    row_width = ops.expand_dims(ops.take(ops.maximum(high - low, 1e-30), row_group), 1)
+    index = ops.clip(ops.floor((ops.where(finite, v, 0.0) - row_low) / row_width * bins), 0, bins - 1)
+    segment = ops.expand_dims(row_group, 1) * bins + ops.cast(index, "int32")
+    counts = ops.segment_sum(
+        ops.reshape(ops.cast(finite, "float32"), (-1,)),
+        ops.reshape(segment, (-1,)),
+        num_segments=len(layout.layers) * bins,
+    )
+    return ops.reshape(counts, (len(layout.layers), bins)), ops.stack([low, high], axis=1)
+
+
+def record_histograms(layout: Layout, every_n_steps: int, bins: int, kinds, step, grads, before, after, state):
+    """The new histogram state `(counts, edges, steps, count)`: on every `every_n_steps`-th
+    step, the per-layer histograms of `kinds` (`HISTOGRAM_KINDS`) written to the ring buffer,
+    under a `cond`, so that the other steps pay nothing but the test."""
+    counts, edges, steps, count = state
+    record = ops.equal(ops.mod(step, every_n_steps), 0)
+
+    def compute():
+        sources = {
+            "gradients": lambda: grads,
+            "weights": lambda: after,
+            "updates": lambda: [ops.cast(a, "float32") - ops.cast(b, "float32") for a, b in zip(after, before)],
+        }
+        made = [layer_histograms(layout, sources[kind](), bins) for kind in kinds]
+        return ops.stack([c for c, _ in made]), ops.stack([e for _, e in made])
+
+    def skip():
+        return ops.zeros(counts.shape[1:], counts.dtype), ops.zeros(edges.shape[1:], edges.dtype)
+
+    new_counts, new_edges = ops.cond(record, compute, skip)
+    slot = ops.cast(ops.mod(count, counts.shape[0]), "int32")
+    written = (
+        ops.slice_update(counts, (slot, 0, 0, 0), ops.expand_dims(ops.cast(new_counts, counts.dtype), 0)),
+        ops.slice_update(edges, (slot, 0, 0, 0), ops.expand_dims(ops.cast(new_edges, edges.dtype), 0)),
+        ops.slice_update(steps, (slot,), ops.reshape(ops.cast(step, steps.dtype), (1,))),
+    )
+    return (
+        *(ops.where(record, new, old) for new, old in zip(written, (counts, edges, steps))),
+        count + ops.cast(record, count.dtype),
+    )

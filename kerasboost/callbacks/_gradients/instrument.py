@@ -14,7 +14,14 @@ from keras import ops
 
 from kerasboost import _keras
 from kerasboost.callbacks import _compiled_steps
-from kerasboost.callbacks._gradients.graph import FIELDS, Layout, layer_owners, record_step, step_statistics
+from kerasboost.callbacks._gradients.graph import (
+    FIELDS,
+    Layout,
+    layer_owners,
+    record_histograms,
+    record_step,
+    step_statistics,
+)
 from kerasboost.optimizers.hidden_variables import (
     add_hidden_variables,
     remove_hidden_variables,
@@ -27,9 +34,10 @@ _KEY = "_kerasboost_gradient_statistics"
 
 class Instrumentation:
     """Records `statistics` (`graph.step_statistics` or a function with its signature) of every
-    `every_n_steps`-th step into a buffer of `slots` rows."""
+    `every_n_steps`-th step into a buffer of `slots` rows; with `histograms`
+    (`(every_n_steps, bins, kinds, slots)`), per-layer histograms too, into buffers of their own."""
 
-    def __init__(self, model, every_n_steps: int, slots: int, statistics=step_statistics) -> None:
+    def __init__(self, model, every_n_steps: int, slots: int, statistics=step_statistics, histograms=None) -> None:
         optimizer = model.optimizer
         variables = list(model.trainable_variables)
         if not optimizer.built:
@@ -47,25 +55,47 @@ class Instrumentation:
                 dict(shape=(), initializer="zeros", name="kb_grad_stats_count", dtype="int32"),
             ],
         )
+        self.histograms = histograms
+        self.histogram_variables: tuple = ()
+        if histograms is not None:
+            _, bins, kinds, hslots = histograms
+            layers = len(self.layout.layers)
+            self.histogram_variables = tuple(
+                add_hidden_variables(
+                    model,
+                    optimizer,
+                    [
+                        dict(shape=(hslots, len(kinds), layers, bins), initializer="zeros", name="kb_grad_hist"),
+                        dict(shape=(hslots, len(kinds), layers, 2), initializer="zeros", name="kb_grad_hist_edges"),
+                        dict(shape=(hslots,), initializer="zeros", name="kb_grad_hist_step"),
+                        dict(shape=(), initializer="zeros", name="kb_grad_hist_count", dtype="int32"),
+                    ],
+                )
+            )
+            self.variables = [*self.variables, *self.histogram_variables]
         self.patches = self._patches()
         self.installed = True
 
     @classmethod
-    def install(cls, model, every_n_steps: int, slots: int, statistics=step_statistics) -> Instrumentation:
+    def install(
+        cls, model, every_n_steps: int, slots: int, statistics=step_statistics, histograms=None
+    ) -> Instrumentation:
         """The instrumentation of `model`'s optimizer for this configuration, installed, with
         its record count at zero and the model's train function selected to match."""
         optimizer = model.optimizer
         if optimizer is None:
             raise ValueError("GradientStatistics needs a compiled model (model.optimizer is None).")
         kept = optimizer.__dict__.setdefault(_KEY, {})
-        key = (every_n_steps, slots, statistics, tuple(id(v) for v in model.trainable_variables))
+        key = (every_n_steps, slots, statistics, histograms, tuple(id(v) for v in model.trainable_variables))
         instrumentation = kept.get(key)
         if instrumentation is None:
-            instrumentation = kept[key] = cls(model, every_n_steps, slots, statistics)
+            instrumentation = kept[key] = cls(model, every_n_steps, slots, statistics, histograms)
         else:
             restore_hidden_variables(model, optimizer, instrumentation.variables)
             instrumentation.installed = True
         instrumentation.count.assign(0)
+        if instrumentation.histogram_variables:
+            instrumentation.histogram_variables[-1].assign(0)
         for name, patch in instrumentation.patches.items():
             _keras.override(optimizer, name, patch)
         _compiled_steps.enter(model, instrumentation)
@@ -82,7 +112,15 @@ class Instrumentation:
 
     def _patches(self) -> dict:
         optimizer, layout, every, statistics = self.optimizer, self.layout, self.every_n_steps, self.statistics
-        added = self.variables
+        added = self.variables[:3]
+        histogram_variables, histograms = self.histogram_variables, self.histograms
+
+        def histogram_state(step, grads, before, after, current):
+            if histograms is None:
+                return ()
+            hist_every, bins, kinds, _ = histograms
+            return record_histograms(layout, hist_every, bins, kinds, step, grads, before, after, current)
+
         if keras.backend.backend() == "jax":
             # JAX's trainer calls `stateless_apply` (LossScaleOptimizer overrides it without
             # going through `apply`): wrap it, reading and returning the buffers by position
@@ -93,18 +131,29 @@ class Instrumentation:
                 value = {id(ref): val for ref, val in zip(refs, optimizer_variables)}
                 new_trainable, new_optimizer = original(optimizer_variables, grads, trainable_variables)
                 scale = value.get(id(getattr(optimizer, "dynamic_scale", None)))
+                step, unscaled = value[id(optimizer.iterations)], _unscaled(grads, scale)
                 updated = record_step(
                     layout,
                     every,
-                    value[id(optimizer.iterations)],
-                    _unscaled(grads, scale),
+                    step,
+                    unscaled,
                     trainable_variables,
                     new_trainable,
                     *(value[id(v)] for v in added),
                     statistics=statistics,
                 )
+                updated = (
+                    *updated,
+                    *histogram_state(
+                        step,
+                        unscaled,
+                        trainable_variables,
+                        new_trainable,
+                        tuple(value[id(v)] for v in histogram_variables),
+                    ),
+                )
                 new_optimizer = list(new_optimizer)
-                for v, new in zip(added, updated):
+                for v, new in zip((*added, *histogram_variables), updated):
                     new_optimizer[next(i for i, ref in enumerate(refs) if ref is v)] = new
                 return new_trainable, new_optimizer
 
@@ -126,6 +175,9 @@ class Instrumentation:
             for v, new in zip(
                 added, record_step(layout, every, step, unscaled, before, after, *current, statistics=statistics)
             ):
+                v.assign(new)
+            current_histograms = tuple(ops.convert_to_tensor(v) for v in histogram_variables)
+            for v, new in zip(histogram_variables, histogram_state(step, unscaled, before, after, current_histograms)):
                 v.assign(new)
             return result
 

@@ -48,6 +48,22 @@ class RecordWriter:
                 norms = [record[f"grad_norm/{n}"] for n in self.layers]
                 tf.summary.histogram("grad_norm_per_layer", np.asarray(norms))
 
+    def write_histogram(self, record: dict) -> None:
+        """One layer's histogram (`edges`, `counts`) as the TensorBoard histogram `<kind>/<layer>`."""
+        if self.summary is None:
+            return
+        import tensorflow as tf
+        from tensorboard.plugins.histogram import metadata
+
+        edges, counts = record["edges"], record["counts"]
+        buckets = np.stack([edges[:-1], edges[1:], counts.astype("float64")], axis=1)
+        with self.summary.as_default(step=record["step"]):
+            tf.summary.write(
+                f"{record['kind']}/{record['layer']}",
+                tf.constant(buckets, tf.float64),
+                metadata=metadata.create_summary_metadata(display_name=None, description=None),
+            )
+
     def close(self) -> None:
         if self.summary is not None:
             self.summary.flush()
