@@ -23,6 +23,7 @@ def gallery_schedules() -> dict:
         ),
         "OneCycle cos": schedules.OneCycle(1e-2, total_steps=STEPS),
         "OneCycle linear, three_phase": schedules.OneCycle(1e-2, STEPS, anneal_strategy="linear", three_phase=True),
+        "OneCycleMomentum (a momentum, not a rate)": schedules.OneCycle(1e-2, total_steps=STEPS).momentum_schedule(),
         "StepDecay": schedules.StepDecay(1e-2, drop_every=250, factor=0.5),
         "InverseSqrtDecay": schedules.InverseSqrtDecay(scale=512**-0.5, warmup_steps=100),
         "LinearDecay": schedules.LinearDecay(1e-2, decay_steps=800, end_learning_rate=1e-3),

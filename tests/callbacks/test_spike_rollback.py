@@ -200,9 +200,10 @@ MIRRORED = textwrap.dedent(
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         # (XLA cannot compile a step whose variables live on two devices: Keras's own fail too)
-        clean = t._run(False, [], jit_compile=False)["val_loss"][-1]
+        # (10 epochs, 440 steps: every poisoned batch)
+        clean = t._run(False, [], epochs=10, jit_compile=False)["val_loss"][-1]
         rollback = SpikeRollback(min_history=5, snapshot_every=10, verbose=False)
-        history = t._run(True, [rollback], jit_compile=False)
+        history = t._run(True, [rollback], epochs=10, jit_compile=False)
     print("RESULT", clean, history["val_loss"][-1], [r["step"] for r in rollback.rollbacks])
     """
 )
