@@ -2,7 +2,8 @@
 
 from kerasboost.tuning.distributed import DistributedSearchError, run_distributed_search
 from kerasboost.tuning.hypermodels import ConvNetHyperModel, MLPHyperModel, trial_seed
-from kerasboost.tuning.results import plot_trials, trials_dataframe
+from kerasboost.tuning.pruning import ASHAPruner, BayesianOptimization, MedianPruner, RandomSearch
+from kerasboost.tuning.results import plot_intermediate, plot_trials, trials_dataframe
 from kerasboost.tuning.search_space import (
     hp_clipping,
     hp_dropout,
@@ -15,9 +16,13 @@ from kerasboost.tuning.search_space import (
 )
 
 __all__ = [
+    "ASHAPruner",
+    "BayesianOptimization",
     "ConvNetHyperModel",
     "DistributedSearchError",
     "MLPHyperModel",
+    "MedianPruner",
+    "RandomSearch",
     "hp_clipping",
     "hp_dropout",
     "hp_initializer",
@@ -26,6 +31,7 @@ __all__ = [
     "hp_optimizer",
     "hp_regularizer",
     "hp_schedule",
+    "plot_intermediate",
     "plot_trials",
     "run_distributed_search",
     "trial_seed",

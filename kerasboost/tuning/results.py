@@ -7,6 +7,7 @@ import numbers
 from typing import Any
 
 from kerasboost.api_export import kerasboost_export
+from kerasboost.tuning.pruning import INTERMEDIATE, PRUNED
 from kerasboost.utils.validation import fail
 
 
@@ -31,7 +32,9 @@ def trials_dataframe(tuner: Any) -> Any:
 
     Returns:
         A `pandas.DataFrame` with columns `trial_id`, `status`, `score`,
-        `best_step`, `hp/<name>` per hyperparameter and `metric/<name>`.
+        `best_step`, `pruned` and `pruned_at_epoch` (trials a pruner stopped:
+        `kerasboost.tuning.RandomSearch(pruner=...)`), `hp/<name>` per
+        hyperparameter and `metric/<name>`.
 
     Example:
 
@@ -39,7 +42,7 @@ def trials_dataframe(tuner: Any) -> Any:
     >>> import keras_tuner, kerasboost
     >>> oracle = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
     >>> list(kerasboost.tuning.trials_dataframe(oracle).columns)
-    ['trial_id', 'status', 'score', 'best_step']
+    ['trial_id', 'status', 'score', 'best_step', 'pruned', 'pruned_at_epoch']
 
     ```
     """
@@ -60,8 +63,11 @@ def trials_dataframe(tuner: Any) -> Any:
             row[f"hp/{hp.name}"] = hps.values[hp.name] if hps.is_active(hp) and hp.name in hps.values else None
         for name, history in trial.metrics.metrics.items():
             row[f"metric/{name}"] = trial.metrics.get_best_value(name) if history.get_history() else None
+        pruned = trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED)
+        row["pruned"] = bool(pruned)
+        row["pruned_at_epoch"] = int(trial.metrics.get_last_value(PRUNED)) if pruned else None
         rows.append(row)
-    columns = ["trial_id", "status", "score", "best_step"]
+    columns = ["trial_id", "status", "score", "best_step", "pruned", "pruned_at_epoch"]
     frame = pd.DataFrame(rows, columns=None if rows else columns)
     return frame
 
@@ -183,6 +189,71 @@ def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 
             measure = "corr. ratio"
         ax.set(xlabel=column[3:], ylabel=name, title=f"{column[3:]} ({measure} {strength:.2f})")
         ax.title.set_fontsize(9)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+@kerasboost_export("kerasboost.tuning.plot_intermediate", register=False)
+def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> Any:
+    """Every trial's objective epoch by epoch, the trials a pruner stopped marked where they stopped.
+
+    The curves are the values a pruning search reports at each epoch's end
+    (`kerasboost.tuning.RandomSearch(pruner=...)`, `BayesianOptimization`):
+    completed trials as lines, pruned ones fainter and ending in an "x".
+
+    Args:
+        tuner: a keras-tuner tuner or oracle of a search run with a pruner.
+        path: optional PNG path to save the figure to.
+        ax: optional matplotlib `Axes` to draw into.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    ```python
+    >>> import keras_tuner, kerasboost
+    >>> oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
+    >>> kerasboost.tuning.plot_intermediate(oracle).axes[0].get_xlabel()
+    'epoch'
+
+    ```
+
+    References:
+        - Akiba et al., 2019, "Optuna: A Next-generation Hyperparameter
+          Optimization Framework", KDD, https://arxiv.org/abs/1907.10902
+          (its intermediate-values plot)
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    oracle = _oracle(tuner)
+    name = getattr(oracle.objective, "name", "objective")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 3.8), layout="constrained")
+    else:
+        fig = ax.figure
+    pruned_label = kept_label = None
+    for trial_id in sorted(oracle.trials):
+        trial = oracle.trials[trial_id]
+        if not trial.metrics.exists(INTERMEDIATE + name):
+            continue
+        history = sorted(trial.metrics.get_history(INTERMEDIATE + name), key=lambda o: o.step)
+        epochs = [o.step for o in history]
+        values = [float(sum(o.value) / len(o.value)) for o in history]
+        if trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED):
+            ax.plot(epochs, values, "-", color="C3", alpha=0.5, linewidth=1, label=pruned_label or "pruned")
+            ax.plot(epochs[-1:], values[-1:], "x", color="C3")
+            pruned_label = "_"
+        else:
+            ax.plot(epochs, values, "-", color="C0", linewidth=1.4, label=kept_label or "ran to the end")
+            kept_label = "_"
+    ax.set(xlabel="epoch", ylabel=name, title=f"{name} of every trial, epoch by epoch")
+    if pruned_label or kept_label:
+        ax.legend(fontsize=8)
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig

@@ -20,6 +20,10 @@ TUNERS = {
     "grid": lambda hm, **kw: keras_tuner.GridSearch(hm, max_trials=3, **kw),
     "bayesian": lambda hm, **kw: keras_tuner.BayesianOptimization(hm, max_trials=3, num_initial_points=2, **kw),
     "hyperband": lambda hm, **kw: keras_tuner.Hyperband(hm, max_epochs=2, factor=2, hyperband_iterations=1, **kw),
+    # kerasboost's pruning: the chief takes the decisions from both workers' epoch reports
+    "asha": lambda hm, **kw: kerasboost.tuning.RandomSearch(
+        hm, max_trials=6, pruner=kerasboost.tuning.ASHAPruner(min_epochs=1, reduction_factor=2), **kw
+    ),
 }
 
 
@@ -55,7 +59,7 @@ def main(kind, directory, fail=False):
         optimizers=["adam", "sgd"],
         schedules=["constant"],
         batch_sizes=[64],
-        epochs=1,
+        epochs=4 if kind == "asha" else 1,
     )
     tuner = TUNERS[kind](hypermodel, objective="val_accuracy", directory=directory, project_name="search", seed=1)
     tuner.search(x[:300], y[:300], validation_data=(x[300:], y[300:]), verbose=0)

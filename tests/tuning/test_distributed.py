@@ -51,6 +51,29 @@ def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
     assert best and best[0].score is not None and 0.0 <= best[0].score <= 1.0
 
 
+# the slow tier: a chief and two workers (~60 s)
+@pytest.mark.slow
+def test_asha_pruning_across_a_chief_and_two_workers_loses_no_trial(tmp_path):
+    run = run_distributed_search(
+        [sys.executable, SCRIPT, "asha", str(tmp_path)],
+        num_workers=2,
+        timeout=420,
+        chief_grace=60,
+        log_dir=str(tmp_path / "logs"),
+        env=ENV,
+    )
+    assert run.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=6)
+    oracle._set_project_dir(str(tmp_path), "search")
+    oracle.reload()
+    frame = trials_dataframe(oracle)
+    ran = [name for name in os.listdir(tmp_path) if name.startswith("ran-")]
+    # every trial ran once and ended (none lost, none run twice), and the chief pruned some
+    assert len(frame) == 6 == len(ran) and set(frame["status"]) == {"COMPLETED"}, frame
+    assert frame["pruned"].any() and not frame["pruned"].all()
+    assert set(frame.loc[frame["pruned"], "pruned_at_epoch"]) <= {1, 2}  # the rungs below 4 epochs
+
+
 # the slow tier: a chief and a worker process (~30 s); one worker whose every trial fails is
 # the case: the chief would otherwise wait for it forever
 @pytest.mark.slow

@@ -1,0 +1,337 @@
+"""Trial pruning and a time budget for keras-tuner searches.
+
+keras-tuner passes no intermediate results to its oracle, so every trial trains to its last
+epoch. Here the tuners (`RandomSearch`, `BayesianOptimization`: keras-tuner's, with `pruner`
+and `max_time`) report the objective at the end of every epoch to the oracle, under the metric
+`intermediate/<objective>`; the oracle asks the pruner whether the trial goes on, and a trial
+told to stop ends after that epoch, its score the best of the epochs it ran, its stopping epoch
+kept as the metric `pruned_at_epoch`. The decisions are taken where the oracle lives: with
+keras-tuner's distributed search (a chief and workers), in the chief, from every worker's
+reports; the state is the trials' own metrics, so a resumed search prunes as before.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import keras_tuner
+import numpy as np
+
+from kerasboost.api_export import kerasboost_export
+from kerasboost.utils.validation import check_number, fail
+
+INTERMEDIATE = "intermediate/"
+PRUNED = "pruned_at_epoch"
+STOPPED = "STOPPED"  # keras-tuner's TrialStatus.STOPPED: for a running trial, "stop after this epoch"
+
+
+class Pruner:
+    """Decides, from the values every trial reported at each epoch, whether a trial stops.
+
+    Subclasses implement `prune(curve, others)`: `curve` the trial's best-so-far values of
+    epochs 1..e (oriented so that larger is better), `others` the same curves of the other
+    trials (finished or running); True stops the trial after epoch e.
+    """
+
+    def __init__(self, min_epochs: int = 1) -> None:
+        self.min_epochs = check_number("min_epochs", min_epochs, low=1, integer=True)
+
+    def prune(self, curve: Sequence[float], others: Sequence[Sequence[float]]) -> bool:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"min_epochs": self.min_epochs}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+@kerasboost_export("kerasboost.tuning.MedianPruner", register=False)
+class MedianPruner(Pruner):
+    """Median stopping: stop a trial whose best value so far is worse than the median of the
+    other trials' best values at the same epoch.
+
+    From epoch `min_epochs` on, and once at least `min_trials` other trials have reported that
+    epoch, a trial whose best objective over its first `e` epochs is worse than the median of
+    the other trials' bests over their first `e` epochs stops after epoch `e` (Golovin et al.'s
+    median stopping rule, as Optuna's `MedianPruner` applies it).
+
+    Args:
+        min_epochs: int >= 1, epochs every trial runs before it can be stopped. Defaults to 1.
+        min_trials: int >= 1, other trials that must have reached an epoch before a trial is
+            compared there. Defaults to 4.
+
+    Example:
+
+    ```python
+    >>> import kerasboost
+    >>> pruner = kerasboost.tuning.MedianPruner(min_epochs=2, min_trials=2)
+    >>> pruner.prune([0.5, 0.6], others=[[0.7, 0.8], [0.6, 0.9]])   # 0.6 < median(0.8, 0.9)
+    True
+
+    ```
+
+    References:
+        - Golovin et al., 2017, "Google Vizier: A Service for Black-Box
+          Optimization", KDD (median stopping rule)
+    """
+
+    def __init__(self, min_epochs: int = 1, min_trials: int = 4) -> None:
+        super().__init__(min_epochs)
+        self.min_trials = check_number("min_trials", min_trials, low=1, integer=True)
+
+    def prune(self, curve, others) -> bool:
+        epoch = len(curve)
+        if epoch < self.min_epochs:
+            return False
+        at_epoch = [max(o[:epoch]) for o in others if len(o) >= epoch]
+        if len(at_epoch) < self.min_trials:
+            return False
+        return max(curve) < float(np.median(at_epoch))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "min_trials": self.min_trials}
+
+
+@kerasboost_export("kerasboost.tuning.ASHAPruner", register=False)
+class ASHAPruner(Pruner):
+    """Asynchronous successive halving: at each rung, only the top `1 / reduction_factor` go on.
+
+    The rungs are the epochs `min_epochs * reduction_factor ** k` (k = 0, 1, ...). A trial
+    reaching a rung goes on if its best value so far is among the best
+    `max(1, n // reduction_factor)` values recorded at that rung, `n` counting every trial
+    that has reached it so far (this one included), and stops there otherwise. No trial waits
+    for others: the decision uses what has been reported (Li et al. 2020; the rule of
+    Optuna's `SuccessiveHalvingPruner`). With 12-epoch trials, `min_epochs=1` and
+    `reduction_factor=3`, the rungs are epochs 1, 3 and 9.
+
+    Args:
+        min_epochs: int >= 1, the first rung (the epochs every trial runs). Defaults to 1.
+        reduction_factor: int >= 2, the inverse of the fraction that goes on. Defaults to 3.
+
+    Example:
+
+    ```python
+    >>> import kerasboost
+    >>> pruner = kerasboost.tuning.ASHAPruner(min_epochs=1, reduction_factor=2)
+    >>> pruner.rungs(12)
+    [1, 2, 4, 8]
+    >>> pruner.prune([0.5], others=[[0.7], [0.6], [0.4]])   # 4 at rung 1: the best 2 go on
+    True
+
+    ```
+
+    References:
+        - Li et al., 2020, "A System for Massively Parallel Hyperparameter
+          Tuning", MLSys, https://arxiv.org/abs/1810.05934
+    """
+
+    def __init__(self, min_epochs: int = 1, reduction_factor: int = 3) -> None:
+        super().__init__(min_epochs)
+        self.reduction_factor = check_number("reduction_factor", reduction_factor, low=2, integer=True)
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The rung epochs up to `epochs`."""
+        rungs, rung = [], self.min_epochs
+        while rung <= epochs:
+            rungs.append(rung)
+            rung *= self.reduction_factor
+        return rungs
+
+    def prune(self, curve, others) -> bool:
+        epoch = len(curve)
+        if epoch not in self.rungs(epoch):
+            return False
+        values = [max(o[:epoch]) for o in others if len(o) >= epoch] + [max(curve)]
+        keep = max(1, len(values) // self.reduction_factor)
+        return max(curve) < sorted(values, reverse=True)[keep - 1]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "reduction_factor": self.reduction_factor}
+
+
+# ---------------------------------------------------------------------------------- the oracle side
+
+
+def _curve(trial, name: str, sign: float) -> list[float]:
+    """The trial's reported values of `name`, epoch by epoch, as best-so-far, larger better."""
+    if not trial.metrics.exists(name):
+        return []
+    history = sorted(trial.metrics.get_history(name), key=lambda o: o.step)
+    values = [sign * float(np.mean(o.value)) for o in history]
+    return list(np.maximum.accumulate(values)) if values else []
+
+
+def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) -> None:
+    """Make `oracle` (a keras-tuner oracle in this process: the chief's, or a local search's)
+    take the pruner's decisions on intermediate reports and stop creating trials after
+    `max_time` seconds from now."""
+    objective = oracle.objective
+    if type(objective).__name__ == "MultiObjective":
+        raise fail("pruner", "None with a multi-objective search (prune on one objective)", pruner)
+    name, sign = INTERMEDIATE + objective.name, (1.0 if objective.direction == "max" else -1.0)
+    # the oracle's own methods, kept from the first install (a second `search` replaces the hooks)
+    original_update, original_create = oracle.__dict__.setdefault(
+        "_kerasboost_originals", (oracle.update_trial, oracle.create_trial)
+    )
+    deadline = None if max_time is None else time.monotonic() + max_time
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        if name not in metrics:
+            return original_update(trial_id, metrics, step=step)
+        trial = self.trials[trial_id]
+        if not trial.metrics.exists(name):
+            trial.metrics.register(name, direction=objective.direction)
+        trial.metrics.update(name, float(metrics[name]), step=step)
+        if pruner is not None:
+            curve = _curve(trial, name, sign)
+            others = [_curve(t, name, sign) for i, t in self.trials.items() if i != trial_id]
+            if pruner.prune(curve, [o for o in others if o]):
+                if not trial.metrics.exists(PRUNED):
+                    trial.metrics.register(PRUNED, direction="min")
+                trial.metrics.update(PRUNED, float(len(curve)), step=step)
+                trial.status = STOPPED
+        self._save_trial(trial)
+        return trial
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        if deadline is not None and time.monotonic() > deadline and tuner_id not in self.ongoing_trials:
+            # as keras-tuner's own end of a search: the tuner leaves (the chief exits once all have)
+            self.tuner_ids.discard(tuner_id)
+            return keras_tuner.engine.trial.Trial(self.get_space(), status=STOPPED)
+        return original_create(tuner_id)
+
+    oracle.update_trial = update_trial.__get__(oracle)
+    oracle.create_trial = create_trial.__get__(oracle)
+
+
+class _PruningTuner:
+    """What `RandomSearch` and `BayesianOptimization` add to keras-tuner's tuners."""
+
+    def _setup_pruning(self, pruner: Pruner | None, max_time: float | None) -> None:
+        if pruner is not None and not isinstance(pruner, Pruner):
+            raise fail("pruner", "None, MedianPruner(...) or ASHAPruner(...)", pruner)
+        if max_time is not None:
+            max_time = check_number("max_time", max_time, low=0.0, low_inclusive=False)
+        self.pruner, self.max_time = pruner, max_time
+        self._deadline: float | None = None
+
+    def search(self, *fit_args, **fit_kwargs):
+        epochs = fit_kwargs.get("epochs")
+        if self.pruner is not None and epochs is not None and self.pruner.min_epochs > epochs:
+            raise fail("pruner", f"a pruner whose min_epochs is at most the search's epochs ({epochs})", self.pruner)
+        if not _is_client(self.oracle):
+            install_oracle_hooks(self.oracle, self.pruner, self.max_time)
+        self._deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        return super().search(*fit_args, **fit_kwargs)
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs)
+        objective = self.oracle.objective
+        value = (logs or {}).get(objective.name)
+        if value is not None and math.isfinite(float(value)):
+            reported = self.oracle.update_trial(
+                trial.trial_id, {INTERMEDIATE + objective.name: float(value)}, step=epoch + 1
+            )
+            if getattr(reported, "status", None) == STOPPED:
+                model.stop_training = True
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            model.stop_training = True  # the time budget: this trial ends here, with what it has
+
+
+def _is_client(oracle) -> bool:
+    return type(oracle).__name__ == "OracleClient"
+
+
+@kerasboost_export("kerasboost.tuning.RandomSearch", register=False)
+class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
+    """keras-tuner's `RandomSearch`, with trial pruning and a time budget.
+
+    Every keras-tuner argument works as there. Added:
+
+    Args:
+        hypermodel: as keras-tuner's (a `HyperModel` or a `build(hp)` function).
+        pruner: None (default), `MedianPruner(...)` or `ASHAPruner(...)`: stops a trial after
+            an epoch where it falls behind the others (see `kerasboost.tuning.pruning`).
+        max_time: None (default) or seconds: no trial starts after `max_time` seconds of
+            this `search` call, and the running ones stop at their next epoch end; every
+            finished trial is kept, and `search` again (`overwrite=False`) resumes.
+        **kwargs: keras-tuner's `RandomSearch` arguments (`objective`, `max_trials`, `seed`,
+            `directory`, `project_name`, `overwrite`, ...).
+
+    Example:
+
+    ```python
+    >>> import keras, numpy as np, kerasboost
+    >>> def build(hp):
+    ...     layers = [keras.Input((4,)), keras.layers.Dense(hp.Int("units", 2, 8)), keras.layers.Dense(1)]
+    ...     model = keras.Sequential(layers)
+    ...     model.compile(keras.optimizers.SGD(hp.Float("lr", 1e-3, 1e-1, sampling="log")), "mse")
+    ...     return model
+    >>> tuner = kerasboost.tuning.RandomSearch(build, objective="val_loss", max_trials=3, seed=0,
+    ...     pruner=kerasboost.tuning.MedianPruner(min_trials=1), overwrite=True, directory="/tmp/kb-doctest")
+    >>> x = np.random.default_rng(0).normal(size=(64, 4))
+    >>> tuner.search(x, x.sum(1), validation_split=0.25, epochs=3, verbose=0)
+    >>> len(kerasboost.tuning.trials_dataframe(tuner))
+    3
+
+    ```
+
+    References:
+        - O'Malley et al., 2019, "KerasTuner", https://github.com/keras-team/keras-tuner
+        - Golovin et al., 2017, "Google Vizier: A Service for Black-Box
+          Optimization", KDD (median stopping)
+        - Li et al., 2020, "A System for Massively Parallel Hyperparameter
+          Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
+    """
+
+    def __init__(
+        self, hypermodel: Any = None, pruner: Pruner | None = None, max_time: float | None = None, **kwargs: Any
+    ) -> None:
+        self._setup_pruning(pruner, max_time)
+        super().__init__(hypermodel, **kwargs)
+
+
+@kerasboost_export("kerasboost.tuning.BayesianOptimization", register=False)
+class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
+    """keras-tuner's `BayesianOptimization`, with trial pruning and a time budget.
+
+    As `kerasboost.tuning.RandomSearch`: keras-tuner's arguments, plus `pruner` and
+    `max_time`. A pruned trial's score (the best of its epochs) is what the Gaussian process
+    learns from, as for any trial.
+
+    Args:
+        hypermodel: as keras-tuner's.
+        pruner: None (default), `MedianPruner(...)` or `ASHAPruner(...)`.
+        max_time: None (default) or seconds for this `search` call.
+        **kwargs: keras-tuner's `BayesianOptimization` arguments.
+
+    Example:
+
+    ```python
+    >>> import kerasboost
+    >>> tuner = kerasboost.tuning.BayesianOptimization(
+    ...     lambda hp: None, objective="val_loss", max_trials=2, max_time=60.0,
+    ...     overwrite=True, directory="/tmp/kb-doctest")
+    >>> tuner.max_time
+    60.0
+
+    ```
+
+    References:
+        - Snoek, Larochelle & Adams, 2012, "Practical Bayesian Optimization of
+          Machine Learning Algorithms", https://arxiv.org/abs/1206.2944
+        - Li et al., 2020, "A System for Massively Parallel Hyperparameter
+          Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
+    """
+
+    def __init__(
+        self, hypermodel: Any = None, pruner: Pruner | None = None, max_time: float | None = None, **kwargs: Any
+    ) -> None:
+        self._setup_pruning(pruner, max_time)
+        super().__init__(hypermodel, **kwargs)

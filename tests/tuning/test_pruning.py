@@ -1,0 +1,119 @@
+"""Trial pruning (median stopping, ASHA) and the time budget inside keras-tuner searches."""
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from kerasboost.tuning import (
+    ASHAPruner,
+    BayesianOptimization,
+    MedianPruner,
+    RandomSearch,
+    plot_intermediate,
+    trials_dataframe,
+)
+from kerasboost.tuning.pruning import INTERMEDIATE, PRUNED
+
+
+def test_median_rule_by_hand():
+    pruner = MedianPruner(min_epochs=2, min_trials=2)
+    others = [[0.7, 0.8, 0.85], [0.6, 0.9], [0.1]]
+    assert not pruner.prune([0.1], others)  # before min_epochs
+    assert pruner.prune([0.5, 0.6], others)  # best 0.6 < median(0.8, 0.9) = 0.85
+    assert not pruner.prune([0.5, 0.86], others)  # 0.86 > 0.85
+    assert not pruner.prune([0.1, 0.2, 0.3], others)  # one other trial reached epoch 3: too few
+    # the others' best up to the same epoch: [0.7, 0.8, 0.85] counts 0.8 at epoch 2
+    assert MedianPruner(min_trials=1).prune([0.2, 0.79], [[0.7, 0.8, 0.85]])
+
+
+def test_asha_rungs_and_promotions_by_hand():
+    pruner = ASHAPruner(min_epochs=1, reduction_factor=3)
+    assert pruner.rungs(12) == [1, 3, 9]
+    assert ASHAPruner(min_epochs=2, reduction_factor=2).rungs(12) == [2, 4, 8]
+    others = [[0.9], [0.8], [0.7], [0.6], [0.5]]
+    # 6 at rung 1 (this one included): the best 6 // 3 = 2 go on
+    assert not pruner.prune([0.85], others)
+    assert pruner.prune([0.75], others)
+    assert not pruner.prune([0.1, 0.2], others)  # epoch 2 is no rung
+    # the first trial at a rung always goes on; the second only if it is the better one
+    assert not pruner.prune([0.1, 0.1, 0.1], [[0.9]])
+    assert pruner.prune([0.1, 0.1, 0.1], [[0.9, 0.9, 0.9]])
+
+
+def _build(hp):
+    """A linear regression whose SGD rate is the only hyperparameter: the small rates lag."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(hp.Choice("lr", [1e-5, 1e-4, 0.05, 0.1])), "mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 4)).astype("float32")
+    return x, x @ np.array([1.0, -2.0, 0.5, 3.0], "float32")
+
+
+def _epochs_run(oracle):
+    return {tid: len(t.metrics.get_history(INTERMEDIATE + "val_loss")) for tid, t in oracle.trials.items()}
+
+
+@pytest.mark.parametrize(
+    "pruner", [MedianPruner(min_epochs=1, min_trials=1), ASHAPruner(min_epochs=1, reduction_factor=2)]
+)
+def test_a_pruned_search_stops_the_lagging_trials_and_keeps_the_best(pruner, tmp_path):
+    x, y = _data()
+    tuner = RandomSearch(
+        _build, objective="val_loss", max_trials=4, seed=3, pruner=pruner, directory=str(tmp_path), project_name="p"
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=6, batch_size=16, verbose=0)
+    frame = trials_dataframe(tuner)
+    ran = _epochs_run(tuner.oracle)
+    assert len(frame) == 4 and set(frame["status"]) == {"COMPLETED"}
+    pruned = frame[frame["pruned"]]
+    assert len(pruned) >= 1 and sum(ran.values()) < 4 * 6
+    for _, row in pruned.iterrows():  # recorded where it stopped: its curve ends there
+        assert row["pruned_at_epoch"] == ran[row["trial_id"]] < 6
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert best.hyperparameters.get("lr") >= 0.05 and PRUNED not in best.metrics.metrics
+    # every trial's curve drawn, each pruned one ending in an "x"
+    lines = plot_intermediate(tuner).axes[0].get_lines()
+    assert sum(line.get_marker() == "x" for line in lines) == len(pruned)
+    assert sum(line.get_marker() != "x" for line in lines) == 4
+
+
+def _slow_build(hp):
+    time.sleep(1.0)  # the budget below runs out while the first trial builds
+    return _build(hp)
+
+
+def test_the_time_budget_stops_the_search_and_a_second_call_resumes(tmp_path):
+    x, y = _data()
+    kwargs = dict(objective="val_loss", max_trials=50, seed=0, directory=str(tmp_path), project_name="t")
+    tuner = RandomSearch(_slow_build, max_time=0.5, **kwargs)
+    tuner.search(x, y, validation_split=0.25, epochs=3, verbose=0)
+    # one trial started within the budget; it stopped at its first epoch's end; no other started
+    assert _epochs_run(tuner.oracle) == {"00": 1}
+    assert trials_dataframe(tuner)["status"].tolist() == ["COMPLETED"]
+    tuner.search(x, y, validation_split=0.25, epochs=3, verbose=0)  # the same tuner: a new budget
+    assert len(tuner.oracle.trials) == 2
+    again = RandomSearch(_slow_build, max_time=0.5, overwrite=False, **kwargs)  # a new process would
+    again.search(x, y, validation_split=0.25, epochs=3, verbose=0)
+    assert len(again.oracle.trials) == 3  # resumed: the finished trials kept, one more run
+
+
+def test_bad_arguments_fail_at_construction_or_search(tmp_path):
+    for make, name in [
+        (lambda: MedianPruner(min_epochs=0), "min_epochs"),
+        (lambda: MedianPruner(min_trials=0), "min_trials"),
+        (lambda: ASHAPruner(reduction_factor=1), "reduction_factor"),
+        (lambda: RandomSearch(_build, objective="val_loss", pruner="median", directory=str(tmp_path)), "pruner"),
+        (lambda: BayesianOptimization(_build, objective="val_loss", max_time=0, directory=str(tmp_path)), "max_time"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            make()
+    tuner = RandomSearch(_build, objective="val_loss", pruner=ASHAPruner(min_epochs=5), directory=str(tmp_path))
+    x, y = _data()
+    with pytest.raises(ValueError, match="min_epochs"):
+        tuner.search(x, y, validation_split=0.25, epochs=3, verbose=0)
