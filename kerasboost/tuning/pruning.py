@@ -210,18 +210,75 @@ def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) 
     oracle.create_trial = create_trial.__get__(oracle)
 
 
+def as_splitter(cross_validation: Any, seed: Any = None) -> Any:
+    """None, or a scikit-learn splitter: an int k >= 2 is `KFold(k, shuffle=True)`."""
+    if cross_validation is None:
+        return None
+    if isinstance(cross_validation, int) and not isinstance(cross_validation, bool):
+        if cross_validation < 2:
+            raise fail("cross_validation", "None, an int k >= 2 (folds) or a scikit-learn splitter", cross_validation)
+        from sklearn.model_selection import KFold
+
+        return KFold(cross_validation, shuffle=True, random_state=seed)
+    if callable(getattr(cross_validation, "split", None)) and callable(getattr(cross_validation, "get_n_splits", None)):
+        return cross_validation
+    raise fail("cross_validation", "None, an int k >= 2 (folds) or a scikit-learn splitter", cross_validation)
+
+
 class _PruningTuner:
     """What `RandomSearch` and `BayesianOptimization` add to keras-tuner's tuners."""
 
-    def _setup_pruning(self, pruner: Pruner | None, max_time: float | None) -> None:
+    def _setup_pruning(
+        self, pruner: Pruner | None, max_time: float | None, cross_validation: Any = None, seed: Any = None
+    ) -> None:
         if pruner is not None and not isinstance(pruner, Pruner):
             raise fail("pruner", "None, MedianPruner(...) or ASHAPruner(...)", pruner)
         if max_time is not None:
             max_time = check_number("max_time", max_time, low=0.0, low_inclusive=False)
         self.pruner, self.max_time = pruner, max_time
+        self.cross_validation = as_splitter(cross_validation, seed)
         self._deadline: float | None = None
 
+    def _over_time(self) -> bool:
+        return self._deadline is not None and time.monotonic() > self._deadline
+
+    def run_trial(self, trial, *args, **kwargs):
+        if self.cross_validation is None:
+            return super().run_trial(trial, *args, **kwargs)
+        return self._run_folds(trial, *args, **kwargs)
+
+    def _run_folds(self, trial, *args, **kwargs):
+        """Train the trial's model on each fold; report the running mean of the folds' best
+        objective after each fold (the pruner's steps are folds); return its mean and spread."""
+        x, y, groups, kwargs = _fold_data(args, kwargs)
+        objective = self.oracle.objective
+        name, direction = objective.name, objective.direction
+        callbacks = kwargs.pop("callbacks", [])
+        scores: list[float] = []
+        for fold, (train, held_out) in enumerate(self.cross_validation.split(x, y, groups)):
+            hp = trial.hyperparameters
+            model = self.hypermodel.build(hp)
+            history = self.hypermodel.fit(
+                hp,
+                model,
+                x[train],
+                y[train],
+                validation_data=(x[held_out], y[held_out]),
+                callbacks=list(callbacks),
+                **kwargs,
+            )
+            values = [float(v) for v in history.history[name]]
+            scores.append(max(values) if direction == "max" else min(values))
+            reported = self.oracle.update_trial(
+                trial.trial_id, {INTERMEDIATE + name: float(np.mean(scores))}, step=fold + 1
+            )
+            if getattr(reported, "status", None) == STOPPED or self._over_time():
+                break
+        return {name: float(np.mean(scores)), f"{name}_std": float(np.std(scores)), "folds": float(len(scores))}
+
     def search(self, *fit_args, **fit_kwargs):
+        if self.cross_validation is not None:
+            _fold_data(fit_args, fit_kwargs)  # the arguments' errors here, not as failed trials
         epochs = fit_kwargs.get("epochs")
         if self.pruner is not None and epochs is not None and self.pruner.min_epochs > epochs:
             raise fail("pruner", f"a pruner whose min_epochs is at most the search's epochs ({epochs})", self.pruner)
@@ -234,14 +291,28 @@ class _PruningTuner:
         super().on_epoch_end(trial, model, epoch, logs)
         objective = self.oracle.objective
         value = (logs or {}).get(objective.name)
-        if value is not None and math.isfinite(float(value)):
+        if value is not None and math.isfinite(float(value)) and self.cross_validation is None:
             reported = self.oracle.update_trial(
                 trial.trial_id, {INTERMEDIATE + objective.name: float(value)}, step=epoch + 1
             )
             if getattr(reported, "status", None) == STOPPED:
                 model.stop_training = True
-        if self._deadline is not None and time.monotonic() > self._deadline:
+        if self._over_time():
             model.stop_training = True  # the time budget: this trial ends here, with what it has
+
+
+def _fold_data(args, kwargs) -> tuple:
+    """`(x, y, groups, the other fit arguments)` of a cross-validated search's `search(x, y, ...)`."""
+    args, kwargs = list(args), dict(kwargs)
+    x = args.pop(0) if args else kwargs.pop("x", None)
+    y = args.pop(0) if args else kwargs.pop("y", None)
+    groups = kwargs.pop("groups", None)
+    if x is None or y is None or args:
+        raise ValueError("A cross-validated search takes its data as search(x, y, ...): arrays to split in folds.")
+    for name in ("validation_data", "validation_split"):
+        if kwargs.get(name) is not None:
+            raise fail(name, "absent with cross_validation (each fold's held-out part validates)", kwargs[name])
+    return np.asarray(x), np.asarray(y), groups, kwargs
 
 
 def _is_client(oracle) -> bool:
@@ -261,6 +332,13 @@ class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
         max_time: None (default) or seconds: no trial starts after `max_time` seconds of
             this `search` call, and the running ones stop at their next epoch end; every
             finished trial is kept, and `search` again (`overwrite=False`) resumes.
+        cross_validation: None (default), an int k >= 2 (`KFold(k, shuffle=True)`) or a
+            scikit-learn splitter (`StratifiedKFold`, `GroupKFold(...)` with
+            `search(..., groups=...)`): each trial trains one model per fold on
+            `search(x, y)`'s arrays and scores the mean over the folds of each fold's best
+            objective (`<objective>_std` and `folds` recorded too); a pruner then steps by
+            folds, on the running mean. `get_best_models` has no checkpoint to load there:
+            rebuild the best hyperparameters and train them on all the data.
         **kwargs: keras-tuner's `RandomSearch` arguments (`objective`, `max_trials`, `seed`,
             `directory`, `project_name`, `overwrite`, ...).
 
@@ -291,9 +369,14 @@ class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
     """
 
     def __init__(
-        self, hypermodel: Any = None, pruner: Pruner | None = None, max_time: float | None = None, **kwargs: Any
+        self,
+        hypermodel: Any = None,
+        pruner: Pruner | None = None,
+        max_time: float | None = None,
+        cross_validation: Any = None,
+        **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time)
+        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
         super().__init__(hypermodel, **kwargs)
 
 
@@ -309,6 +392,7 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
         hypermodel: as keras-tuner's.
         pruner: None (default), `MedianPruner(...)` or `ASHAPruner(...)`.
         max_time: None (default) or seconds for this `search` call.
+        cross_validation: None (default), an int k >= 2 or a scikit-learn splitter.
         **kwargs: keras-tuner's `BayesianOptimization` arguments.
 
     Example:
@@ -331,7 +415,12 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
     """
 
     def __init__(
-        self, hypermodel: Any = None, pruner: Pruner | None = None, max_time: float | None = None, **kwargs: Any
+        self,
+        hypermodel: Any = None,
+        pruner: Pruner | None = None,
+        max_time: float | None = None,
+        cross_validation: Any = None,
+        **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time)
+        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
         super().__init__(hypermodel, **kwargs)

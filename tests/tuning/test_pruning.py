@@ -3,6 +3,7 @@
 import time
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -117,3 +118,79 @@ def test_bad_arguments_fail_at_construction_or_search(tmp_path):
     x, y = _data()
     with pytest.raises(ValueError, match="min_epochs"):
         tuner.search(x, y, validation_split=0.25, epochs=3, verbose=0)
+
+
+# ---------------------------------------------------------------------------------- cross-validation
+
+
+class _GroupChecked(keras_tuner.HyperModel):
+    """The regression of `_build`, whose fit checks that no group (column 0 of x) is both in the
+    training and the held-out part of a fold, and counts its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.folds = []
+
+    def build(self, hp):
+        return _build(hp)
+
+    def fit(self, hp, model, x, y, validation_data=None, **kwargs):
+        x_val = validation_data[0]
+        assert not set(x[:, 0]) & set(x_val[:, 0])
+        self.folds.append(len(x_val))
+        return model.fit(x, y, validation_data=validation_data, **kwargs)
+
+
+def test_cross_validated_trials_score_the_mean_of_the_folds_and_keep_groups_apart(tmp_path):
+    from sklearn.model_selection import GroupKFold
+
+    x, y = _data()
+    groups = np.repeat(np.arange(12), 8)  # 12 groups of 8 rows
+    x[:, 0] = groups
+    hypermodel = _GroupChecked()
+    tuner = RandomSearch(
+        hypermodel,
+        objective="val_loss",
+        max_trials=2,
+        seed=1,
+        cross_validation=GroupKFold(3),
+        directory=str(tmp_path),
+        project_name="cv",
+    )
+    tuner.search(x, y, groups=groups, epochs=2, batch_size=16, verbose=0)
+    assert hypermodel.folds == [32] * 6  # 2 trials x 3 folds of 4 held-out groups
+    frame = trials_dataframe(tuner)
+    assert (frame["metric/folds"] == 3).all() and frame["metric/val_loss_std"].notna().all()
+    for trial in tuner.oracle.trials.values():
+        curve = [o.value[0] for o in trial.metrics.get_history(INTERMEDIATE + "val_loss")]
+        assert len(curve) == 3  # the running mean after each fold; the score is the last
+        assert trial.score == pytest.approx(curve[-1], rel=1e-6)
+
+
+def test_cross_validation_prunes_on_the_running_mean_of_the_folds(tmp_path):
+    x, y = _data()
+    tuner = RandomSearch(
+        _build,
+        objective="val_loss",
+        max_trials=4,
+        seed=3,
+        cross_validation=3,
+        pruner=MedianPruner(min_epochs=1, min_trials=1),
+        directory=str(tmp_path),
+        project_name="cvp",
+    )
+    tuner.search(x, y, epochs=2, batch_size=16, verbose=0)
+    frame = trials_dataframe(tuner)
+    pruned = frame[frame["pruned"]]
+    assert len(pruned) >= 1 and (pruned["metric/folds"] < 3).all()
+    assert (pruned["pruned_at_epoch"] == pruned["metric/folds"]).all()  # the pruner's steps are folds
+
+
+def test_cross_validation_arguments(tmp_path):
+    for value in (1, "5", 2.0):
+        with pytest.raises(ValueError, match="cross_validation"):
+            RandomSearch(_build, objective="val_loss", cross_validation=value, directory=str(tmp_path))
+    tuner = RandomSearch(_build, objective="val_loss", max_trials=1, cross_validation=2, directory=str(tmp_path))
+    x, y = _data()
+    with pytest.raises(ValueError, match="validation_split"):
+        tuner.search(x, y, validation_split=0.2, epochs=1, verbose=0)
