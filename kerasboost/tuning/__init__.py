@@ -2,6 +2,7 @@
 
 from kerasboost.tuning.distributed import DistributedSearchError, run_distributed_search
 from kerasboost.tuning.hypermodels import ConvNetHyperModel, MLPHyperModel, trial_seed
+from kerasboost.tuning.optuna_search import OptunaSearch
 from kerasboost.tuning.pruning import ASHAPruner, BayesianOptimization, MedianPruner, RandomSearch
 from kerasboost.tuning.results import plot_intermediate, plot_trials, trials_dataframe
 from kerasboost.tuning.search_space import (
@@ -22,6 +23,7 @@ __all__ = [
     "DistributedSearchError",
     "MLPHyperModel",
     "MedianPruner",
+    "OptunaSearch",
     "RandomSearch",
     "hp_clipping",
     "hp_dropout",

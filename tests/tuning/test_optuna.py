@@ -1,0 +1,112 @@
+"""The Optuna-backed search: keras-tuner's hyperparameters as Optuna distributions, storage, pruning."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from kerasboost.tuning import MedianPruner, OptunaSearch, trials_dataframe  # noqa: E402
+from kerasboost.tuning.optuna_search import OptunaOracle  # noqa: E402
+
+
+def test_keras_tuner_hyperparameters_become_optuna_distributions():
+    hps = keras_tuner.HyperParameters()
+    hps.Int("layers", 1, 4)
+    hps.Int("units", 8, 256, sampling="log")
+    hps.Float("lr", 1e-5, 1e-1, sampling="log")
+    hps.Float("dropout", 0.0, 0.5, step=0.1)
+    hps.Choice("optimizer", ["adam", "sgd"])
+    hps.Boolean("batch_norm")
+    hps.Fixed("epochs", 3)
+    with hps.conditional_scope("optimizer", ["sgd"]):
+        hps.Float("momentum", 0.5, 0.99)
+    oracle = OptunaOracle(objective="val_loss", max_trials=20, storage=optuna.storages.InMemoryStorage(), seed=0)
+    oracle.hyperparameters = hps
+    distributions = oracle.study  # created in memory
+    seen = {}
+    for i in range(12):
+        values = oracle.populate_space(str(i))["values"]
+        assert ("momentum" in values) == (values["optimizer"] == "sgd")  # conditional: asked only when active
+        assert values["epochs"] == 3
+        seen.update(distributions.trials[-1].distributions)
+    assert seen["layers"] == optuna.distributions.IntDistribution(1, 4)
+    assert seen["units"] == optuna.distributions.IntDistribution(8, 256, log=True)
+    assert seen["lr"] == optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True)
+    assert seen["dropout"] == optuna.distributions.FloatDistribution(0.0, 0.5, step=0.1)
+    assert seen["optimizer"] == optuna.distributions.CategoricalDistribution(["adam", "sgd"])
+    assert seen["batch_norm"] == optuna.distributions.CategoricalDistribution([False, True])
+    assert "epochs" not in seen and "momentum" in seen
+
+
+def _build(hp):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(hp.Choice("lr", [1e-5, 1e-4, 0.05, 0.1])), "mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 4)).astype("float32")
+    return x, x @ np.array([1.0, -2.0, 0.5, 3.0], "float32")
+
+
+def test_the_study_is_told_every_score_and_pruning_and_a_search_resumes_from_its_sqlite_file(tmp_path):
+    x, y = _data()
+    kwargs = dict(objective="val_loss", seed=0, directory=str(tmp_path), project_name="o")
+    tuner = OptunaSearch(_build, max_trials=4, pruner=MedianPruner(min_trials=1), **kwargs)
+    tuner.search(x, y, validation_split=0.25, epochs=3, batch_size=16, verbose=0)
+    assert (tmp_path / "o" / "optuna.db").exists()
+    study = tuner.oracle.study
+    frame = trials_dataframe(tuner)
+    states = [t.state for t in study.trials]
+    assert len(states) == 4 and states.count(optuna.trial.TrialState.PRUNED) == int(frame["pruned"].sum()) >= 1
+    for t in study.trials:  # each Optuna trial is a keras-tuner trial with its values and score
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            kt_id = t.user_attrs["keras_tuner_trial_id"].rsplit(":", 1)[1]
+            assert t.params["lr"] == tuner.oracle.trials[kt_id].hyperparameters.get("lr")
+            assert t.value == pytest.approx(tuner.oracle.trials[kt_id].score)
+    # a new process (here: a new tuner) with overwrite=False goes on in the same study
+    again = OptunaSearch(_build, max_trials=6, overwrite=False, **kwargs)
+    again.search(x, y, validation_split=0.25, epochs=3, batch_size=16, verbose=0)
+    assert len(again.oracle.study.trials) == 6 and len(again.oracle.trials) == 6
+
+
+def test_bad_arguments_name_themselves(tmp_path):
+    for kwargs, name in [
+        ({"sampler": "bogus"}, "sampler"),
+        ({"sampler": 3}, "sampler"),
+        ({"storage": "redis://localhost"}, "storage"),
+        ({"storage": "search.db"}, "storage"),
+        ({"cross_validation": 1}, "cross_validation"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            OptunaSearch(_build, objective="val_loss", directory=str(tmp_path), **kwargs)
+
+
+WORKER = str(Path(__file__).with_name("optuna_worker.py"))
+
+
+# the slow tier: two processes on one SQLite study (~20 s)
+@pytest.mark.slow
+def test_two_processes_share_one_sqlite_study_and_lose_or_repeat_no_trial(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    root = str(Path(__file__).resolve().parents[2])
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": root, "PATH": "/usr/bin:/bin"}
+    runs = [
+        subprocess.Popen([sys.executable, WORKER, storage, str(tmp_path), f"p{i}"], env=env, stderr=subprocess.PIPE)
+        for i in range(2)
+    ]
+    errors = [run.communicate(timeout=300)[1].decode()[-2000:] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    study = optuna.load_study(study_name="shared", storage=storage)
+    keys = [t.user_attrs["keras_tuner_trial_id"] for t in study.trials]
+    # 4 trials from each process, every one complete, none lost, none told twice
+    assert len(study.trials) == 8 and len(set(keys)) == 8
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert sorted(k.split(":")[1] for k in keys) == ["p0"] * 4 + ["p1"] * 4
