@@ -231,4 +231,4 @@ class OptunaSearch(_PruningTuner, keras_tuner.Tuner):
             max_retries_per_trial=kwargs.pop("max_retries_per_trial", 0),
             max_consecutive_failed_trials=kwargs.pop("max_consecutive_failed_trials", 3),
         )
-        super().__init__(oracle, hypermodel, **kwargs)
+        keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)

@@ -228,6 +228,17 @@ def as_splitter(cross_validation: Any, seed: Any = None) -> Any:
 class _PruningTuner:
     """What `RandomSearch` and `BayesianOptimization` add to keras-tuner's tuners."""
 
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        pruner: Pruner | None = None,
+        max_time: float | None = None,
+        cross_validation: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
+        super().__init__(hypermodel, **kwargs)  # type: ignore[call-arg]
+
     def _setup_pruning(
         self, pruner: Pruner | None, max_time: float | None, cross_validation: Any = None, seed: Any = None
     ) -> None:
@@ -368,17 +379,6 @@ class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
 
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        pruner: Pruner | None = None,
-        max_time: float | None = None,
-        cross_validation: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
-        super().__init__(hypermodel, **kwargs)
-
 
 @kerasboost_export("kerasboost.tuning.BayesianOptimization", register=False)
 class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
@@ -413,14 +413,3 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
         - Li et al., 2020, "A System for Massively Parallel Hyperparameter
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        pruner: Pruner | None = None,
-        max_time: float | None = None,
-        cross_validation: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
-        super().__init__(hypermodel, **kwargs)

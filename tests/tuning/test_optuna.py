@@ -4,15 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import keras_tuner
-import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
 
 from kerasboost.tuning import MedianPruner, OptunaSearch, trials_dataframe  # noqa: E402
 from kerasboost.tuning.optuna_search import OptunaOracle  # noqa: E402
+from tests.tuning.test_pruning import _build, _data  # noqa: E402
 
 
 def test_keras_tuner_hyperparameters_become_optuna_distributions():
@@ -42,18 +41,6 @@ def test_keras_tuner_hyperparameters_become_optuna_distributions():
     assert seen["optimizer"] == optuna.distributions.CategoricalDistribution(["adam", "sgd"])
     assert seen["batch_norm"] == optuna.distributions.CategoricalDistribution([False, True])
     assert "epochs" not in seen and "momentum" in seen
-
-
-def _build(hp):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(hp.Choice("lr", [1e-5, 1e-4, 0.05, 0.1])), "mse")
-    return model
-
-
-def _data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(96, 4)).astype("float32")
-    return x, x @ np.array([1.0, -2.0, 0.5, 3.0], "float32")
 
 
 def test_the_study_is_told_every_score_and_pruning_and_a_search_resumes_from_its_sqlite_file(tmp_path):
