@@ -151,3 +151,16 @@ def test_doctor_time_script_times_diagnose_in_fresh_processes(tmp_path, child):
     assert row["case"] == "relu_output_mlp" and row["problems"][0] == "output_loss_mismatch"
     assert row["fixes_tried"] == 1 and 0 < row["median_seconds"] < row["median_process"]
     assert "| relu_output_mlp |" in out.with_suffix(".md").read_text()
+
+
+def test_tuning_script_records_every_epoch_of_every_search(tmp_path, child):
+    out = tmp_path / "tuning"
+    rows = child.call(_main, "tuning", ["--quick", "--out", str(out)])
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert {r["method"] for r in rows} == {"RandomSearch", "BayesianOptimization", "RandomSearch + median"}
+    for key, run in data["runs"].items():
+        assert len(run["times"]) == len(run["accuracies"]) >= 2, key  # 2 trials of up to 2 epochs
+        assert run["times"] == sorted(run["times"])
+    best = rows[0]["best_any"]
+    assert all(r["final_best"] <= best for r in rows) and any(r["final_best"] == best for r in rows)
+    assert out.with_suffix(".md").read_text().count("| digits |") == 3

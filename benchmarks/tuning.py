@@ -1,0 +1,203 @@
+"""Tuning: how many epochs (and how much wall time) each search spends to get near the best.
+
+One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel` on digits' 8x8 images)
+on digits and mnist1d, several seeds, searched by keras-tuner's RandomSearch, Hyperband and
+BayesianOptimization, by kerasboost's RandomSearch with median pruning and with ASHA, and by
+the Optuna search (TPE + median pruning). Every epoch of every trial is recorded (its end
+time and validation accuracy, by one callback shared across trials), so for each search: the
+epochs and the wall time (trials' model builds and XLA compiles included) until its best
+validation accuracy comes within `--within` of the best any search found on that data and
+seed, and its final best.
+
+    python benchmarks/tuning.py --seeds 0 1 2                 # the table of issue 40
+    python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
+
+Writes `benchmarks/results/tuning.json` and `.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import keras_tuner
+import numpy as np
+
+import kerasboost
+from kerasboost import tuning
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import load_digits_split, load_mnist1d_split, machine
+
+METHODS = (
+    "RandomSearch",
+    "Hyperband",
+    "BayesianOptimization",
+    "RandomSearch + median",
+    "RandomSearch + ASHA",
+    "Optuna TPE + median",
+)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Every epoch's end time and validation accuracy, across the trials of a search (keras-tuner
+    copies the callbacks of each trial: the copies share this one's list)."""
+
+    def __init__(self, records: list) -> None:
+        super().__init__()
+        self.records = records
+
+    def __deepcopy__(self, memo):
+        return EpochLog(self.records)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.records.append((time.perf_counter(), float((logs or {}).get("val_accuracy", np.nan))))
+
+
+def make_tuner(method, hypermodel, trials, epochs, seed, directory):
+    kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
+    median = tuning.MedianPruner(min_epochs=2, min_trials=3)
+    return {
+        "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
+        "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
+        "BayesianOptimization": lambda: keras_tuner.BayesianOptimization(hypermodel, max_trials=trials, **kwargs),
+        "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, pruner=median, **kwargs),
+        "RandomSearch + ASHA": lambda: tuning.RandomSearch(
+            hypermodel, max_trials=trials, pruner=tuning.ASHAPruner(min_epochs=1, reduction_factor=3), **kwargs
+        ),
+        "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, max_trials=trials, pruner=median, **kwargs),
+    }[method]()
+
+
+def hypermodel_for(name, data, epochs, seed):
+    x = data[0]
+    shared = dict(num_classes=10, num_samples=len(x), epochs=epochs, seed=seed, early_stopping=False)
+    if name == "convnet":
+        return tuning.ConvNetHyperModel((8, 8, 1), **shared)
+    return tuning.MLPHyperModel(x.shape[1:], **shared)
+
+
+def load(dataset, seed, hypermodel):
+    x, y, x_val, y_val = load_digits_split(seed) if dataset == "digits" else load_mnist1d_split(seed)
+    if hypermodel == "convnet":
+        x, x_val = x.reshape(-1, 8, 8, 1), x_val.reshape(-1, 8, 8, 1)
+    return x, y, x_val, y_val
+
+
+def run(method, dataset, seed, args):
+    data = load(dataset, seed, args.hypermodel)
+    hypermodel = hypermodel_for(args.hypermodel, data, args.epochs, seed)
+    directory = tempfile.mkdtemp(prefix="kb-tuning-")
+    records: list = []
+    try:
+        tuner = make_tuner(method, hypermodel, args.trials, args.epochs, seed, directory)
+        start = time.perf_counter()
+        tuner.search(data[0], data[1], validation_data=data[2:], callbacks=[EpochLog(records)], verbose=0)
+        seconds = time.perf_counter() - start
+        trials = len(tuner.oracle.trials)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    times = [t - start for t, _ in records]
+    accuracies = [a if np.isfinite(a) else 0.0 for _, a in records]
+    return {"times": times, "accuracies": accuracies, "seconds": seconds, "trials": trials}
+
+
+def reach(run, target):
+    """(epochs, seconds) until the running best validation accuracy reached `target` (None: never)."""
+    best = -1.0
+    for i, (t, a) in enumerate(zip(run["times"], run["accuracies"])):
+        best = max(best, a)
+        if best >= target:
+            return i + 1, t
+    return None, None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"], choices=["digits", "mnist1d"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--hypermodel", default="mlp", choices=["mlp", "convnet"])
+    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")
+    parser.add_argument("--quick", action="store_true", help="tiny runs: checks the code path, not the claims")
+    parser.add_argument("--out", default="benchmarks/results/tuning", help="output path without extension")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
+        args.methods = [m for m in args.methods if m != "Hyperband"][:3]
+    command = "python benchmarks/tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    runs = {}
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            for method in args.methods:
+                result = run(method, dataset, seed, args)
+                runs[f"{dataset}|{seed}|{method}"] = result
+                print(
+                    f"{dataset} seed {seed} {method:22s}: {result['trials']} trials, {len(result['times'])} epochs, "
+                    f"{result['seconds']:.0f} s, best val acc {max(result['accuracies'], default=0):.4f}",
+                    flush=True,
+                )
+    rows = []
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            best = max(max(runs[f"{dataset}|{seed}|{m}"]["accuracies"], default=0.0) for m in args.methods)
+            for method in args.methods:
+                r = runs[f"{dataset}|{seed}|{method}"]
+                epochs, seconds = reach(r, best - args.within)
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "seed": seed,
+                        "method": method,
+                        "best_any": best,
+                        "final_best": max(r["accuracies"], default=0.0),
+                        "epochs_to_reach": epochs,
+                        "seconds_to_reach": seconds,
+                        "epochs": len(r["times"]),
+                        "seconds": r["seconds"],
+                        "trials": r["trials"],
+                    }
+                )
+    lines = [
+        f"`{command}` — {machine()}, Keras {keras.__version__} ({keras.backend.backend()}), kerasboost "
+        f"{kerasboost.__version__}. {args.hypermodel.upper()} HyperModel, {args.trials} trials x {args.epochs} epochs "
+        f"(Hyperband: max_epochs {args.epochs}, factor 3); reached = running best validation accuracy within "
+        f"{args.within:.1%} of the best any search found on that data and seed; medians over seeds "
+        f"{', '.join(map(str, args.seeds))} (a search that never reached counts as its whole run).",
+        "",
+        "| data | search | epochs to reach | seconds to reach | epochs in all | seconds in all | final best |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset in args.datasets:
+        for method in args.methods:
+            mine = [r for r in rows if r["dataset"] == dataset and r["method"] == method]
+            to_epochs = [r["epochs_to_reach"] or r["epochs"] for r in mine]
+            to_seconds = [r["seconds_to_reach"] or r["seconds"] for r in mine]
+            lines.append(
+                f"| {dataset} | {method} | {np.median(to_epochs):.0f} | {np.median(to_seconds):.0f} | "
+                f"{np.median([r['epochs'] for r in mine]):.0f} | {np.median([r['seconds'] for r in mine]):.0f} | "
+                f"{np.median([r['final_best'] for r in mine]):.4f} |"
+            )
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump({"rows": rows, "runs": runs, "command": command, "machine": machine()}, f, indent=1)
+    with open(args.out + ".md", "w") as f:
+        f.write(text)
+    print(text, flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
