@@ -63,18 +63,19 @@ class EpochLog(keras.callbacks.Callback):
         self.records.append((time.perf_counter(), float((logs or {}).get("val_accuracy", np.nan))))
 
 
-def make_tuner(method, hypermodel, trials, epochs, seed, directory):
+def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
+    trials, epochs = args.trials, args.epochs
+    pruned = dict(max_trials=args.pruned_trials or trials, defer_jit_compile=not args.no_defer, **kwargs)
     median = tuning.MedianPruner(min_epochs=2, min_trials=3)
+    asha = tuning.ASHAPruner(min_epochs=1, reduction_factor=3)
     return {
         "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
         "BayesianOptimization": lambda: keras_tuner.BayesianOptimization(hypermodel, max_trials=trials, **kwargs),
-        "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, pruner=median, **kwargs),
-        "RandomSearch + ASHA": lambda: tuning.RandomSearch(
-            hypermodel, max_trials=trials, pruner=tuning.ASHAPruner(min_epochs=1, reduction_factor=3), **kwargs
-        ),
-        "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, max_trials=trials, pruner=median, **kwargs),
+        "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, pruner=median, **pruned),
+        "RandomSearch + ASHA": lambda: tuning.RandomSearch(hypermodel, pruner=asha, **pruned),
+        "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
     }[method]()
 
 
@@ -99,7 +100,7 @@ def run(method, dataset, seed, args):
     directory = tempfile.mkdtemp(prefix="kb-tuning-")
     records: list = []
     try:
-        tuner = make_tuner(method, hypermodel, args.trials, args.epochs, seed, directory)
+        tuner = make_tuner(method, hypermodel, args, seed, directory)
         start = time.perf_counter()
         tuner.search(data[0], data[1], validation_data=data[2:], callbacks=[EpochLog(records)], verbose=0)
         seconds = time.perf_counter() - start
@@ -129,6 +130,8 @@ def main(argv=None):
     parser.add_argument("--hypermodel", default="mlp", choices=["mlp", "convnet"])
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--pruned-trials", type=int, default=None, help="trials of the pruned searches (--trials)")
+    parser.add_argument("--no-defer", action="store_true", help="pruned searches: XLA from the first epoch")
     parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the code path, not the claims")
     parser.add_argument("--out", default="benchmarks/results/tuning", help="output path without extension")
@@ -137,9 +140,9 @@ def main(argv=None):
         args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
     command = "python benchmarks/tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    runs = {}
-    for dataset in args.datasets:
-        for seed in args.seeds:
+    runs: dict = {}
+    for seed in args.seeds:  # seeds outermost: an interrupted run has whole seeds of both datasets
+        for dataset in args.datasets:
             for method in args.methods:
                 result = run(method, dataset, seed, args)
                 runs[f"{dataset}|{seed}|{method}"] = result
@@ -148,9 +151,17 @@ def main(argv=None):
                     f"{result['seconds']:.0f} s, best val acc {max(result['accuracies'], default=0):.4f}",
                     flush=True,
                 )
+            rows, text = report(runs, args, command, args.seeds[: args.seeds.index(seed) + 1])
+    print(text, flush=True)
+    return rows
+
+
+def report(runs, args, command, seeds):
+    """The rows and the table of the seeds done so far; written to `args.out` (.json, .md)."""
+    datasets = [d for d in args.datasets if all(f"{d}|{s}|{m}" in runs for s in seeds for m in args.methods)]
     rows = []
-    for dataset in args.datasets:
-        for seed in args.seeds:
+    for dataset in datasets:
+        for seed in seeds:
             best = max(max(runs[f"{dataset}|{seed}|{m}"]["accuracies"], default=0.0) for m in args.methods)
             for method in args.methods:
                 r = runs[f"{dataset}|{seed}|{method}"]
@@ -169,23 +180,28 @@ def main(argv=None):
                         "trials": r["trials"],
                     }
                 )
+    pruned_trials = args.pruned_trials or args.trials
     lines = [
         f"`{command}` — {machine()}, Keras {keras.__version__} ({keras.backend.backend()}), kerasboost "
         f"{kerasboost.__version__}. {args.hypermodel.upper()} HyperModel, {args.trials} trials x {args.epochs} epochs "
-        f"(Hyperband: max_epochs {args.epochs}, factor 3); reached = running best validation accuracy within "
-        f"{args.within:.1%} of the best any search found on that data and seed; medians over seeds "
-        f"{', '.join(map(str, args.seeds))} (a search that never reached counts as its whole run).",
+        f"(pruned searches: {pruned_trials} trials, first rung "
+        f"{'with' if args.no_defer else 'without'} XLA; Hyperband: max_epochs {args.epochs}, factor 3); reached = "
+        f"running best validation accuracy within {args.within:.1%} of the best any search found on that data and "
+        f"seed; medians over seeds {', '.join(map(str, seeds))} (a search that never reached counts as its whole run).",
         "",
-        "| data | search | epochs to reach | seconds to reach | epochs in all | seconds in all | final best |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| data | search | reached | epochs to reach | seconds to reach | trials | epochs in all | seconds in all "
+        "| final best |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for dataset in args.datasets:
+    for dataset in datasets:
         for method in args.methods:
             mine = [r for r in rows if r["dataset"] == dataset and r["method"] == method]
             to_epochs = [r["epochs_to_reach"] or r["epochs"] for r in mine]
             to_seconds = [r["seconds_to_reach"] or r["seconds"] for r in mine]
+            reached = sum(r["epochs_to_reach"] is not None for r in mine)
             lines.append(
-                f"| {dataset} | {method} | {np.median(to_epochs):.0f} | {np.median(to_seconds):.0f} | "
+                f"| {dataset} | {method} | {reached}/{len(mine)} | {np.median(to_epochs):.0f} | "
+                f"{np.median(to_seconds):.0f} | {np.median([r['trials'] for r in mine]):.0f} | "
                 f"{np.median([r['epochs'] for r in mine]):.0f} | {np.median([r['seconds'] for r in mine]):.0f} | "
                 f"{np.median([r['final_best'] for r in mine]):.4f} |"
             )
@@ -195,8 +211,7 @@ def main(argv=None):
         json.dump({"rows": rows, "runs": runs, "command": command, "machine": machine()}, f, indent=1)
     with open(args.out + ".md", "w") as f:
         f.write(text)
-    print(text, flush=True)
-    return rows
+    return rows, text
 
 
 if __name__ == "__main__":

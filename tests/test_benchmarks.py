@@ -164,3 +164,4 @@ def test_tuning_script_records_every_epoch_of_every_search(tmp_path, child):
     best = rows[0]["best_any"]
     assert all(r["final_best"] <= best for r in rows) and any(r["final_best"] == best for r in rows)
     assert out.with_suffix(".md").read_text().count("| digits |") == 3
+    assert all(r["trials"] == 2 for r in rows)

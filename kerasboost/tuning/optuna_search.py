@@ -178,6 +178,7 @@ class OptunaSearch(_PruningTuner, keras_tuner.Tuner):
         pruner: None, `MedianPruner(...)` or `ASHAPruner(...)` (as in `RandomSearch`).
         max_time: None or seconds (as in `RandomSearch`).
         cross_validation: None, an int k >= 2 or a scikit-learn splitter (as in `RandomSearch`).
+        defer_jit_compile: bool, as in `RandomSearch`: the first rung without XLA. Defaults to True.
         seed: optional int, the sampler's seed.
         **kwargs: keras-tuner's `Tuner` arguments (`directory`, `project_name`, `overwrite`,
             `executions_per_trial`, ...).
@@ -217,10 +218,11 @@ class OptunaSearch(_PruningTuner, keras_tuner.Tuner):
         pruner: Any = None,
         max_time: float | None = None,
         cross_validation: Any = None,
+        defer_jit_compile: bool = True,
         seed: Any = None,
         **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, seed)
+        self._setup_pruning(pruner, max_time, cross_validation, seed, defer_jit_compile)
         oracle = OptunaOracle(
             objective=objective,
             max_trials=max_trials,

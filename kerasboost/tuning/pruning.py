@@ -17,11 +17,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import keras
 import keras_tuner
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.utils.validation import check_number, fail
+from kerasboost.utils.validation import check_bool, check_number, fail
 
 INTERMEDIATE = "intermediate/"
 PRUNED = "pruned_at_epoch"
@@ -234,13 +235,19 @@ class _PruningTuner:
         pruner: Pruner | None = None,
         max_time: float | None = None,
         cross_validation: Any = None,
+        defer_jit_compile: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"))
+        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"), defer_jit_compile)
         super().__init__(hypermodel, **kwargs)  # type: ignore[call-arg]
 
     def _setup_pruning(
-        self, pruner: Pruner | None, max_time: float | None, cross_validation: Any = None, seed: Any = None
+        self,
+        pruner: Pruner | None,
+        max_time: float | None,
+        cross_validation: Any = None,
+        seed: Any = None,
+        defer_jit_compile: bool = True,
     ) -> None:
         if pruner is not None and not isinstance(pruner, Pruner):
             raise fail("pruner", "None, MedianPruner(...) or ASHAPruner(...)", pruner)
@@ -248,7 +255,41 @@ class _PruningTuner:
             max_time = check_number("max_time", max_time, low=0.0, low_inclusive=False)
         self.pruner, self.max_time = pruner, max_time
         self.cross_validation = as_splitter(cross_validation, seed)
+        self.defer_jit_compile = check_bool("defer_jit_compile", defer_jit_compile)
         self._deadline: float | None = None
+        self._deferred: Any = None  # the running trial's model while its XLA compile waits
+        self._training = False
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        self._training = True  # a trial's build (not `get_best_models`'): its XLA compile may wait
+        try:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        finally:
+            self._training, self._deferred = False, None
+
+    def _try_build(self, hp):
+        model = super()._try_build(hp)
+        self._deferred = None
+        if (
+            self._training
+            and keras.backend.backend() == "tensorflow"  # elsewhere no XLA is no compiled step
+            and self.pruner is not None
+            and self.defer_jit_compile
+            and self.cross_validation is None
+            and model.jit_compile is True  # "auto" resolved
+        ):
+            # the first rung runs without XLA: the trials the pruner stops there (most, with
+            # ASHA) never pay the XLA compile; the ones it keeps are compiled with XLA then
+            model.jit_compile = False
+            self._deferred = model
+        return model
+
+    def _compile_deferred(self, model) -> None:
+        self._deferred = None
+        model.jit_compile = True
+        model.make_train_function(force=True)
+        model.make_test_function(force=True)
+        model.predict_function = None
 
     def _over_time(self) -> bool:
         return self._deadline is not None and time.monotonic() > self._deadline
@@ -310,6 +351,8 @@ class _PruningTuner:
                 model.stop_training = True
         if self._over_time():
             model.stop_training = True  # the time budget: this trial ends here, with what it has
+        if self._deferred is model and not model.stop_training and epoch + 1 >= self.pruner.min_epochs:
+            self._compile_deferred(model)  # it survived the pruner's first decision
 
 
 def _fold_data(args, kwargs) -> tuple:
@@ -350,6 +393,13 @@ class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
             objective (`<objective>_std` and `folds` recorded too); a pruner then steps by
             folds, on the running mean. `get_best_models` has no checkpoint to load there:
             rebuild the best hyperparameters and train them on all the data.
+        defer_jit_compile: bool. With a pruner, on the TensorFlow backend (where a step
+            without XLA is still a compiled graph), a trial whose model is compiled for XLA
+            (`jit_compile=True`, or `"auto"` where that means XLA) runs its first
+            `pruner.min_epochs` epochs without XLA and is compiled with XLA only when the
+            pruner lets it go on: the trials stopped at the first rung (most of them, with
+            ASHA) never pay the XLA compile. False: every epoch as the model was compiled.
+            Defaults to True.
         **kwargs: keras-tuner's `RandomSearch` arguments (`objective`, `max_trials`, `seed`,
             `directory`, `project_name`, `overwrite`, ...).
 
@@ -393,6 +443,7 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
         pruner: None (default), `MedianPruner(...)` or `ASHAPruner(...)`.
         max_time: None (default) or seconds for this `search` call.
         cross_validation: None (default), an int k >= 2 or a scikit-learn splitter.
+        defer_jit_compile: bool, as in `RandomSearch`. Defaults to True.
         **kwargs: keras-tuner's `BayesianOptimization` arguments.
 
     Example:

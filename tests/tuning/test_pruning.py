@@ -111,6 +111,7 @@ def test_bad_arguments_fail_at_construction_or_search(tmp_path):
         (lambda: ASHAPruner(reduction_factor=1), "reduction_factor"),
         (lambda: RandomSearch(_build, objective="val_loss", pruner="median", directory=str(tmp_path)), "pruner"),
         (lambda: BayesianOptimization(_build, objective="val_loss", max_time=0, directory=str(tmp_path)), "max_time"),
+        (lambda: RandomSearch(_build, objective="val_loss", defer_jit_compile=1, directory=str(tmp_path)), "defer_jit"),
     ]:
         with pytest.raises(ValueError, match=name):
             make()
@@ -118,6 +119,52 @@ def test_bad_arguments_fail_at_construction_or_search(tmp_path):
     x, y = _data()
     with pytest.raises(ValueError, match="min_epochs"):
         tuner.search(x, y, validation_split=0.25, epochs=3, verbose=0)
+
+
+def _xla_build(hp):
+    model = _build(hp)
+    model.compile(model.optimizer, "mse", jit_compile=True)
+    return model
+
+
+class _JitLog(keras.callbacks.Callback):
+    """(trial's model, epoch, its jit_compile, its train function) at each epoch end, across trials."""
+
+    log: list = []
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.log.append((id(self.model), epoch, self.model.jit_compile, self.model.train_function))
+
+
+@pytest.mark.parametrize("defer", [True, False])
+def test_the_first_rung_runs_without_xla_and_the_survivors_with_it(defer, tmp_path):
+    x, y = _data()
+    tuner = RandomSearch(
+        _xla_build,
+        objective="val_loss",
+        max_trials=4,
+        seed=3,
+        pruner=ASHAPruner(min_epochs=2, reduction_factor=2),
+        defer_jit_compile=defer,
+        directory=str(tmp_path),
+    )
+    _JitLog.log = []
+    tuner.search(x, y, validation_split=0.25, epochs=4, batch_size=16, verbose=0, callbacks=[_JitLog()])
+    trials: dict = {}
+    for model, epoch, jit, function in _JitLog.log:
+        trials.setdefault(model, []).append((epoch, jit, function))
+    assert len(trials) == 4 and any(len(t) == 2 for t in trials.values())  # some stopped at rung 2
+    for epochs in trials.values():
+        if not defer or keras.backend.backend() != "tensorflow":  # JAX without XLA is eager: no deferral
+            assert all(jit for _, jit, _ in epochs)
+            continue
+        assert [jit for _, jit, _ in epochs] == [False, False] + [True] * (len(epochs) - 2)
+        if len(epochs) > 2:  # a survivor: its epochs 3.. ran a step compiled anew, for XLA
+            assert epochs[2][2] is not epochs[1][2] and epochs[3][2] is epochs[2][2]
+    assert tuner.get_best_models(1)[0].jit_compile is True  # rebuilt as the user compiled it
 
 
 # ---------------------------------------------------------------------------------- cross-validation
