@@ -44,6 +44,7 @@ class DistributedSearch:
     returncodes: dict[str, int]
     logs: dict[str, str]
     seconds: float
+    restarts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -70,6 +71,7 @@ def run_distributed_search(
     chief_grace: float = 60.0,
     log_dir: str = ".",
     env: dict | None = None,
+    max_restarts: int = 1,
 ) -> DistributedSearch:
     """Launch a keras-tuner chief and `num_workers` workers as processes on this machine.
 
@@ -81,7 +83,15 @@ def run_distributed_search(
     forever if the workers die; here, when every worker has exited and the
     chief is still up `chief_grace` seconds later, or when `timeout` passes,
     all processes are killed and `DistributedSearchError` says why, with the
-    end of each log. A worker exiting with an error is an error.
+    end of each log.
+
+    A worker that dies (killed, out of memory, an error) is started again under
+    its own tuner id, up to `max_restarts` times: keras-tuner's chief gives it
+    back the trial it was running, which runs again from its start; the other
+    workers go on meanwhile. A worker that dies once more than that stays down
+    while the others finish the search; its unfinished trial is the only one
+    lost (left RUNNING in the oracle), and `DistributedSearchError` then names
+    the worker. The chief dying ends the search at once.
 
     On several machines, run the same script on each with those variables set
     by hand (the chief's address in `KERASTUNER_ORACLE_IP`); this helper is for
@@ -97,9 +107,10 @@ def run_distributed_search(
             shutdown check sleeps 20 s). Defaults to 60.
         log_dir: folder for `chief.log`, `tuner0.log`, ...
         env: optional extra environment variables for every process.
+        max_restarts: int >= 0, restarts per worker. Defaults to 1.
 
     Returns:
-        A `DistributedSearch` with exit codes and log paths.
+        A `DistributedSearch` with exit codes, log paths and each worker's restarts.
 
     Example:
 
@@ -119,39 +130,72 @@ def run_distributed_search(
     num_workers = check_number("num_workers", num_workers, low=1, integer=True)
     timeout = check_number("timeout", timeout, low=0.0, low_inclusive=False)
     chief_grace = check_number("chief_grace", chief_grace, low=0.0)
+    max_restarts = check_number("max_restarts", max_restarts, low=0, integer=True)
     port = free_port() if port is None else check_number("port", port, low=1, high=65535, integer=True)
     os.makedirs(log_dir, exist_ok=True)
     base = {**os.environ, **(env or {}), "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
     names = ["chief"] + [f"tuner{i}" for i in range(num_workers)]
-    processes, logs, files = {}, {}, []
+    processes: dict[str, subprocess.Popen] = {}
+    logs: dict[str, str] = {}
+    files: list = []
+    restarts = dict.fromkeys(names[1:], 0)
+    down: dict[str, int] = {}  # workers that died once more than `max_restarts`, and their exit codes
+
+    def launch(name: str) -> None:
+        logs[name] = os.path.join(log_dir, f"{name}.log")
+        f = open(logs[name], "a" if name in processes else "w")  # noqa: SIM115 - closed in the `finally` below
+        files.append(f)
+        processes[name] = subprocess.Popen(
+            list(command), env={**base, "KERASTUNER_TUNER_ID": name}, stdout=f, stderr=subprocess.STDOUT
+        )
+
     start = time.monotonic()
     try:
         for name in names:
-            logs[name] = os.path.join(log_dir, f"{name}.log")
-            f = open(logs[name], "w")  # noqa: SIM115 - closed in the `finally` below, after the processes
-            files.append(f)
-            processes[name] = subprocess.Popen(
-                list(command), env={**base, "KERASTUNER_TUNER_ID": name}, stdout=f, stderr=subprocess.STDOUT
-            )
+            launch(name)
             if name == "chief":
                 time.sleep(0.5)  # the workers' first call waits for the server anyway
         workers_done_at = None
         while True:
             codes = {n: p.poll() for n, p in processes.items()}
-            failed = {n: c for n, c in codes.items() if c not in (None, 0)}
-            if failed:
-                raise DistributedSearchError(_report(f"process(es) {sorted(failed)} exited with {failed}", logs))
+            if codes["chief"] not in (None, 0):
+                raise DistributedSearchError(_report(f"the chief exited with {codes['chief']}", logs))
+            for name in names[1:]:
+                if codes[name] in (None, 0) or name in down:
+                    continue
+                if restarts[name] < max_restarts:
+                    restarts[name] += 1  # keras-tuner hands it back its unfinished trial
+                    launch(name)
+                    codes[name] = None
+                else:
+                    down[name] = int(codes[name] or 0)
+            if len(down) == num_workers:
+                break  # no worker left to go on with the search
             if all(c is not None for c in codes.values()):
                 break
             if all(codes[n] is not None for n in names[1:]):
                 workers_done_at = workers_done_at or time.monotonic()
                 if time.monotonic() - workers_done_at > chief_grace:
+                    if down:  # the chief waits for the lost trial(s) of the worker(s) that stayed down
+                        break
                     raise DistributedSearchError(
                         _report(f"every worker exited but the chief was still waiting after {chief_grace:.0f} s", logs)
                     )
             if time.monotonic() - start > timeout:
                 raise DistributedSearchError(_report(f"the search did not finish within {timeout:.0f} s", logs))
             time.sleep(0.2)
+        if down:
+            raise DistributedSearchError(
+                _report(
+                    f"worker(s) {sorted(down)} exited with {down} after {max_restarts} restart(s) and stayed down"
+                    + (
+                        "; the other workers finished the search (each lost worker's unfinished trial is left RUNNING)"
+                        if len(down) < num_workers
+                        else ""
+                    ),
+                    logs,
+                )
+            )
     finally:
         for p in processes.values():
             if p.poll() is None:
@@ -159,7 +203,9 @@ def run_distributed_search(
                 p.wait()
         for f in files:
             f.close()
-    return DistributedSearch(port, {n: p.returncode for n, p in processes.items()}, logs, time.monotonic() - start)
+    return DistributedSearch(
+        port, {n: p.returncode for n, p in processes.items()}, logs, time.monotonic() - start, restarts
+    )
 
 
 def _report(reason: str, logs: dict) -> str:

@@ -2,6 +2,7 @@
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import keras_tuner
@@ -74,6 +75,60 @@ def test_asha_pruning_across_a_chief_and_two_workers_loses_no_trial(tmp_path):
     assert set(frame.loc[frame["pruned"], "pruned_at_epoch"]) <= {1, 2}  # the rungs below 4 epochs
 
 
+def _reloaded(directory, max_trials):
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=max_trials)
+    oracle._set_project_dir(str(directory), "search")
+    oracle.reload()
+    return trials_dataframe(oracle)
+
+
+def _markers(directory):
+    """(worker, trial) of each time a trial started, from the script's marker files."""
+    return [tuple(name.split("-")[i] for i in (1, 4)) for name in os.listdir(directory) if name.startswith("ran-")]
+
+
+# the slow tier: a chief and two workers, one killed once (~50 s)
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_comes_back_and_runs_its_trial_again(tmp_path):
+    run = run_distributed_search(
+        [sys.executable, SCRIPT, "random4", str(tmp_path), "--kill-once"],
+        num_workers=2,
+        timeout=420,
+        chief_grace=60,
+        log_dir=str(tmp_path / "logs"),
+        env=ENV,
+    )
+    assert (tmp_path / "killed").exists() and run.restarts == {"tuner0": 0, "tuner1": 1}
+    assert run.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
+    frame = _reloaded(tmp_path, 4)
+    assert len(frame) == 4 and set(frame["status"]) == {"COMPLETED"}, frame
+    started = _markers(tmp_path)
+    # 4 trials, one started twice - by tuner1, first killed then restarted: no trial lost or added
+    assert len(started) == 5 and len({t for _, t in started}) == 4
+    [(again, count)] = [(t, n) for t, n in Counter(t for _, t in started).items() if n == 2]
+    assert [w for w, t in started if t == again] == ["tuner1", "tuner1"]
+
+
+# the slow tier: a chief and two workers, one killed for good (~50 s)
+@pytest.mark.slow
+def test_a_worker_that_stays_down_loses_only_its_trial(tmp_path):
+    with pytest.raises(DistributedSearchError, match=r"\['tuner1'\].*stayed down"):
+        run_distributed_search(
+            [sys.executable, SCRIPT, "random4", str(tmp_path), "--kill-once"],
+            num_workers=2,
+            timeout=420,
+            chief_grace=2,
+            log_dir=str(tmp_path / "logs"),
+            env=ENV,
+            max_restarts=0,
+        )
+    frame = _reloaded(tmp_path, 4)
+    started = _markers(tmp_path)
+    # tuner0 ran the other three trials to the end; the killed one is left RUNNING, not retried
+    assert len(frame) == 4 and sorted(frame["status"]) == ["COMPLETED"] * 3 + ["RUNNING"], frame
+    assert len(started) == 4 and sorted(w for w, _ in started) == ["tuner0"] * 3 + ["tuner1"]
+
+
 # the slow tier: a chief and a worker process (~30 s); one worker whose every trial fails is
 # the case: the chief would otherwise wait for it forever
 @pytest.mark.slow
@@ -96,6 +151,7 @@ def test_bad_arguments():
         ({"num_workers": 0}, "num_workers"),
         ({"timeout": -1}, "timeout"),
         ({"port": 70000}, "port"),
+        ({"max_restarts": -1}, "max_restarts"),
     ]:
         args = {"command": [sys.executable, "-c", "pass"], "num_workers": 1, **kwargs}
         with pytest.raises(ValueError, match=name):
