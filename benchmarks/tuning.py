@@ -11,6 +11,8 @@ seed, and its final best.
 
     python benchmarks/tuning.py --seeds 0 1 2                 # the table of issue 40
     python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
+    python benchmarks/tuning.py --seeds 0 --datasets digits --methods "RandomSearch + ASHA" \
+        "RandomSearch + ASHA (XLA at once)" --out benchmarks/results/tuning_defer   # the first rung without XLA
 
 Writes `benchmarks/results/tuning.json` and `.md`.
 """
@@ -46,6 +48,16 @@ METHODS = (
     "RandomSearch + ASHA",
     "Optuna TPE + median",
 )
+# companions, not in the default run: the pruned searches with XLA from every trial's first epoch
+# and searches without XLA at all (the hypermodel compiled with jit_compile=False)
+EAGER_XLA, NO_XLA = " (XLA at once)", " (no XLA)"
+COMPANIONS = (
+    "RandomSearch + median" + EAGER_XLA,
+    "RandomSearch + ASHA" + EAGER_XLA,
+    "RandomSearch" + NO_XLA,
+    "Hyperband" + NO_XLA,
+    "RandomSearch + ASHA" + NO_XLA,
+)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -66,7 +78,9 @@ class EpochLog(keras.callbacks.Callback):
 def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
     trials, epochs = args.trials, args.epochs
-    pruned = dict(max_trials=args.pruned_trials or trials, defer_jit_compile=not args.no_defer, **kwargs)
+    defer = not (args.no_defer or method.endswith(EAGER_XLA))
+    method = method.removesuffix(EAGER_XLA).removesuffix(NO_XLA)
+    pruned = dict(max_trials=args.pruned_trials or trials, defer_jit_compile=defer, **kwargs)
     median = tuning.MedianPruner(min_epochs=2, min_trials=3)
     asha = tuning.ASHAPruner(min_epochs=1, reduction_factor=3)
     return {
@@ -79,9 +93,11 @@ def make_tuner(method, hypermodel, args, seed, directory):
     }[method]()
 
 
-def hypermodel_for(name, data, epochs, seed):
+def hypermodel_for(name, data, epochs, seed, jit_compile=True):
     x = data[0]
-    shared = dict(num_classes=10, num_samples=len(x), epochs=epochs, seed=seed, early_stopping=False)
+    shared = dict(
+        num_classes=10, num_samples=len(x), epochs=epochs, seed=seed, early_stopping=False, jit_compile=jit_compile
+    )
     if name == "convnet":
         return tuning.ConvNetHyperModel((8, 8, 1), **shared)
     return tuning.MLPHyperModel(x.shape[1:], **shared)
@@ -96,7 +112,7 @@ def load(dataset, seed, hypermodel):
 
 def run(method, dataset, seed, args):
     data = load(dataset, seed, args.hypermodel)
-    hypermodel = hypermodel_for(args.hypermodel, data, args.epochs, seed)
+    hypermodel = hypermodel_for(args.hypermodel, data, args.epochs, seed, jit_compile=not method.endswith(NO_XLA))
     directory = tempfile.mkdtemp(prefix="kb-tuning-")
     records: list = []
     try:
@@ -126,7 +142,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"], choices=["digits", "mnist1d"])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + COMPANIONS)
     parser.add_argument("--hypermodel", default="mlp", choices=["mlp", "convnet"])
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12)
@@ -135,7 +151,14 @@ def main(argv=None):
     parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the code path, not the claims")
     parser.add_argument("--out", default="benchmarks/results/tuning", help="output path without extension")
+    parser.add_argument("--figure", default=None, help="also draw the running best per search to this image")
+    parser.add_argument("--replot", default=None, help="draw --figure from this earlier run's .json; train nothing")
     args = parser.parse_args(argv)
+    if args.replot:
+        with open(args.replot) as f:
+            saved = json.load(f)
+        plot(saved["runs"], saved["rows"], args.figure or args.replot.replace(".json", ".png"), args.within)
+        return saved["rows"]
     if args.quick:
         args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
@@ -153,7 +176,55 @@ def main(argv=None):
                 )
             rows, text = report(runs, args, command, args.seeds[: args.seeds.index(seed) + 1])
     print(text, flush=True)
+    if args.figure:
+        plot(runs, rows, args.figure, args.within)
     return rows
+
+
+def plot(runs, rows, path, within):
+    """Per dataset, each search's running best validation accuracy against epochs and against
+    seconds, one thin line per seed, the target (best any search found, less `within`) dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({r["dataset"] for r in rows}, key=["digits", "mnist1d"].index)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    colors = dict(zip(methods, plt.get_cmap("tab10").colors))
+    fig, axes = plt.subplots(2, len(datasets), figsize=(6.5 * len(datasets), 8), squeeze=False)
+    for col, dataset in enumerate(datasets):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        targets = {r["seed"]: r["best_any"] for r in mine}
+        low = min(targets.values()) - 0.06
+        for row, axis in enumerate(("epochs", "seconds")):
+            ax = axes[row][col]
+            for r in mine:
+                run = runs[f"{dataset}|{r['seed']}|{r['method']}"]
+                best = np.maximum.accumulate(run["accuracies"]) if run["accuracies"] else []
+                x = np.arange(1, len(best) + 1) if axis == "epochs" else run["times"]
+                first = r["seed"] == min(targets)
+                ax.step(
+                    x,
+                    best,
+                    where="post",
+                    color=colors[r["method"]],
+                    lw=1.2,
+                    alpha=0.8,
+                    label=r["method"] if first else None,
+                )
+            for target in targets.values():
+                ax.axhline(target - within, color="grey", ls="--", lw=0.6)
+            ax.set_ylim(low, 1.0)
+            ax.set_xlabel(f"{axis} (all trials of the search)")
+            ax.set_ylabel("best validation accuracy so far")
+            ax.set_title(f"{dataset}: {'epochs' if axis == 'epochs' else 'wall time'} ({len(targets)} seeds)")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def report(runs, args, command, seeds):

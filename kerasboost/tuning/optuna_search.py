@@ -222,7 +222,7 @@ class OptunaSearch(_PruningTuner, keras_tuner.Tuner):
         seed: Any = None,
         **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, seed, defer_jit_compile)
+        self._setup_pruning(pruner, max_time, cross_validation, seed, defer_jit_compile, hypermodel)
         oracle = OptunaOracle(
             objective=objective,
             max_trials=max_trials,

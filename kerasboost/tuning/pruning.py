@@ -238,7 +238,7 @@ class _PruningTuner:
         defer_jit_compile: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"), defer_jit_compile)
+        self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"), defer_jit_compile, hypermodel)
         super().__init__(hypermodel, **kwargs)  # type: ignore[call-arg]
 
     def _setup_pruning(
@@ -248,9 +248,13 @@ class _PruningTuner:
         cross_validation: Any = None,
         seed: Any = None,
         defer_jit_compile: bool = True,
+        hypermodel: Any = None,
     ) -> None:
         if pruner is not None and not isinstance(pruner, Pruner):
             raise fail("pruner", "None, MedianPruner(...) or ASHAPruner(...)", pruner)
+        epochs = getattr(hypermodel, "epochs", None)  # kerasboost's HyperModels train this many
+        if pruner is not None and isinstance(epochs, int) and cross_validation is None and pruner.min_epochs > epochs:
+            raise fail("pruner", f"a pruner whose min_epochs is at most the hypermodel's epochs ({epochs})", pruner)
         if max_time is not None:
             max_time = check_number("max_time", max_time, low=0.0, low_inclusive=False)
         self.pruner, self.max_time = pruner, max_time

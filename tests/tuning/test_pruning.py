@@ -11,6 +11,7 @@ from kerasboost.tuning import (
     ASHAPruner,
     BayesianOptimization,
     MedianPruner,
+    MLPHyperModel,
     RandomSearch,
     plot_intermediate,
     trials_dataframe,
@@ -112,6 +113,15 @@ def test_bad_arguments_fail_at_construction_or_search(tmp_path):
         (lambda: RandomSearch(_build, objective="val_loss", pruner="median", directory=str(tmp_path)), "pruner"),
         (lambda: BayesianOptimization(_build, objective="val_loss", max_time=0, directory=str(tmp_path)), "max_time"),
         (lambda: RandomSearch(_build, objective="val_loss", defer_jit_compile=1, directory=str(tmp_path)), "defer_jit"),
+        (
+            lambda: RandomSearch(
+                MLPHyperModel((4,), num_classes=2, epochs=3, schedules=["constant"]),
+                objective="val_loss",
+                pruner=ASHAPruner(min_epochs=4),
+                directory=str(tmp_path),
+            ),
+            "min_epochs is at most the hypermodel's epochs",
+        ),
     ]:
         with pytest.raises(ValueError, match=name):
             make()
