@@ -20,7 +20,9 @@ Writes `benchmarks/results/tuning.json` and `.md`.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -80,9 +82,9 @@ def make_tuner(method, hypermodel, args, seed, directory):
     trials, epochs = args.trials, args.epochs
     defer = not (args.no_defer or method.endswith(EAGER_XLA))
     method = method.removesuffix(EAGER_XLA).removesuffix(NO_XLA)
-    pruned = dict(max_trials=args.pruned_trials or trials, defer_jit_compile=defer, **kwargs)
-    median = tuning.MedianPruner(min_epochs=2, min_trials=3)
-    asha = tuning.ASHAPruner(min_epochs=1, reduction_factor=3)
+    pruned = dict(max_trials=pruned_trials(args), defer_jit_compile=defer, **kwargs)
+    median = tuning.MedianPruner(min_epochs=args.median_min_epochs, min_trials=3)
+    asha = tuning.ASHAPruner(min_epochs=args.asha_min_epochs, reduction_factor=3)
     return {
         "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
@@ -91,6 +93,10 @@ def make_tuner(method, hypermodel, args, seed, directory):
         "RandomSearch + ASHA": lambda: tuning.RandomSearch(hypermodel, pruner=asha, **pruned),
         "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
     }[method]()
+
+
+def pruned_trials(args):
+    return args.pruned_trials or 2 * args.trials
 
 
 def hypermodel_for(name, data, epochs, seed, jit_compile=True):
@@ -128,6 +134,15 @@ def run(method, dataset, seed, args):
     return {"times": times, "accuracies": accuracies, "seconds": seconds, "trials": trials}
 
 
+def run_isolated(method, dataset, seed, args):
+    """`run` in a fresh process: one process running search after search grows (every trial's
+    XLA executables stay allocated) until LLVM cannot allocate memory; a fresh process per search
+    also gives every search the same cold start (TensorFlow's and XLA's first-use costs)."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run, method, dataset, seed, args).result()
+
+
 def reach(run, target):
     """(epochs, seconds) until the running best validation accuracy reached `target` (None: never)."""
     best = -1.0
@@ -146,7 +161,12 @@ def main(argv=None):
     parser.add_argument("--hypermodel", default="mlp", choices=["mlp", "convnet"])
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--pruned-trials", type=int, default=None, help="trials of the pruned searches (--trials)")
+    parser.add_argument(
+        "--pruned-trials", type=int, default=None, help="trials of the pruned searches (default: 2 x --trials)"
+    )
+    parser.add_argument("--median-min-epochs", type=int, default=4, help="the median pruner's min_epochs")
+    parser.add_argument("--asha-min-epochs", type=int, default=4, help="ASHA's min_epochs (its first rung)")
+    parser.add_argument("--resume", action="store_true", help="keep the searches already in --out's .json")
     parser.add_argument("--no-defer", action="store_true", help="pruned searches: XLA from the first epoch")
     parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")
     parser.add_argument("--quick", action="store_true", help="tiny runs: checks the code path, not the claims")
@@ -162,19 +182,26 @@ def main(argv=None):
     if args.quick:
         args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
+        args.pruned_trials, args.median_min_epochs, args.asha_min_epochs = args.trials, 1, 1
     command = "python benchmarks/tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])
     runs: dict = {}
+    if args.resume and os.path.exists(args.out + ".json"):
+        with open(args.out + ".json") as f:
+            runs = json.load(f)["runs"]
     for seed in args.seeds:  # seeds outermost: an interrupted run has whole seeds of both datasets
         for dataset in args.datasets:
             for method in args.methods:
-                result = run(method, dataset, seed, args)
-                runs[f"{dataset}|{seed}|{method}"] = result
+                key = f"{dataset}|{seed}|{method}"
+                if key in runs:
+                    continue
+                result = runs[key] = run_isolated(method, dataset, seed, args)
                 print(
                     f"{dataset} seed {seed} {method:22s}: {result['trials']} trials, {len(result['times'])} epochs, "
                     f"{result['seconds']:.0f} s, best val acc {max(result['accuracies'], default=0):.4f}",
                     flush=True,
                 )
-            rows, text = report(runs, args, command, args.seeds[: args.seeds.index(seed) + 1])
+                report(runs, args, command, args.seeds)
+    rows, text = report(runs, args, command, args.seeds)
     print(text, flush=True)
     if args.figure:
         plot(runs, rows, args.figure, args.within)
@@ -228,11 +255,13 @@ def plot(runs, rows, path, within):
 
 
 def report(runs, args, command, seeds):
-    """The rows and the table of the seeds done so far; written to `args.out` (.json, .md)."""
-    datasets = [d for d in args.datasets if all(f"{d}|{s}|{m}" in runs for s in seeds for m in args.methods)]
+    """The rows and the table of the (dataset, seed) pairs whose searches are all done; written
+    to `args.out` (.json, .md) with every search run so far."""
+    done = {(d, s) for d in args.datasets for s in seeds if all(f"{d}|{s}|{m}" in runs for m in args.methods)}
+    datasets = [d for d in args.datasets if any((d, s) in done for s in seeds)]
     rows = []
     for dataset in datasets:
-        for seed in seeds:
+        for seed in [s for s in seeds if (dataset, s) in done]:
             best = max(max(runs[f"{dataset}|{seed}|{m}"]["accuracies"], default=0.0) for m in args.methods)
             for method in args.methods:
                 r = runs[f"{dataset}|{seed}|{method}"]
@@ -251,14 +280,16 @@ def report(runs, args, command, seeds):
                         "trials": r["trials"],
                     }
                 )
-    pruned_trials = args.pruned_trials or args.trials
+    medians = "; ".join(f"{d}: seeds {', '.join(str(s) for s in seeds if (d, s) in done)}" for d in datasets)
     lines = [
         f"`{command}` — {machine()}, Keras {keras.__version__} ({keras.backend.backend()}), kerasboost "
-        f"{kerasboost.__version__}. {args.hypermodel.upper()} HyperModel, {args.trials} trials x {args.epochs} epochs "
-        f"(pruned searches: {pruned_trials} trials, first rung "
-        f"{'with' if args.no_defer else 'without'} XLA; Hyperband: max_epochs {args.epochs}, factor 3); reached = "
-        f"running best validation accuracy within {args.within:.1%} of the best any search found on that data and "
-        f"seed; medians over seeds {', '.join(map(str, seeds))} (a search that never reached counts as its whole run).",
+        f"{kerasboost.__version__}; each search in a fresh process. {args.hypermodel.upper()} HyperModel, "
+        f"{args.trials} trials x {args.epochs} epochs (pruned searches: {pruned_trials(args)} trials, first rung "
+        f"{'with' if args.no_defer else 'without'} XLA, median pruner min_epochs {args.median_min_epochs} / "
+        f"min_trials 3, ASHA min_epochs {args.asha_min_epochs} / reduction factor 3; Hyperband: max_epochs "
+        f"{args.epochs}, factor 3); reached = running best validation accuracy within {args.within:.1%} of the best "
+        f"any search found on that data and seed; medians over the seeds done ({medians}; a search that never "
+        "reached counts as its whole run).",
         "",
         "| data | search | reached | epochs to reach | seconds to reach | trials | epochs in all | seconds in all "
         "| final best |",

@@ -165,3 +165,8 @@ def test_tuning_script_records_every_epoch_of_every_search(tmp_path, child):
     assert all(r["final_best"] <= best for r in rows) and any(r["final_best"] == best for r in rows)
     assert out.with_suffix(".md").read_text().count("| digits |") == 3
     assert all(r["trials"] == 2 for r in rows)
+    # --resume keeps the searches already written and runs none of them again (each search runs in
+    # a fresh process: a second run would record other times)
+    again = child.call(_main, "tuning", ["--quick", "--resume", "--out", str(out)])
+    assert again == rows
+    assert json.loads(out.with_suffix(".json").read_text())["runs"] == data["runs"]
