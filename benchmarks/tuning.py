@@ -164,8 +164,8 @@ def main(argv=None):
     parser.add_argument(
         "--pruned-trials", type=int, default=None, help="trials of the pruned searches (default: 2 x --trials)"
     )
-    parser.add_argument("--median-min-epochs", type=int, default=4, help="the median pruner's min_epochs")
-    parser.add_argument("--asha-min-epochs", type=int, default=4, help="ASHA's min_epochs (its first rung)")
+    parser.add_argument("--median-min-epochs", type=int, default=1, help="the median pruner's min_epochs")
+    parser.add_argument("--asha-min-epochs", type=int, default=1, help="ASHA's min_epochs (its first rung)")
     parser.add_argument("--resume", action="store_true", help="keep the searches already in --out's .json")
     parser.add_argument("--no-defer", action="store_true", help="pruned searches: XLA from the first epoch")
     parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")

@@ -12,6 +12,7 @@ reports; the state is the trials' own metrics, so a resumed search prunes as bef
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Sequence
@@ -266,12 +267,23 @@ class _PruningTuner:
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         self._training = True  # a trial's build (not `get_best_models`'): its XLA compile may wait
+        kwargs["callbacks"] = [
+            _SaveBestAtEnd(c) if type(c).__name__ == "SaveBestEpoch" and hasattr(c, "_save_model") else c
+            for c in kwargs.get("callbacks", [])
+        ]
         try:
             return super()._build_and_fit_model(trial, *args, **kwargs)
         finally:
             self._training, self._deferred = False, None
 
     def _try_build(self, hp):
+        if self._training:
+            # keras-tuner collects garbage (twice) before every build: a full collection walks
+            # every object TensorFlow and Keras hold (some 0.3 s each on a 2-core machine). The
+            # last trial's model is freed here, the survivors frozen (`search` unfreezes them),
+            # so the collections walk only what one trial made.
+            gc.collect()
+            gc.freeze()
         model = super()._try_build(hp)
         self._deferred = None
         if (
@@ -341,7 +353,10 @@ class _PruningTuner:
         if not _is_client(self.oracle):
             install_oracle_hooks(self.oracle, self.pruner, self.max_time)
         self._deadline = None if self.max_time is None else time.monotonic() + self.max_time
-        return super().search(*fit_args, **fit_kwargs)
+        try:
+            return super().search(*fit_args, **fit_kwargs)
+        finally:
+            gc.unfreeze()  # what the trials froze is collectable again
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs)
@@ -357,6 +372,42 @@ class _PruningTuner:
             model.stop_training = True  # the time budget: this trial ends here, with what it has
         if self._deferred is model and not model.stop_training and epoch + 1 >= self.pruner.min_epochs:
             self._compile_deferred(model)  # it survived the pruner's first decision
+
+
+class _SaveBestAtEnd(keras.callbacks.Callback):
+    """keras-tuner's `SaveBestEpoch`, writing once per `fit` instead of at every better epoch.
+
+    The best epoch's weights are kept in memory and written to the trial's checkpoint when
+    training ends (a pruned trial's end included): a short trial improves at most of its
+    epochs, and each write of a checkpoint costs more than one epoch of a small model."""
+
+    def __init__(self, saver) -> None:
+        super().__init__()
+        self.saver = saver  # holds the best value across a trial's executions
+        self.best_weights: list | None = None
+
+    def on_train_begin(self, logs=None):
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        objective = self.saver.objective
+        if not objective.has_value(logs):  # no objective in the logs: the last epoch, as keras-tuner
+            self.best_weights = self.model.get_weights()
+            return
+        value = objective.get_value(logs)
+        if objective.better_than(value, self.saver.best_value):
+            self.saver.best_value = value
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is None:
+            return
+        last = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        self.saver.set_model(self.model)
+        self.saver._save_model()
+        self.model.set_weights(last)
+        self.best_weights = None
 
 
 def _fold_data(args, kwargs) -> tuple:

@@ -1,6 +1,8 @@
 """Trial pruning (median stopping, ASHA) and the time budget inside keras-tuner searches."""
 
+import gc
 import time
+import weakref
 
 import keras
 import keras_tuner
@@ -83,6 +85,57 @@ def test_a_pruned_search_stops_the_lagging_trials_and_keeps_the_best(pruner, tmp
     lines = plot_intermediate(tuner).axes[0].get_lines()
     assert sum(line.get_marker() == "x" for line in lines) == len(pruned)
     assert sum(line.get_marker() != "x" for line in lines) == 4
+
+
+def _momentum_build(hp):
+    """The large rates overshoot: their best epoch comes before their last."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(hp.Choice("lr", [1e-3, 0.02, 0.05, 0.1]), momentum=0.9), "mse")
+    return model
+
+
+def test_each_trial_keeps_its_best_epoch_written_once_at_its_end(tmp_path):
+    x, y = _data()
+    y = y + np.random.default_rng(1).normal(size=len(y)).astype("float32")
+    tuner = RandomSearch(
+        _momentum_build,
+        objective="val_loss",
+        max_trials=4,
+        seed=1,
+        pruner=ASHAPruner(min_epochs=1, reduction_factor=2),
+        directory=str(tmp_path),
+        project_name="b",
+    )
+    tuner.search(x[:72], y[:72], validation_data=(x[72:], y[72:]), epochs=6, batch_size=8, verbose=0)
+    best_before_last = 0
+    for trial in tuner.oracle.trials.values():
+        curve = [o.value[0] for o in trial.metrics.get_history(INTERMEDIATE + "val_loss")]
+        best_before_last += int(np.argmin(curve) < len(curve) - 1)
+        # the checkpoint holds the weights of the trial's best epoch, not of its last
+        reloaded = tuner.load_model(trial).evaluate(x[72:], y[72:], verbose=0)
+        np.testing.assert_allclose(reloaded, trial.score, rtol=1e-5)
+        assert trial.score == min(curve)
+    assert best_before_last >= 1  # the case the in-memory copy exists for
+
+
+def test_each_trial_frees_the_last_ones_model_and_the_search_leaves_nothing_frozen(tmp_path):
+    x, y = _data()
+    built: list = []
+
+    def build(hp):
+        # keras-tuner collected garbage before this build: the previous trial's model is gone
+        assert all(ref() is None for ref in built)
+        model = _build(hp)
+        built.append(weakref.ref(model))
+        return model
+
+    tuner = RandomSearch(
+        build, objective="val_loss", max_trials=3, seed=0, pruner=MedianPruner(), directory=str(tmp_path)
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    assert len(built) == 4 and len(tuner.oracle.trials) == 3  # keras-tuner builds once at construction
+    assert set(trials_dataframe(tuner)["status"]) == {"COMPLETED"}  # no build's assertion failed
+    assert gc.get_freeze_count() == 0
 
 
 def _slow_build(hp):
