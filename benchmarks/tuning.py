@@ -3,7 +3,7 @@
 One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel` on digits' 8x8 images)
 on digits and mnist1d, several seeds, searched by keras-tuner's RandomSearch, Hyperband and
 BayesianOptimization, by kerasboost's RandomSearch with median pruning and with ASHA, and by
-the Optuna search (TPE + median pruning). Every epoch of every trial is recorded (its end
+the Optuna search (TPE with median pruning and with ASHA). Every epoch of every trial is recorded (its end
 time and validation accuracy, by one callback shared across trials), so for each search: the
 epochs and the wall time (trials' model builds and XLA compiles included) until its best
 validation accuracy comes within `--within` of the best any search found on that data and
@@ -49,6 +49,7 @@ METHODS = (
     "RandomSearch + median",
     "RandomSearch + ASHA",
     "Optuna TPE + median",
+    "Optuna TPE + ASHA",
 )
 # companions, not in the default run: the pruned searches with XLA from every trial's first epoch
 # and searches without XLA at all (the hypermodel compiled with jit_compile=False)
@@ -92,6 +93,7 @@ def make_tuner(method, hypermodel, args, seed, directory):
         "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, pruner=median, **pruned),
         "RandomSearch + ASHA": lambda: tuning.RandomSearch(hypermodel, pruner=asha, **pruned),
         "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
+        "Optuna TPE + ASHA": lambda: tuning.OptunaSearch(hypermodel, pruner=asha, **pruned),
     }[method]()
 
 

@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 import keras_tuner
+import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.tuning.pruning import _PruningTuner
+from kerasboost.tuning.pruning import INTERMEDIATE, _PruningTuner
 from kerasboost.utils.validation import check_choice, fail
 
 SAMPLERS = ("tpe", "cmaes", "gp", "random")
@@ -95,7 +96,7 @@ class OptunaOracle(keras_tuner.Oracle):
         self.storage = check_storage(storage)
         self.study_name = study_name
         self._study: Any = None
-        self._numbers: dict[str, int] = {}
+        self._asked: dict[str, Any] = {}  # keras-tuner trial id -> the Optuna trial asked for it
 
     @property
     def study(self) -> Any:
@@ -128,7 +129,7 @@ class OptunaOracle(keras_tuner.Oracle):
         # which process and project ran it (several share a study), and its keras-tuner id
         project = getattr(self, "_project_name", None) or "-"
         trial.set_user_attr(_TRIAL_KEY, f"{os.getpid()}:{project}:{trial_id}")
-        self._numbers[trial_id] = trial.number
+        self._asked[trial_id] = trial
         hps = self.hyperparameters.copy()
         values: dict = {}
         for hp in hps.space:  # declaration order: a condition's parent comes first
@@ -139,11 +140,19 @@ class OptunaOracle(keras_tuner.Oracle):
 
     def end_trial(self, trial):
         super().end_trial(trial)
-        number = self._numbers.pop(trial.trial_id, None)
-        if number is None:
+        asked = self._asked.pop(trial.trial_id, None)
+        if asked is None:
             return
         optuna = _optuna()
+        number = asked.number
         ended = self.trials[trial.trial_id]
+        # the trial's curve (the objective after each epoch, or the running mean after each fold):
+        # the sampler ranks pruned trials by how far they went and where they stood (TPE puts the
+        # furthest ones first), and optuna-dashboard plots the curves
+        curve = INTERMEDIATE + str(getattr(self.objective, "name", ""))
+        if ended.metrics.exists(curve):
+            for observation in sorted(ended.metrics.get_history(curve), key=lambda o: o.step):
+                asked.report(float(np.mean(observation.value)), int(observation.step))
         if ended.status == "COMPLETED" and ended.score is not None:
             pruned = ended.metrics.exists("pruned_at_epoch") and ended.metrics.get_history("pruned_at_epoch")
             if pruned:

@@ -58,6 +58,12 @@ def test_the_study_is_told_every_score_and_pruning_and_a_search_resumes_from_its
             kt_id = t.user_attrs["keras_tuner_trial_id"].rsplit(":", 1)[1]
             assert t.params["lr"] == tuner.oracle.trials[kt_id].hyperparameters.get("lr")
             assert t.value == pytest.approx(tuner.oracle.trials[kt_id].score)
+    for t in study.trials:  # and its curve, epoch by epoch: a pruned trial's up to where it stopped
+        kt = tuner.oracle.trials[t.user_attrs["keras_tuner_trial_id"].rsplit(":", 1)[1]]
+        history = kt.metrics.get_history("intermediate/val_loss")
+        assert t.intermediate_values == pytest.approx({o.step: o.value[0] for o in history})
+        pruned_at = kt.metrics.get_last_value("pruned_at_epoch") if kt.metrics.exists("pruned_at_epoch") else 3
+        assert sorted(t.intermediate_values) == list(range(1, int(pruned_at) + 1))
     # a new process (here: a new tuner) with overwrite=False goes on in the same study
     again = OptunaSearch(_build, max_trials=6, overwrite=False, **kwargs)
     again.search(x, y, validation_split=0.25, epochs=3, batch_size=16, verbose=0)
