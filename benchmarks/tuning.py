@@ -13,6 +13,8 @@ seed, and its final best.
     python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
     python benchmarks/tuning.py --seeds 0 --datasets digits --methods "RandomSearch + ASHA" \
         "RandomSearch + ASHA (XLA at once)" --out benchmarks/results/tuning_defer   # the first rung without XLA
+    python benchmarks/tuning.py --seeds 0 --datasets digits --methods RandomSearch "RandomSearch (kerasboost)" \
+        --out benchmarks/results/tuning_trial_cost   # the per-trial cost cuts alone, on the same trials
 
 Writes `benchmarks/results/tuning.json` and `.md`.
 """
@@ -51,10 +53,13 @@ METHODS = (
     "Optuna TPE + median",
     "Optuna TPE + ASHA",
 )
-# companions, not in the default run: the pruned searches with XLA from every trial's first epoch
-# and searches without XLA at all (the hypermodel compiled with jit_compile=False)
+# companions, not in the default run: the pruned searches with XLA from every trial's first epoch,
+# searches without XLA at all (the hypermodel compiled with jit_compile=False), and kerasboost's
+# RandomSearch without a pruner (keras-tuner's trials, seed and oracle, with kerasboost's per-trial
+# cost cuts: the cut alone, side by side with keras-tuner's RandomSearch)
 EAGER_XLA, NO_XLA = " (XLA at once)", " (no XLA)"
 COMPANIONS = (
+    "RandomSearch (kerasboost)",
     "RandomSearch + median" + EAGER_XLA,
     "RandomSearch + ASHA" + EAGER_XLA,
     "RandomSearch" + NO_XLA,
@@ -88,6 +93,7 @@ def make_tuner(method, hypermodel, args, seed, directory):
     asha = tuning.ASHAPruner(min_epochs=args.asha_min_epochs, reduction_factor=3)
     return {
         "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
+        "RandomSearch (kerasboost)": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
         "BayesianOptimization": lambda: keras_tuner.BayesianOptimization(hypermodel, max_trials=trials, **kwargs),
         "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, pruner=median, **pruned),
