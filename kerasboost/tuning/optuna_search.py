@@ -17,7 +17,7 @@ import keras_tuner
 import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.tuning.pruning import INTERMEDIATE, _PruningTuner
+from kerasboost.tuning.pruning import _PruningTuner
 from kerasboost.utils.validation import check_choice, fail
 
 SAMPLERS = ("tpe", "cmaes", "gp", "random")
@@ -76,6 +76,33 @@ def suggest(trial: Any, hp: Any) -> Any:
         step = None if log or not hp.step else hp.step
         return trial.suggest_float(hp.name, hp.min_value, hp.max_value, step=step, log=log)
     raise ValueError(f"The Optuna oracle cannot sample a keras-tuner {kind} hyperparameter ({hp.name}).")
+
+
+class _StudyCurves:
+    """The trials' curves kept in the Optuna study (the pruning hooks use it): each trial's
+    intermediate values are reported to its Optuna trial as they come, and a pruner compares a
+    trial with every other trial of the study, whichever process runs it."""
+
+    def __init__(self, oracle: OptunaOracle) -> None:
+        self.oracle = oracle
+
+    def report(self, trial_id: str, value: float, step: int) -> None:
+        # TPE ranks pruned trials by how far they went and where they stood; optuna-dashboard
+        # plots the curves, live
+        asked = self.oracle._asked.get(trial_id)
+        if asked is not None:
+            asked.report(value, int(step))
+
+    def others(self, trial_id: str, sign: float) -> list[list[float]]:
+        """Every other trial's curve in the study, as best-so-far, larger better."""
+        asked = self.oracle._asked.get(trial_id)
+        mine = None if asked is None else asked.number
+        curves = []
+        for trial in self.oracle.study.get_trials(deepcopy=False):
+            if trial.number != mine and trial.intermediate_values:
+                values = [sign * float(v) for _, v in sorted(trial.intermediate_values.items())]
+                curves.append(list(np.maximum.accumulate(values)))
+        return curves
 
 
 class OptunaOracle(keras_tuner.Oracle):
@@ -138,6 +165,10 @@ class OptunaOracle(keras_tuner.Oracle):
                 values[hp.name] = suggest(trial, hp)
         return {"status": "RUNNING", "values": values}
 
+    @property
+    def _shared_curves(self) -> _StudyCurves:
+        return _StudyCurves(self)
+
     def end_trial(self, trial):
         super().end_trial(trial)
         asked = self._asked.pop(trial.trial_id, None)
@@ -146,13 +177,6 @@ class OptunaOracle(keras_tuner.Oracle):
         optuna = _optuna()
         number = asked.number
         ended = self.trials[trial.trial_id]
-        # the trial's curve (the objective after each epoch, or the running mean after each fold):
-        # the sampler ranks pruned trials by how far they went and where they stood (TPE puts the
-        # furthest ones first), and optuna-dashboard plots the curves
-        curve = INTERMEDIATE + str(getattr(self.objective, "name", ""))
-        if ended.metrics.exists(curve):
-            for observation in sorted(ended.metrics.get_history(curve), key=lambda o: o.step):
-                asked.report(float(np.mean(observation.value)), int(observation.step))
         if ended.status == "COMPLETED" and ended.score is not None:
             pruned = ended.metrics.exists("pruned_at_epoch") and ended.metrics.get_history("pruned_at_epoch")
             if pruned:
@@ -170,7 +194,10 @@ class OptunaSearch(_PruningTuner, keras_tuner.Tuner):
     Any keras-tuner `HyperModel` or `build(hp)` function runs unchanged: each trial asks an
     Optuna study for its values (keras-tuner's `Int` / `Float` with log sampling / `Choice` /
     `Boolean` / `Fixed` map to Optuna's distributions; conditional scopes are asked only when
-    active) and tells it the trial's score; a trial a `pruner` stopped is told as pruned. The
+    active), reports the trial's curve to it as it trains (the objective after each epoch, or
+    the running mean after each fold, as intermediate values) and tells it the score; a trial a
+    `pruner` stopped is told as pruned, and the pruner compares each trial with every other
+    trial of the study, those of other processes sharing it included. The
     study is kept in Optuna storage: by default `optuna.db` (SQLite) in the project directory,
     so a crashed search resumes (`overwrite=False`); with a database URL, several processes
     (each running the same script, each with its own `project_name`) share one study and its

@@ -189,9 +189,15 @@ def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) 
         if not trial.metrics.exists(name):
             trial.metrics.register(name, direction=objective.direction)
         trial.metrics.update(name, float(metrics[name]), step=step)
+        shared = getattr(self, "_shared_curves", None)  # an oracle whose trials live elsewhere too
+        if shared is not None:
+            shared.report(trial_id, float(metrics[name]), step)
         if pruner is not None:
             curve = _curve(trial, name, sign)
-            others = [_curve(t, name, sign) for i, t in self.trials.items() if i != trial_id]
+            if shared is not None:  # every process's trials (this one's among them)
+                others = shared.others(trial_id, sign)
+            else:
+                others = [_curve(t, name, sign) for i, t in self.trials.items() if i != trial_id]
             if pruner.prune(curve, [o for o in others if o]):
                 if not trial.metrics.exists(PRUNED):
                     trial.metrics.register(PRUNED, direction="min")

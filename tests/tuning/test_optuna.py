@@ -9,7 +9,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from kerasboost.tuning import MedianPruner, OptunaSearch, trials_dataframe  # noqa: E402
+from kerasboost.tuning import ASHAPruner, MedianPruner, OptunaSearch, trials_dataframe  # noqa: E402
 from kerasboost.tuning.optuna_search import OptunaOracle  # noqa: E402
 from tests.tuning.test_pruning import _build, _data  # noqa: E402
 
@@ -68,6 +68,31 @@ def test_the_study_is_told_every_score_and_pruning_and_a_search_resumes_from_its
     again = OptunaSearch(_build, max_trials=6, overwrite=False, **kwargs)
     again.search(x, y, validation_split=0.25, epochs=3, batch_size=16, verbose=0)
     assert len(again.oracle.study.trials) == 6 and len(again.oracle.trials) == 6
+
+
+def test_the_pruner_compares_each_trial_with_the_other_processes_trials_of_the_study(tmp_path):
+    x, y = _data()
+    storage = optuna.storages.InMemoryStorage()
+    # another process's three finished trials, far better at epoch 1 than any model here
+    other = optuna.create_study(storage=storage, study_name="keras_tuner", direction="minimize")
+    for _ in range(3):
+        trial = other.ask()
+        trial.set_user_attr("keras_tuner_trial_id", "1:elsewhere:00")
+        trial.report(0.0, 1)
+        other.tell(trial, 0.0)
+    kwargs = dict(objective="val_loss", max_trials=2, seed=0, directory=str(tmp_path))
+    # ASHA, rung at epoch 1, 2 to 1: alone, a first trial is always kept (the best 1 of 1)
+    pruner = ASHAPruner(min_epochs=1, reduction_factor=2)
+    alone = OptunaSearch(_build, pruner=pruner, storage=optuna.storages.InMemoryStorage(), project_name="a", **kwargs)
+    shared = OptunaSearch(_build, pruner=pruner, storage=storage, project_name="b", **kwargs)
+    for tuner in (alone, shared):
+        tuner.search(x, y, validation_split=0.25, epochs=3, batch_size=16, verbose=0)
+    assert not trials_dataframe(alone)["pruned"].iloc[0]
+    # beside the study's other trials, each trial here ranks last at epoch 1 and stops there
+    assert list(trials_dataframe(shared)["pruned_at_epoch"]) == [1.0, 1.0]
+    mine = [t for t in shared.oracle.study.trials if t.number >= 3]
+    assert [t.state for t in mine] == [optuna.trial.TrialState.PRUNED] * 2
+    assert [sorted(t.intermediate_values) for t in mine] == [[1], [1]]  # reported as it trained
 
 
 def test_bad_arguments_name_themselves(tmp_path):
