@@ -94,6 +94,8 @@ def _momentum_build(hp):
     return model
 
 
+# the slow tier: 4-6 s alone, but over 20 s in CI beside the distributed tests' processes
+@pytest.mark.slow
 def test_each_trial_keeps_its_best_epoch_written_once_at_its_end(tmp_path):
     x, y = _data()
     y = y + np.random.default_rng(1).normal(size=len(y)).astype("float32")
@@ -202,6 +204,7 @@ class _JitLog(keras.callbacks.Callback):
         self.log.append((id(self.model), epoch, self.model.jit_compile, self.model.train_function))
 
 
+@pytest.mark.slow  # as above: 4-5 s alone, 22-25 s in CI beside the distributed tests
 @pytest.mark.parametrize("defer", [True, False])
 def test_the_first_rung_runs_without_xla_and_the_survivors_with_it(defer, tmp_path):
     x, y = _data()
