@@ -3,8 +3,9 @@
 One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel` on digits' 8x8 images)
 on digits and mnist1d, several seeds, searched by keras-tuner's RandomSearch, Hyperband and
 BayesianOptimization, by kerasboost's RandomSearch with median pruning and with ASHA, and by
-the Optuna search (TPE with median pruning and with ASHA). Every epoch of every trial is recorded (its end
-time and validation accuracy, by one callback shared across trials), so for each search: the
+the Optuna search (TPE with median pruning and with ASHA). Every epoch of every trial is
+recorded (its end time and validation accuracy, by one callback shared across trials), so for
+each search: the
 epochs and the wall time (trials' model builds and XLA compiles included) until its best
 validation accuracy comes within `--within` of the best any search found on that data and
 seed, and its final best.
@@ -13,7 +14,7 @@ seed, and its final best.
     python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
     python benchmarks/tuning.py --seeds 0 --datasets digits --methods "RandomSearch + ASHA" \
         "RandomSearch + ASHA (XLA at once)" --out benchmarks/results/tuning_defer   # the first rung without XLA
-    python benchmarks/tuning.py --seeds 0 --datasets digits --methods RandomSearch "RandomSearch (kerasboost)" \
+    python benchmarks/tuning.py --seeds 0 1 2 --methods RandomSearch "RandomSearch (kerasboost)" \
         --out benchmarks/results/tuning_trial_cost   # the per-trial cost cuts alone, on the same trials
 
 Writes `benchmarks/results/tuning.json` and `.md`.

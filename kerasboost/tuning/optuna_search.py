@@ -14,10 +14,9 @@ import time
 from typing import Any
 
 import keras_tuner
-import numpy as np
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.tuning.pruning import _PruningTuner
+from kerasboost.tuning.pruning import _PruningTuner, best_so_far
 from kerasboost.utils.validation import check_choice, fail
 
 SAMPLERS = ("tpe", "cmaes", "gp", "random")
@@ -97,12 +96,11 @@ class _StudyCurves:
         """Every other trial's curve in the study, as best-so-far, larger better."""
         asked = self.oracle._asked.get(trial_id)
         mine = None if asked is None else asked.number
-        curves = []
-        for trial in self.oracle.study.get_trials(deepcopy=False):
-            if trial.number != mine and trial.intermediate_values:
-                values = [sign * float(v) for _, v in sorted(trial.intermediate_values.items())]
-                curves.append(list(np.maximum.accumulate(values)))
-        return curves
+        return [
+            best_so_far([v for _, v in sorted(trial.intermediate_values.items())], sign)
+            for trial in self.oracle.study.get_trials(deepcopy=False)
+            if trial.number != mine and trial.intermediate_values
+        ]
 
 
 class OptunaOracle(keras_tuner.Oracle):
@@ -124,6 +122,7 @@ class OptunaOracle(keras_tuner.Oracle):
         self.study_name = study_name
         self._study: Any = None
         self._asked: dict[str, Any] = {}  # keras-tuner trial id -> the Optuna trial asked for it
+        self._shared_curves = _StudyCurves(self)  # found by the pruning hooks (pruning.py)
 
     @property
     def study(self) -> Any:
@@ -164,10 +163,6 @@ class OptunaOracle(keras_tuner.Oracle):
             if hps.is_active(hp):
                 values[hp.name] = suggest(trial, hp)
         return {"status": "RUNNING", "values": values}
-
-    @property
-    def _shared_curves(self) -> _StudyCurves:
-        return _StudyCurves(self)
 
     def end_trial(self, trial):
         super().end_trial(trial)

@@ -158,13 +158,17 @@ class ASHAPruner(Pruner):
 # ---------------------------------------------------------------------------------- the oracle side
 
 
+def best_so_far(values: Sequence[float], sign: float) -> list[float]:
+    """`values` (in step order) as the best so far, larger better (`sign` -1 for a minimum)."""
+    return list(np.maximum.accumulate([sign * float(v) for v in values])) if len(values) else []
+
+
 def _curve(trial, name: str, sign: float) -> list[float]:
     """The trial's reported values of `name`, epoch by epoch, as best-so-far, larger better."""
     if not trial.metrics.exists(name):
         return []
     history = sorted(trial.metrics.get_history(name), key=lambda o: o.step)
-    values = [sign * float(np.mean(o.value)) for o in history]
-    return list(np.maximum.accumulate(values)) if values else []
+    return best_so_far([np.mean(o.value) for o in history], sign)
 
 
 def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) -> None:
