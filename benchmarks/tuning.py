@@ -1,16 +1,17 @@
 """Tuning: how many epochs (and how much wall time) each search spends to get near the best.
 
-One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel` on digits' 8x8 images)
-on digits and mnist1d, several seeds, searched by keras-tuner's RandomSearch, Hyperband and
-BayesianOptimization, by kerasboost's RandomSearch with median pruning and with ASHA, and by
-the Optuna search (TPE with median pruning and with ASHA). Every epoch of every trial is
-recorded (its end time and validation accuracy, by one callback shared across trials), so for
-each search: the
-epochs and the wall time (trials' model builds and XLA compiles included) until its best
-validation accuracy comes within `--within` of the best any search found on that data and
-seed, and its final best.
+One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel`: digits as 8x8 images,
+mnist1d as 40-sample signals) on digits and mnist1d, several seeds, searched by keras-tuner's
+RandomSearch, Hyperband and BayesianOptimization, by kerasboost's RandomSearch with median pruning
+and with ASHA, and by the Optuna search (TPE with median pruning and with ASHA). Every epoch of
+every trial is recorded (its end time and validation accuracy, by one callback shared across
+trials), so for each search: the epochs and the wall time (trials' model builds and XLA compiles
+included) until its best validation accuracy comes within `--within` of the best any search found
+on that data and seed, and its final best.
 
     python benchmarks/tuning.py --seeds 0 1 2                 # the table of issue 40
+    python benchmarks/tuning.py --seeds 0 1 2 --datasets mnist1d --hypermodel convnet \
+        --out benchmarks/results/tuning_convnet               # the same with the ConvNet (Conv1D)
     python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
     python benchmarks/tuning.py --seeds 0 --datasets digits --methods "RandomSearch + ASHA" \
         "RandomSearch + ASHA (XLA at once)" --out benchmarks/results/tuning_defer   # the first rung without XLA
@@ -84,6 +85,9 @@ class EpochLog(keras.callbacks.Callback):
         self.records.append((time.perf_counter(), float((logs or {}).get("val_accuracy", np.nan))))
 
 
+HYPERMODELS = {"mlp": "MLP HyperModel", "convnet": "ConvNet HyperModel (digits: Conv2D on 8x8, mnist1d: Conv1D)"}
+
+
 def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
     trials, epochs = args.trials, args.epochs
@@ -114,14 +118,15 @@ def hypermodel_for(name, data, epochs, seed, jit_compile=True):
         num_classes=10, num_samples=len(x), epochs=epochs, seed=seed, early_stopping=False, jit_compile=jit_compile
     )
     if name == "convnet":
-        return tuning.ConvNetHyperModel((8, 8, 1), **shared)
+        return tuning.ConvNetHyperModel(x.shape[1:], **shared)
     return tuning.MLPHyperModel(x.shape[1:], **shared)
 
 
 def load(dataset, seed, hypermodel):
     x, y, x_val, y_val = load_digits_split(seed) if dataset == "digits" else load_mnist1d_split(seed)
-    if hypermodel == "convnet":
-        x, x_val = x.reshape(-1, 8, 8, 1), x_val.reshape(-1, 8, 8, 1)
+    if hypermodel == "convnet":  # digits as 8x8 images (Conv2D), mnist1d as 40-sample signals (Conv1D)
+        shape = (8, 8, 1) if dataset == "digits" else (x.shape[1], 1)
+        x, x_val = x.reshape(-1, *shape), x_val.reshape(-1, *shape)
     return x, y, x_val, y_val
 
 
@@ -167,7 +172,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"], choices=["digits", "mnist1d"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + COMPANIONS)
-    parser.add_argument("--hypermodel", default="mlp", choices=["mlp", "convnet"])
+    parser.add_argument("--hypermodel", default="mlp", choices=sorted(HYPERMODELS))
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument(
@@ -292,7 +297,7 @@ def report(runs, args, command, seeds):
     medians = "; ".join(f"{d}: seeds {', '.join(str(s) for s in seeds if (d, s) in done)}" for d in datasets)
     lines = [
         f"`{command}` — {machine()}, Keras {keras.__version__} ({keras.backend.backend()}), kerasboost "
-        f"{kerasboost.__version__}; each search in a fresh process. {args.hypermodel.upper()} HyperModel, "
+        f"{kerasboost.__version__}; each search in a fresh process. {HYPERMODELS[args.hypermodel]}, "
         f"{args.trials} trials x {args.epochs} epochs (pruned searches: {pruned_trials(args)} trials, first rung "
         f"{'with' if args.no_defer else 'without'} XLA, median pruner min_epochs {args.median_min_epochs} / "
         f"min_trials 3, ASHA min_epochs {args.asha_min_epochs} / reduction factor 3; Hyperband: max_epochs "

@@ -297,18 +297,22 @@ class MLPHyperModel(_HyperModel):
 
 @kerasboost_export("kerasboost.tuning.ConvNetHyperModel", register=False)
 class ConvNetHyperModel(_HyperModel):
-    """A small VGG-style ConvNet for images with every usual hyperparameter searchable.
+    """A small VGG-style ConvNet for images or 1-D signals with every usual hyperparameter searchable.
 
     Blocks of two 3x3 convolutions (`filters` doubling per block), each
     followed by the searched normalization (none / batch / group / instance)
     and activation, then 2x2 max pooling while the feature map is larger than
-    2x2; global average pooling, dropout and the head. The rest is as in
+    2x2; global average pooling, dropout and the head. A 2-D `input_shape`
+    `(length, channels)` (a signal: audio, a sensor, MNIST-1D) gets the same
+    network in one dimension: size-3 convolutions, pooling by 2 while longer
+    than 2. The rest is as in
     `MLPHyperModel`: initializer matched to the activation, regularization,
     optimizer, learning rate, schedule, clipping, batch size, per-trial seed,
     early stopping and failed trials.
 
     Args:
-        input_shape: `(height, width, channels)`.
+        input_shape: `(height, width, channels)` for images (`Conv2D`), or
+            `(length, channels)` for 1-D signals (`Conv1D`).
         num_classes: int >= 2 (classification).
         output_units: int >= 1 for `task="regression"`.
         task: `"classification"` (default) or `"regression"`.
@@ -368,8 +372,9 @@ class ConvNetHyperModel(_HyperModel):
     ) -> None:
         super().__init__(**_shared_arguments(locals()))
         self.input_shape = _shape("input_shape", input_shape)
-        if len(self.input_shape) != 3:
-            raise fail("input_shape", "(height, width, channels)", input_shape)
+        if len(self.input_shape) not in (2, 3):
+            allowed = "(height, width, channels) for images or (length, channels) for signals"
+            raise fail("input_shape", allowed, input_shape)
         self.max_blocks = check_number("max_blocks", max_blocks, low=1, integer=True)
         if not isinstance(filters, (list, tuple)) or not filters:
             raise fail("filters", "a non-empty list of ints >= 1", filters)
@@ -381,9 +386,11 @@ class ConvNetHyperModel(_HyperModel):
         activation = self.activation(hp)
         filters = hp.Choice("filters", self.filters)
         x = inputs
+        one_d = len(self.input_shape) == 2
+        conv = keras.layers.Conv1D if one_d else keras.layers.Conv2D
         for block in range(hp.Int("num_blocks", 1, self.max_blocks)):
             for _ in range(2):
-                x = keras.layers.Conv2D(
+                x = conv(
                     filters * 2**block,
                     3,
                     padding="same",
@@ -394,9 +401,9 @@ class ConvNetHyperModel(_HyperModel):
                 if norm is not None:
                     x = norm(x)
                 x = keras.layers.Activation(activation)(x)
-            if x.shape[1] > 2 and x.shape[2] > 2:
-                x = keras.layers.MaxPooling2D()(x)
-        x = keras.layers.GlobalAveragePooling2D()(x)
+            if min(x.shape[1:-1]) > 2:
+                x = (keras.layers.MaxPooling1D if one_d else keras.layers.MaxPooling2D)()(x)
+        x = (keras.layers.GlobalAveragePooling1D if one_d else keras.layers.GlobalAveragePooling2D)()(x)
         rate = hp_dropout(hp, 0.0, 0.5)
         if rate > 0:
             x = keras.layers.Dropout(rate)(x)

@@ -95,6 +95,46 @@ def test_convnet_hypermodel_searches_every_normalization(tmp_path):
     assert set(frame["status"]) == {"COMPLETED"} and len(frame) == 4
 
 
+@pytest.mark.parametrize("blocks, length, pooled", [(1, 40, 20), (3, 40, 5), (3, 5, 2)])
+def test_a_signal_gets_the_same_convnet_in_one_dimension(blocks, length, pooled):
+    hypermodel = ConvNetHyperModel((length, 2), num_classes=4, filters=[8], schedules=["constant"], jit_compile=False)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    hp.Fixed("num_blocks", blocks)
+    hp.Fixed("normalization", "batch")
+    model = hypermodel.build(hp)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv1D"]
+    assert [c.filters for c in convs] == [8 * 2**b for b in range(blocks) for _ in range(2)]  # doubling per block
+    assert all(c.kernel_size == (3,) and c.padding == "same" for c in convs)
+    assert not [layer for layer in model.layers if "2D" in type(layer).__name__]
+    pools = [layer for layer in model.layers if type(layer).__name__ == "MaxPooling1D"]
+    assert pools[-1].output.shape[1] == pooled if pools else length == pooled  # halved while longer than 2
+    assert model.output_shape == (None, 4)
+
+
+def test_the_one_dimensional_convnet_tells_motifs_apart_wherever_they_are():
+    # class = which of four 3-sample motifs the noisy signal holds, at a random place: a task for
+    # convolutions and pooling (the same filter everywhere), not for a fixed position
+    motifs = 2.0 * np.array([[1, 1, 1], [-1, -1, -1], [1, -1, 1], [-1, 1, -1]], "float32")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 512)
+    x = rng.normal(0.0, 0.3, (512, 32, 1)).astype("float32")
+    for i, start in enumerate(rng.integers(0, 30, len(y))):
+        x[i, start : start + 3, 0] += motifs[y[i]]
+    hypermodel = ConvNetHyperModel(
+        (32, 1), num_classes=4, filters=[8], activations=["relu"], normalizations=["none"], optimizers=["adam"],
+        schedules=["constant"], batch_sizes=[32], epochs=8, early_stopping=False, jit_compile=False,
+    )  # fmt: skip
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    for name, value in {"num_blocks": 2, "learning_rate": 3e-3, "dropout": 0.0}.items():
+        hp.Fixed(name, value)
+    model = hypermodel.build(hp)
+    hypermodel.fit(hp, model, x[:384], y[:384], verbose=0)
+    accuracy = float(np.mean(np.argmax(model.predict(x[384:], verbose=0), -1) == y[384:]))
+    assert accuracy > 0.9  # chance is 0.25
+
+
 def test_fit_applies_the_batch_size_early_stopping_and_the_trial_seed():
     x, y, xv, yv = _digits()
     hypermodel = _small_mlp(patience=1)
@@ -165,5 +205,6 @@ def test_failed_configurations_are_reported_and_an_all_failing_search_stops(tmp_
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
         MLPHyperModel((4,), **{"num_samples": 100, **kwargs} if name != "num_samples" else kwargs)
-    with pytest.raises(ValueError, match="input_shape"):
-        ConvNetHyperModel((8, 8), num_classes=3, schedules=["constant"])
+    for shape in [(64,), (2, 8, 8, 1)]:  # neither a signal (length, channels) nor an image
+        with pytest.raises(ValueError, match=r"input_shape.*\(length, channels\)"):
+            ConvNetHyperModel(shape, num_classes=3, schedules=["constant"])
