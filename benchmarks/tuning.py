@@ -141,11 +141,13 @@ def run(method, dataset, seed, args):
         tuner.search(data[0], data[1], validation_data=data[2:], callbacks=[EpochLog(records)], verbose=0)
         seconds = time.perf_counter() - start
         trials = len(tuner.oracle.trials)
+        # each trial's configuration, status, score and the epoch a pruner stopped it at
+        detail = json.loads(tuning.trials_dataframe(tuner).to_json(orient="records"))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     times = [t - start for t, _ in records]
     accuracies = [a if np.isfinite(a) else 0.0 for _, a in records]
-    return {"times": times, "accuracies": accuracies, "seconds": seconds, "trials": trials}
+    return {"times": times, "accuracies": accuracies, "seconds": seconds, "trials": trials, "trial_table": detail}
 
 
 def run_isolated(method, dataset, seed, args):
