@@ -17,8 +17,11 @@ on that data and seed, and its final best.
         "RandomSearch + ASHA (XLA at once)" --out benchmarks/results/tuning_defer   # the first rung without XLA
     python benchmarks/tuning.py --seeds 0 1 2 --methods RandomSearch "RandomSearch (kerasboost)" \
         --out benchmarks/results/tuning_trial_cost   # the per-trial cost cuts alone, on the same trials
+    python benchmarks/tuning.py --seeds 0 --datasets mnist1d --methods RandomSearch "RandomSearch + ASHA" \
+        --out benchmarks/results/tuning_mnist1d_trials   # which trials ASHA stopped at epoch 1 (trial tables)
 
-Writes `benchmarks/results/tuning.json` and `.md`.
+Writes `benchmarks/results/tuning.json` and `.md` (or `--out`); the json keeps every search's
+epochs and its trial table.
 """
 
 from __future__ import annotations
