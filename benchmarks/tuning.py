@@ -19,6 +19,8 @@ on that data and seed, and its final best.
         --out benchmarks/results/tuning_trial_cost   # the per-trial cost cuts alone, on the same trials
     python benchmarks/tuning.py --seeds 0 --datasets mnist1d --methods RandomSearch "RandomSearch + ASHA" \
         --out benchmarks/results/tuning_mnist1d_trials   # which trials ASHA stopped at epoch 1 (trial tables)
+    python benchmarks/tuning.py --seeds 0 1 2 --resume --also "RandomSearch + ASHA (first rung 2)" \
+        "Optuna TPE + ASHA (first rung 2)"   # ASHA's first rung at epoch 2, added to the table of issue 40
 
 Writes `benchmarks/results/tuning.json` and `.md` (or `--out`); the json keeps every search's
 epochs and its trial table.
@@ -61,8 +63,9 @@ METHODS = (
 # companions, not in the default run: the pruned searches with XLA from every trial's first epoch,
 # searches without XLA at all (the hypermodel compiled with jit_compile=False), and kerasboost's
 # RandomSearch without a pruner (keras-tuner's trials, seed and oracle, with kerasboost's per-trial
-# cost cuts: the cut alone, side by side with keras-tuner's RandomSearch)
-EAGER_XLA, NO_XLA = " (XLA at once)", " (no XLA)"
+# cost cuts: the cut alone, side by side with keras-tuner's RandomSearch), and the ASHA searches with
+# their first rung at epoch 2 (one-cycle's warmup is still low at epoch 1)
+EAGER_XLA, NO_XLA, RUNG_2 = " (XLA at once)", " (no XLA)", " (first rung 2)"
 COMPANIONS = (
     "RandomSearch (kerasboost)",
     "RandomSearch + median" + EAGER_XLA,
@@ -70,6 +73,8 @@ COMPANIONS = (
     "RandomSearch" + NO_XLA,
     "Hyperband" + NO_XLA,
     "RandomSearch + ASHA" + NO_XLA,
+    "RandomSearch + ASHA" + RUNG_2,
+    "Optuna TPE + ASHA" + RUNG_2,
 )
 
 
@@ -95,10 +100,11 @@ def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
     trials, epochs = args.trials, args.epochs
     defer = not (args.no_defer or method.endswith(EAGER_XLA))
-    method = method.removesuffix(EAGER_XLA).removesuffix(NO_XLA)
+    first_rung = 2 if method.endswith(RUNG_2) else args.asha_min_epochs
+    method = method.removesuffix(EAGER_XLA).removesuffix(NO_XLA).removesuffix(RUNG_2)
     pruned = dict(max_trials=pruned_trials(args), defer_jit_compile=defer, **kwargs)
     median = tuning.MedianPruner(min_epochs=args.median_min_epochs, min_trials=3)
-    asha = tuning.ASHAPruner(min_epochs=args.asha_min_epochs, reduction_factor=3)
+    asha = tuning.ASHAPruner(min_epochs=first_rung, reduction_factor=3)
     return {
         "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "RandomSearch (kerasboost)": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, **kwargs),
@@ -177,6 +183,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"], choices=["digits", "mnist1d"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + COMPANIONS)
+    parser.add_argument("--also", nargs="+", default=[], choices=COMPANIONS, help="companions added to --methods")
     parser.add_argument("--hypermodel", default="mlp", choices=sorted(HYPERMODELS))
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12)
@@ -193,6 +200,7 @@ def main(argv=None):
     parser.add_argument("--figure", default=None, help="also draw the running best per search to this image")
     parser.add_argument("--replot", default=None, help="draw --figure from this earlier run's .json; train nothing")
     args = parser.parse_args(argv)
+    args.methods = list(dict.fromkeys([*args.methods, *args.also]))
     if args.replot:
         with open(args.replot) as f:
             saved = json.load(f)
