@@ -218,7 +218,7 @@ def write(results, args, argv):
     import keras
 
     meta = {
-        "command": "python benchmarks/compile.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": harness.command_line("compile.py", argv),
         "machine": harness.machine(),
         "keras": keras.__version__,
         "model": f"MLP depth x Dense(64, relu) + Dense(10), batch 64, {args.samples} samples per fit, "

@@ -49,7 +49,7 @@ from kerasboost import callbacks, optimizers, schedules
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from depth import build as build_plain_mlp
-from harness import load_digits_split, load_mnist1d_split, machine, mnist1d_cnn
+from harness import command_line, load_digits_split, load_mnist1d_split, machine, mnist1d_cnn
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -562,7 +562,7 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results", help="folder for efficacy_<name>.json / .md")
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
-    command = "python benchmarks/efficacy.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("efficacy.py", argv)
     os.makedirs(args.out, exist_ok=True)
     outputs = {}
     for name in names:

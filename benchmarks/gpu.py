@@ -35,7 +35,7 @@ import numpy as np
 from kerasboost import callbacks, layers, optimizers, schedules
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import summarize, time_pairs  # the pair timing overhead.py uses too
+from harness import command_line, summarize, time_pairs  # the pair timing overhead.py uses too
 
 
 def sgd():
@@ -206,12 +206,7 @@ def main(argv=None):
     plain_first = next((first_fit[key] for key in first_fit if runs[key][0] is plain), None)
 
     device = device_name()
-    command = (
-        "KERAS_BACKEND="
-        + keras.backend.backend()
-        + " python benchmarks/gpu.py "
-        + " ".join(argv if argv is not None else sys.argv[1:])
-    )
+    command = f"KERAS_BACKEND={keras.backend.backend()} {command_line('gpu.py', argv)}"
     meta = {
         "command": command,
         "device": device,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -18,6 +20,12 @@ import numpy as np
 def machine() -> str:
     """The machine a result was measured on, as the results files name it."""
     return f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+
+
+def command_line(script: str, argv=None) -> str:
+    """The command that ran `script` with `argv` (default: this process's arguments), quoted so
+    that it can be pasted back into a shell (method names hold spaces)."""
+    return f"python benchmarks/{script} {shlex.join(sys.argv[1:] if argv is None else argv)}".strip()
 
 
 # ----------------------------------------------------------------------------- paired timing

@@ -49,7 +49,7 @@ import kerasboost
 from kerasboost import tuning
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import load_digits_split, load_mnist1d_split, machine
+from harness import command_line, load_digits_split, load_mnist1d_split, machine
 
 METHODS = (
     "RandomSearch",
@@ -210,7 +210,7 @@ def main(argv=None):
         args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
         args.pruned_trials, args.median_min_epochs, args.asha_min_epochs = args.trials, 1, 1
-    command = "python benchmarks/tuning.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("tuning.py", argv)
     runs: dict = {}
     if args.resume and os.path.exists(args.out + ".json"):
         with open(args.out + ".json") as f:
