@@ -233,6 +233,32 @@ def test_the_first_rung_runs_without_xla_and_the_survivors_with_it(defer, tmp_pa
     assert tuner.get_best_models(1)[0].jit_compile is True  # rebuilt as the user compiled it
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the deferral is TensorFlow's")
+def test_a_deferred_first_rung_draws_other_dropout_masks_than_xla():
+    """What the guide says of `defer_jit_compile`: the same seed trains the same model with and
+    without XLA up to float rounding, except that random layers draw other numbers (TensorFlow's
+    stateless random ops pick another algorithm under XLA), so a trial whose first rung ran
+    without XLA trains as if from another seed."""
+    x = np.random.default_rng(0).normal(size=(32, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    def one_step(jit_compile, dropout):
+        keras.utils.set_random_seed(7)
+        layers = [keras.Input((8,)), keras.layers.Dense(16, activation="relu")]
+        layers += [keras.layers.Dropout(0.5)] if dropout else []
+        model = keras.Sequential([*layers, keras.layers.Dense(2)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
+        model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+        return np.concatenate([np.ravel(keras.ops.convert_to_numpy(w)) for w in model.weights])
+
+    def gap(dropout):
+        return np.max(np.abs(one_step(True, dropout) - one_step(False, dropout)))
+
+    assert gap(dropout=False) < 1e-5  # rounding only
+    # one Adam step moves each weight by about its rate (1e-3) or not at all, as the mask says
+    assert gap(dropout=True) > 5e-4
+
+
 # ---------------------------------------------------------------------------------- cross-validation
 
 
