@@ -214,8 +214,11 @@ def main(argv=None):
         plot(saved["runs"], saved["rows"], args.figure or args.replot.replace(".json", ".png"), args.within)
         return saved["rows"]
     if args.quick:
-        args.trials, args.epochs, args.seeds, args.datasets = 2, 2, args.seeds[:1], args.datasets[:1]
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
+        first_rungs = [epoch for m in args.methods for suffix, epoch in RUNGS.items() if m.endswith(suffix)]
+        # 2 epochs, or as many as a companion's first rung needs (its pruner refuses fewer)
+        args.trials, args.epochs = 2, max([2, *first_rungs])
+        args.seeds, args.datasets = args.seeds[:1], args.datasets[:1]
         args.pruned_trials, args.median_min_epochs, args.asha_min_epochs = args.trials, 1, 1
     command = command_line("tuning.py", argv)
     runs: dict = {}
