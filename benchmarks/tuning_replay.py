@@ -63,23 +63,30 @@ def curves_of(run: dict, epochs: int) -> list[list[float]]:
     return [accuracies[i : i + epochs] for i in range(0, len(accuracies), epochs)]
 
 
+def one_trial(curve: list[float], pruner, done: list[list[float]]) -> list[float]:
+    """The values of `curve` a trial reports before `pruner` (None: none) stops it, `done` holding
+    the best-so-far curves of the trials before it (as far as they ran)."""
+    ran: list[float] = []
+    for value in curve:
+        ran.append(value)
+        if pruner is not None and pruner.prune(best_so_far(ran, 1.0), done):
+            break
+    return ran
+
+
 def stop(curves: list[list[float]], order, pruner, target: float) -> tuple[int | None, int]:
     """One search over `curves` taken in `order`, one trial at a time, `pruner` (kerasboost's, or
     None: every trial to the end) deciding after each epoch: (epochs until the running best reached
     `target`, or None; epochs run in all)."""
-    done: list[list[float]] = []  # the best-so-far curves of the trials run so far (as far as they ran)
+    done: list[list[float]] = []
     spent, reached = 0, None
     for index in order:
-        curve = curves[index]
-        mine: list[float] = []
-        for value in curve:
+        ran = one_trial(curves[index], pruner, done)
+        for value in ran:
             spent += 1
-            mine.append(value)
             if reached is None and value >= target:
                 reached = spent
-            if pruner is not None and pruner.prune(best_so_far(mine, 1.0), done):
-                break
-        done.append(best_so_far(mine, 1.0))
+        done.append(best_so_far(ran, 1.0))
     return reached, spent
 
 

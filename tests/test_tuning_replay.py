@@ -80,3 +80,22 @@ def test_a_search_that_stopped_trials_cannot_be_replayed(tmp_path):
     runs = _runs(tmp_path / "runs.json", {0: [A, B, C[:2]]})
     with pytest.raises(ValueError, match="3 trials x 3 epochs is 9 epochs, its record has 8"):
         tuning_replay.main(["--runs", str(runs), "--epochs", "3", "--out", str(tmp_path / "x")])
+
+
+def test_the_replay_repeats_a_live_search_that_trained_the_same_trials():
+    # benchmarks/results/tuning_xla_at_once.json: on mnist1d seed 0, RandomSearch + ASHA with XLA
+    # from the first epoch drew RandomSearch's first 12 configurations and trained them with the
+    # same numbers; the replay of RandomSearch's curves in that order must stop the same trials
+    # after the same epochs, and what the live search recorded must be those curves' prefixes
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "tuning_xla_at_once.json"
+    runs = json.loads(path.read_text())["runs"]
+    curves = tuning_replay.curves_of(runs["mnist1d|0|RandomSearch"], 12)
+    live = runs["mnist1d|0|RandomSearch + ASHA (XLA at once)"]
+    pruner, done, recorded = tuning.ASHAPruner(min_epochs=1, reduction_factor=3), [], live["accuracies"]
+    for curve, trial in zip(curves, live["trial_table"]):
+        ran = tuning_replay.one_trial(curve, pruner, done)
+        assert len(ran) == (trial["pruned_at_epoch"] or 12), trial["trial_id"]
+        assert recorded[: len(ran)] == ran, trial["trial_id"]
+        recorded = recorded[len(ran) :]
+        done.append(tuning_replay.best_so_far(ran, 1.0))
+    assert [len(d) for d in done] == [12] + [1] * 11  # trial 00 ran to the end, 01-11 stopped at epoch 1
