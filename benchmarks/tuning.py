@@ -10,7 +10,7 @@ included) until its best validation accuracy comes within `--within` of the best
 on that data and seed, and its final best.
 
     python benchmarks/tuning.py                               # the table of issue 40 (seeds 0, 10000, 20000)
-    python benchmarks/tuning.py --seeds 0 1 2 --datasets mnist1d --hypermodel convnet \
+    python benchmarks/tuning.py --datasets mnist1d --hypermodel convnet \
         --out benchmarks/results/tuning_convnet               # the same with the ConvNet (Conv1D)
     python benchmarks/tuning.py --quick                       # seconds: a smoke run of the code path
     python benchmarks/tuning.py --seeds 0 --datasets digits --methods "RandomSearch + ASHA" \
