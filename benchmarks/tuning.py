@@ -104,7 +104,7 @@ def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
     trials, epochs = args.trials, args.epochs
     defer = not (args.no_defer or method.endswith(EAGER_XLA))
-    rung = next((suffix for suffix in RUNGS if method.endswith(suffix)), "")
+    rung = rung_suffix(method)
     first_rung = RUNGS.get(rung, args.asha_min_epochs)
     method = method.removesuffix(EAGER_XLA).removesuffix(NO_XLA).removesuffix(rung)
     pruned = dict(max_trials=pruned_trials(args), defer_jit_compile=defer, **kwargs)
@@ -120,6 +120,11 @@ def make_tuner(method, hypermodel, args, seed, directory):
         "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
         "Optuna TPE + ASHA": lambda: tuning.OptunaSearch(hypermodel, pruner=asha, **pruned),
     }[method]()
+
+
+def rung_suffix(method):
+    """The method's "(first rung N)" suffix, a key of `RUNGS` ("" for none)."""
+    return next((suffix for suffix in RUNGS if method.endswith(suffix)), "")
 
 
 def pruned_trials(args):
@@ -215,7 +220,7 @@ def main(argv=None):
         return saved["rows"]
     if args.quick:
         args.methods = [m for m in args.methods if m != "Hyperband"][:3]
-        first_rungs = [epoch for m in args.methods for suffix, epoch in RUNGS.items() if m.endswith(suffix)]
+        first_rungs = [RUNGS[rung_suffix(m)] for m in args.methods if rung_suffix(m)]
         # 2 epochs, or as many as a companion's first rung needs (its pruner refuses fewer)
         args.trials, args.epochs = 2, max([2, *first_rungs])
         args.seeds, args.datasets = args.seeds[:1], args.datasets[:1]

@@ -74,6 +74,15 @@ def one_trial(curve: list[float], pruner, done: list[list[float]]) -> list[float
     return ran
 
 
+def tally(values, spent: int, reached: int | None, target: float) -> tuple[int, int | None]:
+    """(epochs run in all, the epoch the running best reached `target` or None) after `values` run."""
+    for value in values:
+        spent += 1
+        if reached is None and value >= target:
+            reached = spent
+    return spent, reached
+
+
 def stop(curves: list[list[float]], order, pruner, target: float) -> tuple[int | None, int]:
     """One search over `curves` taken in `order`, one trial at a time, `pruner` (kerasboost's, or
     None: every trial to the end) deciding after each epoch: (epochs until the running best reached
@@ -82,10 +91,7 @@ def stop(curves: list[list[float]], order, pruner, target: float) -> tuple[int |
     spent, reached = 0, None
     for index in order:
         ran = one_trial(curves[index], pruner, done)
-        for value in ran:
-            spent += 1
-            if reached is None and value >= target:
-                reached = spent
+        spent, reached = tally(ran, spent, reached, target)
         done.append(best_so_far(ran, 1.0))
     return reached, spent
 
@@ -114,14 +120,6 @@ def promote(curves, order, target: float, first_rung: int, reduction_factor: int
     promoted: list[set] = [set() for _ in rungs]
     pending = list(order)
     spent, reached = 0, None
-
-    def train(trial, start, stop):
-        nonlocal spent, reached
-        for value in curves[trial][start:stop]:
-            spent += 1
-            if reached is None and value >= target:
-                reached = spent
-
     while True:
         job = None
         for k in range(len(rungs) - 2, -1, -1):
@@ -134,11 +132,11 @@ def promote(curves, order, target: float, first_rung: int, reduction_factor: int
         if job is not None:
             trial, k = job
             promoted[k].add(trial)
-            train(trial, rungs[k], rungs[k + 1])
+            spent, reached = tally(curves[trial][rungs[k] : rungs[k + 1]], spent, reached, target)
             at[k + 1][trial] = max(curves[trial][: rungs[k + 1]])
         elif pending:
             trial = pending.pop(0)
-            train(trial, 0, rungs[0])
+            spent, reached = tally(curves[trial][: rungs[0]], spent, reached, target)
             at[0][trial] = max(curves[trial][: rungs[0]])
         else:
             return reached, spent
