@@ -3,7 +3,8 @@
 One search space (kerasboost's `MLPHyperModel`, or `ConvNetHyperModel`: digits as 8x8 images,
 mnist1d as 40-sample signals) on digits and mnist1d, several seeds, searched by keras-tuner's
 RandomSearch, Hyperband and BayesianOptimization, by kerasboost's RandomSearch with median pruning
-and with ASHA, and by the Optuna search (TPE with median pruning and with ASHA). Every epoch of
+and with ASHA, by the Optuna search (TPE with median pruning and with ASHA), and by kerasboost's ASHA
+(trials paused at each rung and resumed when they rank high). Every epoch of
 every trial is recorded (its end time and validation accuracy, by one callback shared across
 trials), so for each search: the epochs and the wall time (trials' model builds and XLA compiles
 included) until its best validation accuracy comes within `--within` of the best any search found
@@ -63,6 +64,7 @@ METHODS = (
     "RandomSearch + ASHA",
     "Optuna TPE + median",
     "Optuna TPE + ASHA",
+    "ASHA",
 )
 # companions, not in the default run: the pruned searches with XLA from every trial's first epoch,
 # searches without XLA at all (the hypermodel compiled with jit_compile=False), and kerasboost's
@@ -79,6 +81,7 @@ COMPANIONS = (
     "Hyperband" + NO_XLA,
     "RandomSearch + ASHA" + NO_XLA,
     *(f"{search} + ASHA{rung}" for rung in RUNGS for search in ("RandomSearch", "Optuna TPE")),
+    *(f"ASHA{rung}" for rung in RUNGS),
 )
 
 
@@ -119,6 +122,15 @@ def make_tuner(method, hypermodel, args, seed, directory):
         "RandomSearch + ASHA": lambda: tuning.RandomSearch(hypermodel, pruner=asha, **pruned),
         "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
         "Optuna TPE + ASHA": lambda: tuning.OptunaSearch(hypermodel, pruner=asha, **pruned),
+        # Li et al.'s ASHA: paused configurations resumed when they rank high (as many as the pruned searches)
+        "ASHA": lambda: tuning.ASHA(
+            hypermodel,
+            min_epochs=first_rung,
+            reduction_factor=3,
+            max_configurations=pruned_trials(args),
+            defer_jit_compile=defer,
+            **kwargs,
+        ),
     }[method]()
 
 

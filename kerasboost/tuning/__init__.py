@@ -1,5 +1,6 @@
 """kerasboost.tuning: keras-tuner search spaces, ready HyperModels, results and distributed search."""
 
+from kerasboost.tuning.asha import ASHA
 from kerasboost.tuning.distributed import DistributedSearchError, run_distributed_search
 from kerasboost.tuning.hypermodels import ConvNetHyperModel, MLPHyperModel, trial_seed
 from kerasboost.tuning.optuna_search import OptunaSearch
@@ -17,6 +18,7 @@ from kerasboost.tuning.search_space import (
 )
 
 __all__ = [
+    "ASHA",
     "ASHAPruner",
     "BayesianOptimization",
     "ConvNetHyperModel",

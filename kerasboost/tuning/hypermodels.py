@@ -57,7 +57,8 @@ def trial_seed(hp: keras_tuner.HyperParameters, base_seed: int) -> int:
 
     ```
     """
-    text = json.dumps(sorted((k, repr(v)) for k, v in hp.values.items()))
+    # the search's own values (`tuner/epochs`, ... of Hyperband's and ASHA's stretches) are not the configuration's
+    text = json.dumps(sorted((k, repr(v)) for k, v in hp.values.items() if not k.startswith("tuner/")))
     return (int(base_seed) + zlib.crc32(text.encode())) % (2**31 - 1)
 
 

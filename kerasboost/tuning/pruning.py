@@ -299,7 +299,7 @@ class _PruningTuner:
         if (
             self._training
             and keras.backend.backend() == "tensorflow"  # elsewhere no XLA is no compiled step
-            and self.pruner is not None
+            and self._first_rung() is not None
             and self.defer_jit_compile
             and self.cross_validation is None
             and model.jit_compile is True  # "auto" resolved
@@ -309,6 +309,11 @@ class _PruningTuner:
             model.jit_compile = False
             self._deferred = model
         return model
+
+    def _first_rung(self) -> int | None:
+        """The epochs the running trial trains without XLA before the pruner's first decision
+        (None: no pruner, every epoch as compiled)."""
+        return None if self.pruner is None else self.pruner.min_epochs
 
     def _compile_deferred(self, model) -> None:
         self._deferred = None
@@ -380,7 +385,8 @@ class _PruningTuner:
                 model.stop_training = True
         if self._over_time():
             model.stop_training = True  # the time budget: this trial ends here, with what it has
-        if self._deferred is model and not model.stop_training and epoch + 1 >= self.pruner.min_epochs:
+        first_rung = self._first_rung()
+        if self._deferred is model and not model.stop_training and first_rung is not None and epoch + 1 >= first_rung:
             self._compile_deferred(model)  # it survived the pruner's first decision
 
 

@@ -34,7 +34,10 @@ def trials_dataframe(tuner: Any) -> Any:
         A `pandas.DataFrame` with columns `trial_id`, `status`, `score`,
         `best_step`, `pruned` and `pruned_at_epoch` (trials a pruner stopped:
         `kerasboost.tuning.RandomSearch(pruner=...)`), `hp/<name>` per
-        hyperparameter and `metric/<name>`.
+        hyperparameter and `metric/<name>`; for searches whose trials are
+        stretches of a configuration (`kerasboost.tuning.ASHA`, keras-tuner's
+        `Hyperband`), `epochs` (the epoch a stretch trains to),
+        `initial_epoch` and `resumed_from` (the trial it resumed, or None).
 
     Example:
 
@@ -63,6 +66,10 @@ def trials_dataframe(tuner: Any) -> Any:
             row[f"hp/{hp.name}"] = hps.values[hp.name] if hps.is_active(hp) and hp.name in hps.values else None
         for name, history in trial.metrics.metrics.items():
             row[f"metric/{name}"] = trial.metrics.get_best_value(name) if history.get_history() else None
+        if "tuner/epochs" in hps.values:  # a stretch of a configuration (`ASHA`, keras-tuner's `Hyperband`)
+            row["epochs"] = hps.values["tuner/epochs"]
+            row["initial_epoch"] = hps.values.get("tuner/initial_epoch", 0)
+            row["resumed_from"] = hps.values.get("tuner/trial_id")
         pruned = trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED)
         row["pruned"] = bool(pruned)
         row["pruned_at_epoch"] = int(trial.metrics.get_last_value(PRUNED)) if pruned else None
@@ -199,8 +206,10 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
     """Every trial's objective epoch by epoch, the trials a pruner stopped marked where they stopped.
 
     The curves are the values a pruning search reports at each epoch's end
-    (`kerasboost.tuning.RandomSearch(pruner=...)`, `BayesianOptimization`):
-    completed trials as lines, pruned ones fainter and ending in an "x".
+    (`kerasboost.tuning.RandomSearch(pruner=...)`, `BayesianOptimization`,
+    `ASHA`): completed trials as lines, pruned ones fainter and ending in an
+    "x". With `ASHA`, a trial that resumed another starts where that one
+    ended, and a configuration left paused below the last rung ends in an "x".
 
     Args:
         tuner: a keras-tuner tuner or oracle of a search run with a pruner.
@@ -237,16 +246,37 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
     else:
         fig = ax.figure
     pruned_label = kept_label = None
-    for trial_id in sorted(oracle.trials):
+    curves = {}
+    for trial_id, trial in oracle.trials.items():
+        if trial.metrics.exists(INTERMEDIATE + name):
+            history = sorted(trial.metrics.get_history(INTERMEDIATE + name), key=lambda o: o.step)
+            curves[trial_id] = ([o.step for o in history], [float(sum(o.value) / len(o.value)) for o in history])
+    # stretches of a configuration (`ASHA`): each drawn from where the one it resumed ended
+    resumes = {t: oracle.trials[t].hyperparameters.values.get("tuner/trial_id") for t in curves}
+    resumed = set(resumes.values())
+    last_rung = max((oracle.trials[t].hyperparameters.values.get("tuner/epochs", 0) for t in curves), default=0)
+    for trial_id in sorted(curves):
         trial = oracle.trials[trial_id]
-        if not trial.metrics.exists(INTERMEDIATE + name):
-            continue
-        history = sorted(trial.metrics.get_history(INTERMEDIATE + name), key=lambda o: o.step)
-        epochs = [o.step for o in history]
-        values = [float(sum(o.value) / len(o.value)) for o in history]
-        if trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED):
-            ax.plot(epochs, values, "-", color="C3", alpha=0.5, linewidth=1, label=pruned_label or "pruned")
-            ax.plot(epochs[-1:], values[-1:], "x", color="C3")
+        epochs, values = curves[trial_id]
+        if resumes[trial_id] in curves and epochs:
+            before_epochs, before_values = curves[resumes[trial_id]]
+            epochs, values = before_epochs[-1:] + epochs, before_values[-1:] + values
+        end = trial_id  # the configuration's last stretch: its fate colours every stretch
+        while end in resumed:
+            end = next(t for t, r in resumes.items() if r == end)
+        paused = 0 < oracle.trials[end].hyperparameters.values.get("tuner/epochs", 0) < last_rung
+        if (trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED)) or paused:
+            ax.plot(
+                epochs,
+                values,
+                "-",
+                color="C3",
+                alpha=0.5,
+                linewidth=1,
+                label=pruned_label or ("left paused at a rung" if paused else "pruned"),
+            )
+            if end == trial_id:
+                ax.plot(epochs[-1:], values[-1:], "x", color="C3")
             pruned_label = "_"
         else:
             ax.plot(epochs, values, "-", color="C0", linewidth=1.4, label=kept_label or "ran to the end")

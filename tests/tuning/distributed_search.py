@@ -24,7 +24,8 @@ TUNERS = {
     "random": lambda hm, **kw: keras_tuner.RandomSearch(hm, max_trials=3, **kw),
     "grid": lambda hm, **kw: keras_tuner.GridSearch(hm, max_trials=3, **kw),
     "bayesian": lambda hm, **kw: keras_tuner.BayesianOptimization(hm, max_trials=3, num_initial_points=2, **kw),
-    "hyperband": lambda hm, **kw: keras_tuner.Hyperband(hm, max_epochs=2, factor=2, hyperband_iterations=1, **kw),
+    # kerasboost's ASHA: the chief hands out promotions, a worker resumes what another paused
+    "asha-paused": lambda hm, **kw: kerasboost.tuning.ASHA(hm, reduction_factor=2, max_configurations=4, **kw),
     "random4": lambda hm, **kw: keras_tuner.RandomSearch(hm, max_trials=4, **kw),
     # kerasboost's pruning: the chief takes the decisions from both workers' epoch reports
     "asha": lambda hm, **kw: kerasboost.tuning.RandomSearch(
@@ -79,7 +80,7 @@ def main(kind, directory, fail=False, kill_once=False):
         optimizers=["adam", "sgd"],
         schedules=["constant"],
         batch_sizes=[64],
-        epochs={"asha": 4, "random4": 2}.get(kind, 1),
+        epochs={"asha": 4, "asha-paused": 4, "random4": 2}.get(kind, 1),
     )
     tuner = TUNERS[kind](hypermodel, objective="val_accuracy", directory=directory, project_name="search", seed=1)
     tuner.search(x[:300], y[:300], validation_data=(x[300:], y[300:]), verbose=0)

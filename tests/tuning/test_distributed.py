@@ -21,37 +21,6 @@ ENV = {
 }
 
 
-# The orchestration does not depend on the oracle: Hyperband is the demanding case (the chief
-# hands out brackets and workers wait on it). A random search over one worker runs in the
-# distributed_tuner example's smoke test (tests/test_examples.py), and every tuner kind runs a
-# search in-process with the hypermodels (tests/tuning/test_hypermodels.py); the other kinds
-# here cost about a minute of CI each and exercised nothing more of kerasboost.
-# the slow tier: a chief and two worker processes (~60 s)
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", ["hyperband"])
-def test_chief_and_two_workers_complete_the_search(kind, tmp_path):
-    run = run_distributed_search(
-        [sys.executable, SCRIPT, kind, str(tmp_path)],
-        num_workers=2,
-        timeout=420,
-        chief_grace=60,
-        log_dir=str(tmp_path / "logs"),
-        env=ENV,
-    )
-    assert run.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
-    ran = [name.split("-")[1] for name in os.listdir(tmp_path) if name.startswith("ran-")]
-    assert {"tuner0", "tuner1"} <= set(ran), f"each worker runs at least one trial: {sorted(ran)}"
-    assert "chief" not in ran
-    # the chief's oracle state, reloaded from the shared directory
-    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=3)
-    oracle._set_project_dir(str(tmp_path), "search")
-    oracle.reload()
-    frame = trials_dataframe(oracle)
-    assert len(frame) >= 2 and set(frame["status"]) == {"COMPLETED"}, frame[["trial_id", "status"]]
-    best = oracle.get_best_trials(1)
-    assert best and best[0].score is not None and 0.0 <= best[0].score <= 1.0
-
-
 # the slow tier: a chief and two workers (~60 s)
 @pytest.mark.slow
 def test_asha_pruning_across_a_chief_and_two_workers_loses_no_trial(tmp_path):
@@ -73,6 +42,40 @@ def test_asha_pruning_across_a_chief_and_two_workers_loses_no_trial(tmp_path):
     assert len(frame) == 6 == len(ran) and set(frame["status"]) == {"COMPLETED"}, frame
     assert frame["pruned"].any() and not frame["pruned"].all()
     assert set(frame.loc[frame["pruned"], "pruned_at_epoch"]) <= {1, 2}  # the rungs below 4 epochs
+
+
+# The orchestration does not depend on the oracle: ASHA with paused trials is the demanding case
+# (the chief hands out promotions, workers wait on it, and a worker resumes a configuration from
+# the state another wrote), as keras-tuner's Hyperband was before it (its brackets, the same
+# `tuner/trial_id` resumptions). A random search over one worker runs in the distributed_tuner
+# example's smoke test (tests/test_examples.py), and every tuner kind runs a search in-process
+# with the hypermodels (tests/tuning/test_hypermodels.py).
+# the slow tier: a chief and two workers (~30 s)
+@pytest.mark.slow
+def test_asha_with_paused_trials_across_a_chief_and_two_workers_resumes_every_promotion(tmp_path):
+    run = run_distributed_search(
+        [sys.executable, SCRIPT, "asha-paused", str(tmp_path)],
+        num_workers=2,
+        timeout=420,
+        chief_grace=60,
+        log_dir=str(tmp_path / "logs"),
+        env=ENV,
+    )
+    assert run.returncodes == {"chief": 0, "tuner0": 0, "tuner1": 0}
+    frame = _reloaded(tmp_path, None).set_index("trial_id")
+    ran = [name for name in os.listdir(tmp_path) if name.startswith("ran-")]
+    workers = {name.split("-")[1] for name in ran}
+    assert workers == {"tuner0", "tuner1"}, f"each worker runs a stretch, the chief none: {sorted(ran)}"
+    # every stretch ran once and ended; 4 configurations, rungs 1, 2, 4 epochs
+    assert len(frame) == len(ran) and set(frame["status"]) == {"COMPLETED"}, frame
+    assert (frame["initial_epoch"] == 0).sum() == 4 and (frame["epochs"] == 4).sum() >= 1
+    resumed = frame[frame["initial_epoch"] > 0]
+    assert len(resumed) >= 2 and resumed["resumed_from"].is_unique
+    for _, row in resumed.iterrows():  # each resumed where its predecessor paused, with its values
+        before = frame.loc[row["resumed_from"]]
+        assert before["epochs"] == row["initial_epoch"]
+        assert list(before.filter(like="hp/").astype(str)) == list(row.filter(like="hp/").astype(str))
+        assert os.path.exists(tmp_path / "search" / f"trial_{row['resumed_from']}" / "paused.weights.h5")
 
 
 def _reloaded(directory, max_trials):

@@ -1,0 +1,184 @@
+"""ASHA with paused trials: the promotions of Li et al.'s algorithm, the resumed state, the tables."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from kerasboost.tuning import ASHA, MLPHyperModel, plot_intermediate, trials_dataframe
+from kerasboost.tuning.asha import PAUSED, ASHAOracle, asha_rungs
+from kerasboost.tuning.pruning import INTERMEDIATE, install_oracle_hooks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from tuning_replay import promote  # the replay's ASHA, written apart from kerasboost's
+
+
+def test_rungs():
+    assert asha_rungs(1, 3, 12) == [1, 3, 9, 12]
+    assert asha_rungs(2, 3, 12) == [2, 6, 12]
+    assert asha_rungs(1, 2, 8) == [1, 2, 4, 8]
+    assert asha_rungs(3, 3, 3) == [3]
+
+
+def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path):
+    """Runs an `ASHAOracle` on one worker without training: configuration i (in draw order)
+    reports `curves[i]`, epoch by epoch. Returns the stretches `(configuration, first epoch,
+    last epoch)` in the order the oracle handed them out."""
+    hp = keras_tuner.HyperParameters()
+    hp.Int("c", 0, 10**6)
+    oracle = ASHAOracle(
+        keras_tuner.Objective("acc", "max"),
+        max_epochs=max_epochs,
+        min_epochs=min_epochs,
+        reduction_factor=reduction_factor,
+        max_configurations=len(curves),
+        seed=0,
+        hyperparameters=hp,
+    )
+    oracle._set_project_dir(str(tmp_path), "sim")
+    install_oracle_hooks(oracle, None, None)
+    index, stretches = {}, []
+    while True:
+        trial = oracle.create_trial("worker")
+        if trial.status == "STOPPED":
+            return stretches
+        values = trial.hyperparameters.values
+        config = index.setdefault(values["c"], len(index))
+        first, last = values["tuner/initial_epoch"], values["tuner/epochs"]
+        stretches.append((config, first, last))
+        for epoch in range(first, last):
+            oracle.update_trial(trial.trial_id, {INTERMEDIATE + "acc": curves[config][epoch]}, step=epoch + 1)
+        oracle.update_trial(trial.trial_id, {"acc": max(curves[config][first:last])}, step=last)
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+
+def test_promotions_by_hand(tmp_path):
+    # four configurations, rungs 1, 2, 4 (reduction factor 2); their accuracy after each epoch
+    curves = [
+        [0.5, 0.6, 0.6, 0.6],
+        [0.7, 0.72, 0.73, 0.74],  # the best at rung 1, the worst at rung 2
+        [0.4, 0.9, 0.91, 0.92],
+        [0.6, 0.8, 0.85, 0.95],
+    ]
+    assert _simulate(curves, 4, 1, 2, tmp_path) == [
+        (0, 0, 1),  # rung 1 holds 1: none goes on (1 // 2 = 0)
+        (1, 0, 1),  # rung 1 holds 2: the best (1) resumes next
+        (1, 1, 2),
+        (2, 0, 1),  # rung 2 holds 1; rung 1 holds 3, whose top 1 (1) went on already
+        (3, 0, 1),  # rung 1 holds 4: its top 2 are 1 and 3; 3 resumes
+        (3, 1, 2),  # rung 2 holds 2 (0.72, 0.8): 3 goes on to the last rung
+        (3, 2, 4),
+        # no configuration left: each rung's best goes on; rung 2's (3) has, rung 1's (1) has
+    ]
+
+
+@pytest.mark.parametrize("min_epochs", [1, 2])
+def test_the_oracle_takes_the_replays_decisions(min_epochs, tmp_path):
+    rng = np.random.default_rng(min_epochs)
+    for order in range(6):
+        # noisy rising curves: rankings at early rungs differ from the final ones
+        curves = np.cumsum(rng.uniform(0, 0.1, size=(10, 12)), axis=1) + rng.normal(0, 0.05, size=(10, 12))
+        stretches = _simulate(curves.tolist(), 12, min_epochs, 3, tmp_path / str(order))
+        spent = sum(last - first for _, first, last in stretches)
+        target = float(curves.max()) - 1e-9
+        reached = None
+        run = 0
+        for config, first, last in stretches:
+            for epoch in range(first, last):
+                run += 1
+                if reached is None and curves[config][epoch] >= target:
+                    reached = run
+        assert (reached, spent) == promote(curves.tolist(), list(range(10)), target, min_epochs)
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 4)).astype("float32")
+    return x, x @ np.array([1.0, -2.0, 0.5, 3.0], "float32")
+
+
+def _build(hp):
+    """Adam on a cosine schedule over 6 epochs of 5 steps: a resumed stretch that lost the
+    optimizer's state would restart the schedule and the moments."""
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.CosineDecay(hp.Choice("lr", [1e-4, 0.003, 0.03, 0.1]), 6 * 5)
+    model.compile(keras.optimizers.Adam(schedule), "mse", jit_compile=True)
+    return model
+
+
+def _slow_build(hp):
+    time.sleep(1.0)  # the budget below runs out while the first trial builds
+    return _build(hp)
+
+
+# the slow tier: a whole search, two tuners and a reference fit (~14 s alone)
+@pytest.mark.slow
+def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path):
+    x, y = _data()
+    kwargs = dict(objective="val_loss", max_epochs=6, reduction_factor=2, max_configurations=4, seed=0)
+    kwargs.update(directory=str(tmp_path), project_name="a")
+    fit = dict(validation_split=0.25, batch_size=16, shuffle=False, verbose=0)
+    first = ASHA(_slow_build, max_time=0.5, **kwargs)
+    assert first.oracle.rungs == [1, 2, 4, 6]
+    first.search(x, y, **fit)
+    assert len(first.oracle.trials) == 1  # the time budget: no second trial started
+    tuner = ASHA(_build, overwrite=False, **kwargs)  # a new process would: the trials are reloaded
+    tuner.search(x, y, **fit)
+    frame = trials_dataframe(tuner)
+    assert set(frame["status"]) == {"COMPLETED"}
+    assert frame["hp/lr"].nunique() == 4 and (frame["initial_epoch"] == 0).sum() == 4
+    full = frame[frame["epochs"] == 6]
+    assert len(full) == 1 and (frame["epochs"] - frame["initial_epoch"]).sum() < 4 * 6
+    # the chain of the configuration that reached the last rung, stretch by stretch
+    chain, trial_id, rows = [], full["trial_id"].iloc[0], frame.set_index("trial_id")
+    while isinstance(trial_id, str):
+        chain.append(trial_id)
+        trial_id = rows.loc[trial_id, "resumed_from"]
+    assert [int(rows.loc[t, "epochs"]) for t in chain] == [6, 4, 2, 1]
+    curve = []
+    for t in reversed(chain):
+        history = tuner.oracle.trials[t].metrics.get_history(INTERMEDIATE + "val_loss")
+        curve += [float(np.mean(o.value)) for o in sorted(history, key=lambda o: o.step)]
+    # the same configuration in one fit of 6 epochs (the first stretch ran without XLA: float32 noise)
+    hp = keras_tuner.HyperParameters()
+    hp.values["lr"] = full["hp/lr"].iloc[0]
+    history = _build(hp).fit(x, y, epochs=6, **fit)
+    np.testing.assert_allclose(curve, history.history["val_loss"], rtol=1e-4)
+    assert all(os.path.exists(os.path.join(tuner.get_trial_dir(t), PAUSED)) for t in chain[1:])
+    assert not os.path.exists(os.path.join(tuner.get_trial_dir(chain[0]), PAUSED))  # the last rung: never resumed
+    # the best model is the best trial's best epoch
+    best = tuner.get_best_models(1)[0]
+    best_trial = tuner.oracle.get_best_trials(1)[0]
+    assert best.evaluate(x[72:], y[72:], verbose=0) == pytest.approx(best_trial.score, rel=1e-4)
+    # every stretch drawn; each configuration left paused below the last rung ends in an "x"
+    lines = plot_intermediate(tuner).axes[0].get_lines()
+    assert sum(line.get_marker() == "x" for line in lines) == 3
+    assert sum(line.get_marker() != "x" for line in lines) == len(frame)
+
+
+def test_bad_arguments_fail_at_construction_or_search(tmp_path):
+    kwargs = dict(objective="val_loss", directory=str(tmp_path))
+    for make, name in [
+        (lambda: ASHA(_build, **kwargs), "max_epochs"),  # a build function has no `epochs`
+        (lambda: ASHA(_build, max_epochs=0, **kwargs), "max_epochs"),
+        (lambda: ASHA(_build, max_epochs=3, min_epochs=4, **kwargs), "min_epochs"),
+        (lambda: ASHA(_build, max_epochs=3, reduction_factor=1, **kwargs), "reduction_factor"),
+        (lambda: ASHA(_build, max_epochs=3, max_configurations=0, **kwargs), "max_configurations"),
+        (lambda: ASHA(_build, max_epochs=3, max_configurations=None, **kwargs), "max_configurations"),
+        (lambda: ASHA(_build, max_epochs=3, max_time=-1, **kwargs), "max_time"),
+        (lambda: ASHA(_build, max_epochs=3, executions_per_trial=2, **kwargs), "executions_per_trial"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            make()
+    hypermodel = MLPHyperModel((4,), num_classes=2, epochs=5, schedules=["constant"])
+    assert ASHA(hypermodel, **kwargs).oracle.max_epochs == 5  # the hypermodel's epochs
+    x, y = _data()
+    with pytest.raises(ValueError, match="epochs"):
+        ASHA(_build, max_epochs=3, **kwargs).search(x, y, validation_split=0.25, epochs=4, verbose=0)
