@@ -213,9 +213,10 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
     `plot_intermediate` draws each configuration's curve through its stretches. The resumed
     training goes on with the same optimizer state, so a learning-rate schedule and the
     epoch count continue where they paused; only the data order after the pause is a new
-    draw. With keras-tuner's distributed search (`run_distributed_search`), the chief ranks
-    every worker's trials; the workers share the search's directory, where the paused states
-    are.
+    draw. A paused state is removed once the stretch that resumed it has completed: the
+    search's directory keeps one per configuration that may still resume. With keras-tuner's
+    distributed search (`run_distributed_search`), the chief ranks every worker's trials; the
+    workers share the search's directory, where the paused states are.
 
     Args:
         hypermodel: a `HyperModel` or a `build(hp)` function, as keras-tuner's. The model must
@@ -336,6 +337,16 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
             return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
         finally:
             self._stretch = {}
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        paused = trial.hyperparameters.values.get(RESUMED_FROM)
+        if paused is not None and trial.status == "COMPLETED":
+            # the stretch that resumed it is done, so it never resumes again (a failed one may
+            # be retried, and keeps it); its trial keeps its best epoch's checkpoint
+            path = self._paused_path(paused)
+            if os.path.exists(path):
+                os.remove(path)
 
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)
