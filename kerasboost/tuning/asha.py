@@ -22,7 +22,7 @@ import keras
 import keras_tuner
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.tuning.pruning import INTERMEDIATE, _PruningTuner
+from kerasboost.tuning.pruning import CUT, INTERMEDIATE, _PruningTuner
 from kerasboost.utils.validation import check_number, fail
 
 EPOCHS, INITIAL_EPOCH, RESUMED_FROM, RUNG = "tuner/epochs", "tuner/initial_epoch", "tuner/trial_id", "tuner/rung"
@@ -95,6 +95,11 @@ class ASHAOracle(keras_tuner.Oracle):
         steps = [o.step for o in trial.metrics.get_history(name)]
         return bool(steps) and max(steps) >= trial.hyperparameters.values[EPOCHS]
 
+    def _cut(self, trial) -> bool:
+        """Whether the time budget ended the trial's stretch before its rung: it did not pause
+        there, and its configuration resumes again from the pause that this stretch resumed."""
+        return trial.status == "COMPLETED" and trial.metrics.exists(CUT) and not self._reached(trial)
+
     def rung_values(self) -> list[dict[str, float]]:
         """For each rung, `{trial_id: the best objective its configuration reached up to that rung}`
         (larger is better: a minimized objective negated), over the trials that reached it."""
@@ -117,7 +122,7 @@ class ASHAOracle(keras_tuner.Oracle):
         """`(trial_id, rung)` of the paused trial to resume, or None. Each rung's top
         `1 / reduction_factor` goes on; once no new configuration may start (`final`), at least
         each rung's best does, or no configuration of a small search reaches `max_epochs`."""
-        resumed = {t.hyperparameters.values.get(RESUMED_FROM) for t in self.trials.values()}
+        resumed = {t.hyperparameters.values.get(RESUMED_FROM) for t in self.trials.values() if not self._cut(t)}
         values = self.rung_values()
         for rung in range(len(self.rungs) - 2, -1, -1):
             keep = len(values[rung]) // self.reduction_factor
@@ -231,8 +236,10 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
             stretches, so the trials table has more rows). None: as many as `max_time` allows.
             Defaults to 10.
         max_time: None (default) or seconds: no trial starts after `max_time` seconds of this
-            `search` call, and a running one stops at its next epoch end (never to resume, as
-            it did not reach its rung); `search` again (`overwrite=False`) goes on.
+            `search` call, and a running one stops at its next epoch end; `search` again
+            (`overwrite=False`) goes on. A resumed stretch stopped short of its rung is
+            recorded (`cut_at_epoch`), and its configuration resumes again from the same pause
+            (a first stretch stopped short of the first rung is not resumed).
         defer_jit_compile: bool. On the TensorFlow backend, a configuration's first stretch
             (up to the first rung, the only one most configurations train) runs without XLA
             even if the model was compiled for it, saving an XLA compile per configuration that
@@ -315,6 +322,7 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         )
         self._setup_pruning(None, max_time, None, seed, defer_jit_compile, hypermodel)
         self._stretch: dict = {}  # the running trial's values
+        self._cut_trials: set[str] = set()  # the trials whose stretch the time budget ended before their rung
         self._max_epochs = oracle.max_epochs  # a worker's oracle is the chief's client: kept here
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
@@ -338,12 +346,21 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         finally:
             self._stretch = {}
 
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs)
+        if model.stop_training and self._over_time() and epoch + 1 < self._stretch.get(EPOCHS, 0):
+            # the time budget ends the stretch short of its rung: recorded, so the next `search`
+            # resumes its configuration from the same pause
+            self.oracle.update_trial(trial.trial_id, {CUT: float(epoch + 1)}, step=epoch + 1)
+            self._cut_trials.add(trial.trial_id)
+
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         paused = trial.hyperparameters.values.get(RESUMED_FROM)
-        if paused is not None and trial.status == "COMPLETED":
+        if paused is not None and trial.status == "COMPLETED" and trial.trial_id not in self._cut_trials:
             # the stretch that resumed it is done, so it never resumes again (a failed one may
-            # be retried, and keeps it); its trial keeps its best epoch's checkpoint
+            # be retried, and one the time budget cut resumes it again: both keep it); its
+            # trial keeps its best epoch's checkpoint
             path = self._paused_path(paused)
             if os.path.exists(path):
                 os.remove(path)

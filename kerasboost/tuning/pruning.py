@@ -27,6 +27,7 @@ from kerasboost.utils.validation import check_bool, check_number, fail
 
 INTERMEDIATE = "intermediate/"
 PRUNED = "pruned_at_epoch"
+CUT = "cut_at_epoch"  # `ASHA`: the time budget ended a stretch short of its rung
 STOPPED = "STOPPED"  # keras-tuner's TrialStatus.STOPPED: for a running trial, "stop after this epoch"
 
 
@@ -171,6 +172,11 @@ def _curve(trial, name: str, sign: float) -> list[float]:
     return best_so_far([np.mean(o.value) for o in history], sign)
 
 
+def _now() -> float:
+    """The clock of `max_time` (a test moves it)."""
+    return time.monotonic()
+
+
 def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) -> None:
     """Make `oracle` (a keras-tuner oracle in this process: the chief's, or a local search's)
     take the pruner's decisions on intermediate reports and stop creating trials after
@@ -183,36 +189,41 @@ def install_oracle_hooks(oracle, pruner: Pruner | None, max_time: float | None) 
     original_update, original_create = oracle.__dict__.setdefault(
         "_kerasboost_originals", (oracle.update_trial, oracle.create_trial)
     )
-    deadline = None if max_time is None else time.monotonic() + max_time
+    deadline = None if max_time is None else _now() + max_time
 
     @keras_tuner.synchronized
     def update_trial(self, trial_id, metrics, step=0):
-        if name not in metrics:
+        if name not in metrics and CUT not in metrics:
             return original_update(trial_id, metrics, step=step)
         trial = self.trials[trial_id]
-        if not trial.metrics.exists(name):
-            trial.metrics.register(name, direction=objective.direction)
-        trial.metrics.update(name, float(metrics[name]), step=step)
-        shared = getattr(self, "_shared_curves", None)  # an oracle whose trials live elsewhere too
-        if shared is not None:
-            shared.report(trial_id, float(metrics[name]), step)
-        if pruner is not None:
-            curve = _curve(trial, name, sign)
-            if shared is not None:  # every process's trials (this one's among them)
-                others = shared.others(trial_id, sign)
-            else:
-                others = [_curve(t, name, sign) for i, t in self.trials.items() if i != trial_id]
-            if pruner.prune(curve, [o for o in others if o]):
-                if not trial.metrics.exists(PRUNED):
-                    trial.metrics.register(PRUNED, direction="min")
-                trial.metrics.update(PRUNED, float(len(curve)), step=step)
-                trial.status = STOPPED
+        if CUT in metrics:  # kerasboost's own record, reported without the objective
+            if not trial.metrics.exists(CUT):
+                trial.metrics.register(CUT, direction="min")
+            trial.metrics.update(CUT, float(metrics[CUT]), step=step)
+        if name in metrics:
+            if not trial.metrics.exists(name):
+                trial.metrics.register(name, direction=objective.direction)
+            trial.metrics.update(name, float(metrics[name]), step=step)
+            shared = getattr(self, "_shared_curves", None)  # an oracle whose trials live elsewhere too
+            if shared is not None:
+                shared.report(trial_id, float(metrics[name]), step)
+            if pruner is not None:
+                curve = _curve(trial, name, sign)
+                if shared is not None:  # every process's trials (this one's among them)
+                    others = shared.others(trial_id, sign)
+                else:
+                    others = [_curve(t, name, sign) for i, t in self.trials.items() if i != trial_id]
+                if pruner.prune(curve, [o for o in others if o]):
+                    if not trial.metrics.exists(PRUNED):
+                        trial.metrics.register(PRUNED, direction="min")
+                    trial.metrics.update(PRUNED, float(len(curve)), step=step)
+                    trial.status = STOPPED
         self._save_trial(trial)
         return trial
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
-        if deadline is not None and time.monotonic() > deadline and tuner_id not in self.ongoing_trials:
+        if deadline is not None and _now() > deadline and tuner_id not in self.ongoing_trials:
             # as keras-tuner's own end of a search: the tuner leaves (the chief exits once all have)
             self.tuner_ids.discard(tuner_id)
             return keras_tuner.engine.trial.Trial(self.get_space(), status=STOPPED)
@@ -323,7 +334,7 @@ class _PruningTuner:
         model.predict_function = None
 
     def _over_time(self) -> bool:
-        return self._deadline is not None and time.monotonic() > self._deadline
+        return self._deadline is not None and _now() > self._deadline
 
     def run_trial(self, trial, *args, **kwargs):
         if self.cross_validation is None:
@@ -367,7 +378,7 @@ class _PruningTuner:
             raise fail("pruner", f"a pruner whose min_epochs is at most the search's epochs ({epochs})", self.pruner)
         if not _is_client(self.oracle):
             install_oracle_hooks(self.oracle, self.pruner, self.max_time)
-        self._deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        self._deadline = None if self.max_time is None else _now() + self.max_time
         try:
             return super().search(*fit_args, **fit_kwargs)
         finally:

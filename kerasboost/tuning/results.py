@@ -7,7 +7,7 @@ import numbers
 from typing import Any
 
 from kerasboost.api_export import kerasboost_export
-from kerasboost.tuning.pruning import INTERMEDIATE, PRUNED
+from kerasboost.tuning.pruning import CUT, INTERMEDIATE, PRUNED
 from kerasboost.utils.validation import fail
 
 
@@ -209,7 +209,8 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
     (`kerasboost.tuning.RandomSearch(pruner=...)`, `BayesianOptimization`,
     `ASHA`): completed trials as lines, pruned ones fainter and ending in an
     "x". With `ASHA`, a trial that resumed another starts where that one
-    ended, and a configuration left paused below the last rung ends in an "x".
+    ended, and a configuration left paused below the last rung ends in an "x"
+    (a stretch the time budget cut takes the colour of its configuration).
 
     Args:
         tuner: a keras-tuner tuner or oracle of a search run with a pruner.
@@ -262,8 +263,10 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
             before_epochs, before_values = curves[resumes[trial_id]]
             epochs, values = before_epochs[-1:] + epochs, before_values[-1:] + values
         end = trial_id  # the configuration's last stretch: its fate colours every stretch
+        if trial.metrics.exists(CUT) and resumes[trial_id] is not None:  # cut by `max_time`: run again later
+            end = max(t for t, r in resumes.items() if r == resumes[trial_id])
         while end in resumed:
-            end = next(t for t, r in resumes.items() if r == end)
+            end = max(t for t, r in resumes.items() if r == end)  # a stretch cut by `max_time` ran again
         paused = 0 < oracle.trials[end].hyperparameters.values.get("tuner/epochs", 0) < last_rung
         if (trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED)) or paused:
             ax.plot(

@@ -10,9 +10,9 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from kerasboost.tuning import ASHA, MLPHyperModel, plot_intermediate, trials_dataframe
+from kerasboost.tuning import ASHA, MLPHyperModel, plot_intermediate, pruning, trials_dataframe
 from kerasboost.tuning.asha import PAUSED, ASHAOracle, asha_rungs
-from kerasboost.tuning.pruning import INTERMEDIATE, install_oracle_hooks
+from kerasboost.tuning.pruning import CUT, INTERMEDIATE, install_oracle_hooks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from tuning_replay import promote  # the replay's ASHA, written apart from kerasboost's
@@ -25,10 +25,11 @@ def test_rungs():
     assert asha_rungs(3, 3, 3) == [3]
 
 
-def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path):
+def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path, short=None):
     """Runs an `ASHAOracle` on one worker without training: configuration i (in draw order)
     reports `curves[i]`, epoch by epoch. Returns the stretches `(configuration, first epoch,
-    last epoch)` in the order the oracle handed them out."""
+    last epoch)` in the order the oracle handed them out. `short`: `{stretch index: (epochs
+    it runs, whether the time budget cut it)}` for stretches that end before their rung."""
     hp = keras_tuner.HyperParameters()
     hp.Int("c", 0, 10**6)
     oracle = ASHAOracle(
@@ -50,10 +51,13 @@ def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path):
         values = trial.hyperparameters.values
         config = index.setdefault(values["c"], len(index))
         first, last = values["tuner/initial_epoch"], values["tuner/epochs"]
+        ran, cut = (short or {}).get(len(stretches), (last - first, False))
         stretches.append((config, first, last))
-        for epoch in range(first, last):
+        for epoch in range(first, first + ran):
             oracle.update_trial(trial.trial_id, {INTERMEDIATE + "acc": curves[config][epoch]}, step=epoch + 1)
-        oracle.update_trial(trial.trial_id, {"acc": max(curves[config][first:last])}, step=last)
+        if cut:
+            oracle.update_trial(trial.trial_id, {CUT: float(first + ran)}, step=first + ran)
+        oracle.update_trial(trial.trial_id, {"acc": max(curves[config][first : first + ran])}, step=first + ran)
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
 
@@ -76,6 +80,10 @@ def test_promotions_by_hand(tmp_path):
         (3, 2, 4),
         # no configuration left: each rung's best goes on; rung 2's (3) has, rung 1's (1) has
     ]
+    # the last stretch ends after one of its two epochs: cut by the time budget, it runs again
+    # from the same pause; stopped otherwise (a callback's early stopping), it does not
+    assert _simulate(curves, 4, 1, 2, tmp_path / "cut", short={6: (1, True)})[6:] == [(3, 2, 4), (3, 2, 4)]
+    assert _simulate(curves, 4, 1, 2, tmp_path / "stopped", short={6: (1, False)})[6:] == [(3, 2, 4)]
 
 
 @pytest.mark.parametrize("min_epochs", [1, 2])
@@ -118,9 +126,22 @@ def _slow_build(hp):
     return _build(hp)
 
 
-# the slow tier: a whole search, two tuners and a reference fit (~14 s alone)
+_CLOCK = [0.0]  # seconds the test adds to the time budget's clock
+
+
+class _BudgetRunsOutInEpoch3(keras.callbacks.Callback):
+    """Moves the budget's clock past its deadline at the end of the third epoch: the first
+    stretch from rung 2 to rung 4 (the only one to run that epoch) stops after one of its two."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            _CLOCK[0] = 1e9
+
+
+# the slow tier: a whole search, three tuners and a reference fit (~16 s alone)
 @pytest.mark.slow
-def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path):
+def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path, monkeypatch):
+    monkeypatch.setattr(pruning, "_now", lambda: time.monotonic() + _CLOCK[0])
     x, y = _data()
     kwargs = dict(objective="val_loss", max_epochs=6, reduction_factor=2, max_configurations=4, seed=0)
     kwargs.update(directory=str(tmp_path), project_name="a")
@@ -129,9 +150,23 @@ def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path):
     assert first.oracle.rungs == [1, 2, 4, 6]
     first.search(x, y, **fit)
     assert len(first.oracle.trials) == 1  # the time budget: no second trial started
-    tuner = ASHA(_build, overwrite=False, **kwargs)  # a new process would: the trials are reloaded
+    # the budget runs out within a resumed stretch: it stops there, short of its rung
+    _CLOCK[0] = 0.0
+    second = ASHA(_build, max_time=3600, overwrite=False, **kwargs)  # a new process would: the trials are reloaded
+    second.search(x, y, callbacks=[_BudgetRunsOutInEpoch3()], **fit)
+    frame = trials_dataframe(second)
+    (cut,) = frame.loc[frame["metric/" + CUT].notna(), "trial_id"]
+    row = frame.set_index("trial_id").loc[cut]
+    assert (row["initial_epoch"], row["epochs"], row["metric/" + CUT]) == (2, 4, 3) and frame["trial_id"].max() == cut
+    parent = row["resumed_from"]
+    assert os.path.exists(os.path.join(second.get_trial_dir(parent), PAUSED))  # for the next search
+    _CLOCK[0] = 0.0
+    tuner = ASHA(_build, overwrite=False, **kwargs)
     tuner.search(x, y, **fit)
     frame = trials_dataframe(tuner)
+    # the cut stretch's configuration went on from the same pause
+    again = frame[(frame["resumed_from"] == parent) & (frame["trial_id"] != cut)]
+    assert list(again["epochs"]) == [4] and again["trial_id"].iloc[0] > cut
     assert set(frame["status"]) == {"COMPLETED"}
     assert frame["hp/lr"].nunique() == 4 and (frame["initial_epoch"] == 0).sum() == 4
     full = frame[frame["epochs"] == 6]
@@ -156,8 +191,8 @@ def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path):
     resumed = set(frame["resumed_from"].dropna())
     for t in frame["trial_id"]:
         paused = os.path.exists(os.path.join(tuner.get_trial_dir(t), PAUSED))
-        assert paused == (t not in resumed and rows.loc[t, "epochs"] < 6), t
-    assert len(resumed) == len(frame) - 4  # every stretch after a configuration's first resumed one
+        assert paused == (t not in resumed and rows.loc[t, "epochs"] < 6 and t != cut), t
+    assert len(resumed) == len(frame) - 5  # every stretch after a configuration's first resumed one (two: cut's)
     # the best model is the best trial's best epoch
     best = tuner.get_best_models(1)[0]
     best_trial = tuner.oracle.get_best_trials(1)[0]
