@@ -80,6 +80,7 @@ COMPANIONS = (
     "RandomSearch" + NO_XLA,
     "Hyperband" + NO_XLA,
     "RandomSearch + ASHA" + NO_XLA,
+    "ASHA" + NO_XLA,
     *(f"{search} + ASHA{rung}" for rung in RUNGS for search in ("RandomSearch", "Optuna TPE")),
     *(f"ASHA{rung}" for rung in RUNGS),
 )
