@@ -263,10 +263,10 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
             before_epochs, before_values = curves[resumes[trial_id]]
             epochs, values = before_epochs[-1:] + epochs, before_values[-1:] + values
         end = trial_id  # the configuration's last stretch: its fate colours every stretch
-        if trial.metrics.exists(CUT) and resumes[trial_id] is not None:  # cut by `max_time`: run again later
-            end = max(t for t, r in resumes.items() if r == resumes[trial_id])
+        if trial.metrics.exists(CUT) and resumes[trial_id] is not None:
+            end = resumes[trial_id]  # cut by `max_time`: its configuration goes on from the same pause
         while end in resumed:
-            end = max(t for t, r in resumes.items() if r == end)  # a stretch cut by `max_time` ran again
+            end = max(t for t, r in resumes.items() if r == end)  # the latest: a cut stretch ran again
         paused = 0 < oracle.trials[end].hyperparameters.values.get("tuner/epochs", 0) < last_rung
         if (trial.metrics.exists(PRUNED) and trial.metrics.get_history(PRUNED)) or paused:
             ax.plot(

@@ -76,9 +76,10 @@ def test_asha_with_paused_trials_across_a_chief_and_two_workers_resumes_every_pr
         assert before["epochs"] == row["initial_epoch"]
         assert list(before.filter(like="hp/").astype(str)) == list(row.filter(like="hp/").astype(str))
     # a paused state stays while its configuration may resume, wherever a worker wrote it
+    parents = set(resumed["resumed_from"])
     for trial_id, row in frame.iterrows():
         paused = os.path.exists(tmp_path / "search" / f"trial_{trial_id}" / "paused.weights.h5")
-        assert paused == (trial_id not in set(resumed["resumed_from"]) and row["epochs"] < 4), trial_id
+        assert paused == (trial_id not in parents and row["epochs"] < 4), trial_id
 
 
 def _reloaded(directory, max_trials):
