@@ -26,6 +26,8 @@ on that data and seed, and its final best.
         "Optuna TPE + ASHA (first rung 3)" --out benchmarks/results/tuning_first_rung_3
         # ASHA's first rung at epoch 3 beside the table's searches: its .json started as a copy of
         # tuning.json's mnist1d searches, which --resume keeps
+    python benchmarks/tuning.py --methods ASHA "ASHA (rebuilt)" "ASHA (no XLA)" "ASHA (no XLA, rebuilt)" \
+        --out benchmarks/results/tuning_asha_kept   # resumed stretches on kept models, and built anew
 
 Writes `benchmarks/results/tuning.json` and `.md` (or `--out`); the json keeps every search's
 epochs and its trial table.
@@ -70,8 +72,10 @@ METHODS = (
 # searches without XLA at all (the hypermodel compiled with jit_compile=False), and kerasboost's
 # RandomSearch without a pruner (keras-tuner's trials, seed and oracle, with kerasboost's per-trial
 # cost cuts: the cut alone, side by side with keras-tuner's RandomSearch), and the ASHA searches with
-# their first rung at epoch 2 or 3 (one-cycle's warmup is still low at epoch 1)
+# their first rung at epoch 2 or 3 (one-cycle's warmup is still low at epoch 1), and kerasboost's ASHA
+# building every resumed stretch's model anew (paused_models_bytes=0: no paused model kept in memory)
 EAGER_XLA, NO_XLA = " (XLA at once)", " (no XLA)"
+REBUILT = {"ASHA (rebuilt)": "ASHA", "ASHA (no XLA, rebuilt)": "ASHA" + NO_XLA}
 RUNGS = {f" (first rung {epoch})": epoch for epoch in (2, 3)}
 COMPANIONS = (
     "RandomSearch (kerasboost)",
@@ -83,6 +87,7 @@ COMPANIONS = (
     "ASHA" + NO_XLA,
     *(f"{search} + ASHA{rung}" for rung in RUNGS for search in ("RandomSearch", "Optuna TPE")),
     *(f"ASHA{rung}" for rung in RUNGS),
+    *REBUILT,
 )
 
 
@@ -107,6 +112,8 @@ HYPERMODELS = {"mlp": "MLP HyperModel", "convnet": "ConvNet HyperModel (digits: 
 def make_tuner(method, hypermodel, args, seed, directory):
     kwargs = dict(objective="val_accuracy", seed=seed, directory=directory, project_name="search", overwrite=True)
     trials, epochs = args.trials, args.epochs
+    kept = {} if method not in REBUILT else {"paused_models_bytes": 0}
+    method = REBUILT.get(method, method)
     defer = not (args.no_defer or method.endswith(EAGER_XLA))
     rung = rung_suffix(method)
     first_rung = RUNGS.get(rung, args.asha_min_epochs)
@@ -130,6 +137,7 @@ def make_tuner(method, hypermodel, args, seed, directory):
             reduction_factor=3,
             max_configurations=pruned_trials(args),
             defer_jit_compile=defer,
+            **kept,
             **kwargs,
         ),
     }[method]()
@@ -164,7 +172,8 @@ def load(dataset, seed, hypermodel):
 
 def run(method, dataset, seed, args):
     data = load(dataset, seed, args.hypermodel)
-    hypermodel = hypermodel_for(args.hypermodel, data, args.epochs, seed, jit_compile=not method.endswith(NO_XLA))
+    no_xla = REBUILT.get(method, method).endswith(NO_XLA)
+    hypermodel = hypermodel_for(args.hypermodel, data, args.epochs, seed, jit_compile=not no_xla)
     directory = tempfile.mkdtemp(prefix="kb-tuning-")
     records: list = []
     try:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import re
+from collections import OrderedDict
 from typing import Any
 
 import keras
@@ -187,11 +190,26 @@ class _Pause(keras.callbacks.Callback):
 
     def __init__(self, path: str, last_epoch: int) -> None:
         super().__init__()
-        self.path, self.last_epoch = path, last_epoch
+        self.path, self.last_epoch, self.written = path, last_epoch, False
+
+    def __deepcopy__(self, memo):
+        return self  # keras-tuner copies a trial's callbacks: `written` is read from this one
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 == self.last_epoch:
             self.model.save_weights(self.path)
+            self.written = True
+
+
+def _variable_bytes(model) -> int:
+    """The bytes of a model's variables and its optimizer's."""
+    variables = list(model.weights) + list(getattr(getattr(model, "optimizer", None), "variables", []))
+    return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in variables)
+
+
+def _itemsize(dtype: Any) -> int:
+    bits = re.search(r"\d+", str(dtype))  # Keras' dtype names: "float32", "bfloat16", "bool", ...
+    return 1 if bits is None else max(1, int(bits.group()) // 8)
 
 
 @kerasboost_export("kerasboost.tuning.ASHA", register=False)
@@ -244,6 +262,17 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
             (up to the first rung, the only one most configurations train) runs without XLA
             even if the model was compiled for it, saving an XLA compile per configuration that
             pauses there; the resumed stretches run as the model was compiled. Defaults to True.
+        paused_models_bytes: int >= 0. The models of paused configurations stay in memory,
+            built and compiled, up to this many bytes of their variables (weights and optimizer
+            state; the compiled steps are not counted); beyond it, the longest kept is released.
+            A stretch that resumes a kept model loads the pause's weights and optimizer state
+            into it instead of building, compiling and tracing a new one. `build(hp)` is not
+            called again (kerasboost's HyperModels are seeded as their build would, so the data
+            order is the configuration's), and a random layer's draws (dropout) go on from the
+            pause instead of starting again. The paused states are written either way: a
+            worker that did not keep the model, or the next `search`, builds it. Kept models
+            are released when `search` returns. 0: every resumed stretch builds its model.
+            Defaults to 256 MiB.
         seed: optional int, the random seed of the draws.
         hyperparameters: optional `keras_tuner.HyperParameters`, as keras-tuner's oracles.
         tune_new_entries: bool, as keras-tuner's oracles. Defaults to True.
@@ -289,6 +318,7 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         max_configurations: int | None = 10,
         max_time: float | None = None,
         defer_jit_compile: bool = True,
+        paused_models_bytes: int = 256 * 2**20,
         seed: int | None = None,
         hyperparameters: Any = None,
         tune_new_entries: bool = True,
@@ -323,6 +353,10 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         self._setup_pruning(None, max_time, None, seed, defer_jit_compile, hypermodel)
         self._stretch: dict = {}  # the running trial's values
         self._cut_trials: set[str] = set()  # the trials whose stretch the time budget ended before their rung
+        self.paused_models_bytes = check_number("paused_models_bytes", paused_models_bytes, low=0, integer=True)
+        # trial id -> (its model at its pause, whether its XLA compile was deferred, its bytes)
+        self._kept: OrderedDict[str, tuple[keras.Model, bool, int]] = OrderedDict()
+        self._running: tuple[keras.Model, bool] | None = None  # the running stretch's model
         self._max_epochs = oracle.max_epochs  # a worker's oracle is the chief's client: kept here
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
@@ -338,13 +372,44 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         values = trial.hyperparameters.values
         kwargs["epochs"], kwargs["initial_epoch"] = values[EPOCHS], values[INITIAL_EPOCH]
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        pause = None
         if values[EPOCHS] < self._max_epochs:  # it may resume: its last state is written
-            callbacks.insert(0, _Pause(self._paused_path(trial.trial_id), values[EPOCHS]))
-        self._stretch = dict(values)
+            pause = _Pause(self._paused_path(trial.trial_id), values[EPOCHS])
+            callbacks.insert(0, pause)
+        self._stretch, self._running = dict(values), None
         try:
-            return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
+            result = super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
         finally:
-            self._stretch = {}
+            self._stretch, running, self._running = {}, self._running, None
+        if pause is not None and pause.written and running is not None:
+            self._keep(trial.trial_id, *running)
+        return result
+
+    def _keep(self, trial_id: str, model, deferred: bool) -> None:
+        """Keep a paused stretch's model, releasing the longest-kept ones beyond the byte bound."""
+        size = _variable_bytes(model)
+        if size > self.paused_models_bytes:
+            return
+        self._kept[trial_id] = (model, deferred, size)
+        while sum(kept[2] for kept in self._kept.values()) > self.paused_models_bytes:
+            self._kept.popitem(last=False)
+
+    def _try_build(self, hp):
+        paused = hp.values.get(RESUMED_FROM)
+        kept = self._kept.pop(paused, None) if self._training and paused is not None else None
+        if kept is None:
+            model = super()._try_build(hp)
+            self._running = (model, self._deferred is model)
+            return model
+        model, deferred, _ = kept
+        seed_trial = getattr(self.hypermodel, "seed_trial", None)  # kerasboost's HyperModels seed each build
+        if callable(seed_trial):
+            seed_trial(hp)
+        model.load_weights(self._paused_path(paused))  # the pause, whatever a callback did after it
+        if deferred:
+            self._compile_deferred(model)  # its first stretch ran without XLA; this one runs as compiled
+        self._running = (model, False)
+        return model
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs)
@@ -382,4 +447,7 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
         epochs = fit_kwargs.pop("epochs", None)
         if epochs is not None and epochs != self._max_epochs:
             raise fail("epochs", f"absent or max_epochs ({self._max_epochs}): ASHA sets each trial's", epochs)
-        return super().search(*fit_args, **fit_kwargs)
+        try:
+            return super().search(*fit_args, **fit_kwargs)
+        finally:
+            self._kept.clear()

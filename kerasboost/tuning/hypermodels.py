@@ -124,8 +124,14 @@ class _HyperModel(keras_tuner.HyperModel):
         # declared before the first trial, so every oracle (Bayesian, grid, the chief) sees it
         hp.Choice("batch_size", self.batch_sizes)
 
-    def build(self, hp):
+    def seed_trial(self, hp):
+        """Seed Keras (Python, NumPy and the backend) for the configuration's training, as
+        `build` does first: a tuner that trains a model it kept, without building it again
+        (`ASHA`'s resumed stretches), calls it so the data order is the configuration's."""
         keras.utils.set_random_seed(trial_seed(hp, self.seed))
+
+    def build(self, hp):
+        self.seed_trial(hp)
         try:
             model = self.body(hp)
             self._compile(hp, model)

@@ -10,7 +10,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from kerasboost.tuning import ASHA, MLPHyperModel, plot_intermediate, pruning, trials_dataframe
+from kerasboost.tuning import ASHA, MLPHyperModel, asha, plot_intermediate, pruning, trials_dataframe
 from kerasboost.tuning.asha import PAUSED, ASHAOracle, asha_rungs
 from kerasboost.tuning.pruning import CUT, INTERMEDIATE, install_oracle_hooks
 
@@ -203,6 +203,88 @@ def test_a_resumed_configuration_trains_as_one_uninterrupted_fit(tmp_path, monke
     assert sum(line.get_marker() != "x" for line in lines) == len(frame)
 
 
+class _JitLog(keras.callbacks.Callback):
+    """Each epoch's `(epoch, whether the model ran it with XLA)`, across a search's trials; at
+    each trial's end, it zeroes the model's weights (after the pause was written)."""
+
+    def __init__(self, records: list) -> None:
+        super().__init__()
+        self.records = records
+
+    def __deepcopy__(self, memo):
+        return _JitLog(self.records)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.records.append((epoch, self.model.jit_compile))
+
+    def on_train_end(self, logs=None):
+        self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+
+# the slow tier: two searches (~15 s)
+@pytest.mark.slow
+def test_a_kept_model_resumes_as_a_rebuilt_one(tmp_path):
+    """The paused models kept in memory train each resumed stretch as a model built anew (the
+    pause's weights loaded, the data order the configuration's, XLA after the first rung)."""
+    x, y = _data()
+    searches = []
+    for kept in (256 * 2**20, 0):
+        hp = keras_tuner.HyperParameters()
+        hp.Fixed("dropout", 0.0)  # a kept model's dropout draws go on; a rebuilt one's start again
+        hypermodel = MLPHyperModel(
+            (4,), task="regression", output_units=1, max_layers=1, units=[8], batch_sizes=[16], epochs=6,
+            num_samples=72, seed=1, early_stopping=False, jit_compile=True,
+        )  # fmt: skip
+        tuner = ASHA(  # seed 1: keras-tuner's oracles draw a random seed for seed=0
+            hypermodel, objective="val_loss", reduction_factor=2, max_configurations=4, seed=1, hyperparameters=hp,
+            paused_models_bytes=kept, directory=str(tmp_path), project_name=f"kept{kept}",
+        )  # fmt: skip
+        builds, build = [], hypermodel.build
+        hypermodel.build = lambda hp, build=build, builds=builds: builds.append(hp.values) or build(hp)
+        jit: list = []
+        tuner.search(x, y, validation_split=0.25, callbacks=[_JitLog(jit)], verbose=0)
+        assert tuner._kept == {}  # released when the search returns
+        curves = {
+            t: [float(np.mean(o.value)) for o in trial.metrics.get_history(INTERMEDIATE + "val_loss")]
+            for t, trial in tuner.oracle.trials.items()
+        }
+        searches.append((builds, jit, curves, trials_dataframe(tuner)))
+    (kept_builds, kept_jit, kept_curves, frame), (builds, jit, curves, rebuilt) = searches
+    # the same stretches, epoch by epoch the same validation losses, and XLA where it was
+    columns = ["trial_id", "resumed_from", "initial_epoch", "epochs", "hp/learning_rate"]
+    assert frame[columns].equals(rebuilt[columns])
+    assert kept_curves.keys() == curves.keys()
+    for t in curves:
+        np.testing.assert_allclose(kept_curves[t], curves[t], rtol=1e-6, err_msg=t)
+    assert kept_jit == jit and [j for e, j in jit if e == 0] == [False] * 4 and all(j for e, j in jit if e > 0)
+    # rebuilt: a build per stretch; kept: a build per configuration (every resumed one was kept)
+    assert len(builds) == len(frame) > 4
+    assert [b.get("tuner/trial_id") for b in kept_builds] == [None] * 4
+
+
+def test_kept_models_are_bounded_by_their_bytes(tmp_path):
+    def model():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.01), "mse")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    # 19 float32 weights; Adam: its int64 step, its float32 learning rate, two moments per weight
+    size = 19 * 4 + 8 + 4 + 2 * 19 * 4
+    assert asha._variable_bytes(model()) == size == 240
+    tuner = ASHA(_build, objective="val_loss", max_epochs=3, paused_models_bytes=2 * size, directory=str(tmp_path))
+    a, b, c = model(), model(), model()
+    tuner._keep("a", a, False)
+    tuner._keep("b", b, True)
+    assert list(tuner._kept) == ["a", "b"] and tuner._kept["b"][1] is True
+    tuner._keep("c", c, False)  # over the bound: the longest kept is released
+    assert list(tuner._kept) == ["b", "c"] and tuner._kept["c"][0] is c
+    tuner.paused_models_bytes = size - 1  # a model over the bound is not kept
+    tuner._kept.clear()
+    tuner._keep("a", a, False)
+    assert tuner._kept == {}
+
+
 def test_bad_arguments_fail_at_construction_or_search(tmp_path):
     kwargs = dict(objective="val_loss", directory=str(tmp_path))
     for make, name in [
@@ -214,6 +296,7 @@ def test_bad_arguments_fail_at_construction_or_search(tmp_path):
         (lambda: ASHA(_build, max_epochs=3, max_configurations=None, **kwargs), "max_configurations"),
         (lambda: ASHA(_build, max_epochs=3, max_time=-1, **kwargs), "max_time"),
         (lambda: ASHA(_build, max_epochs=3, executions_per_trial=2, **kwargs), "executions_per_trial"),
+        (lambda: ASHA(_build, max_epochs=3, paused_models_bytes=-1, **kwargs), "paused_models_bytes"),
     ]:
         with pytest.raises(ValueError, match=name):
             make()
