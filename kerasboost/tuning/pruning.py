@@ -282,9 +282,22 @@ class _PruningTuner:
         self.pruner, self.max_time = pruner, max_time
         self.cross_validation = as_splitter(cross_validation, seed)
         self.defer_jit_compile = check_bool("defer_jit_compile", defer_jit_compile)
+        self._seed = seed
         self._deadline: float | None = None
         self._deferred: Any = None  # the running trial's model while its XLA compile waits
         self._training = False
+
+    def _populate_initial_space(self):
+        # a new search (one reloaded from its directory keeps its oracle's state): keras-tuner's
+        # oracles take `seed or a random draw`, so seed=0 was no seed; here it is seed 0
+        super()._populate_initial_space()
+        oracle, seed = self.oracle, self._seed
+        if isinstance(seed, int) and not isinstance(seed, bool) and seed == 0 and oracle.seed != 0:
+            oracle.seed = oracle._seed_state = 0
+            if hasattr(oracle, "_random_state"):  # BayesianOptimization's initial points
+                oracle._random_state = np.random.RandomState(0)
+            if hasattr(oracle, "_make_gpr"):  # and its Gaussian process
+                oracle.gpr = oracle._make_gpr()
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         self._training = True  # a trial's build (not `get_best_models`'): its XLA compile may wait

@@ -1,6 +1,7 @@
 """Trial pruning (median stopping, ASHA) and the time budget inside keras-tuner searches."""
 
 import gc
+import random
 import time
 import weakref
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from kerasboost.tuning import (
+    ASHA,
     ASHAPruner,
     BayesianOptimization,
     MedianPruner,
@@ -333,3 +335,25 @@ def test_cross_validation_arguments(tmp_path):
     x, y = _data()
     with pytest.raises(ValueError, match="validation_split"):
         tuner.search(x, y, validation_split=0.2, epochs=1, verbose=0)
+
+
+def test_seed_zero_is_a_seed(tmp_path):
+    """keras-tuner's oracles take `seed or random.randint(1, 10000)`: seed=0 drew another seed
+    each time. kerasboost's tuners draw the same configurations from seed 0 every time."""
+
+    def draws(tuner_class, state, **kwargs):
+        random.seed(state)  # where keras-tuner draws a seed from
+        tuner = tuner_class(
+            _build, objective="val_loss", seed=0, directory=str(tmp_path), project_name=f"s{state}", **kwargs
+        )
+        return tuner.oracle.seed, [tuner.oracle.populate_space(str(i))["values"]["lr"] for i in range(4)]
+
+    for tuner_class, kwargs in [
+        (RandomSearch, {"max_trials": 4}),
+        (BayesianOptimization, {"max_trials": 4}),
+        (ASHA, {"max_epochs": 3, "max_configurations": 4}),
+    ]:
+        (seed, first), (again, second) = draws(tuner_class, 1, **kwargs), draws(tuner_class, 2, **kwargs)
+        assert seed == again == 0 and first == second, tuner_class
+    bayesian = BayesianOptimization(_build, objective="val_loss", seed=0, directory=str(tmp_path), project_name="b")
+    assert bayesian.oracle.gpr.random_state == 0  # its Gaussian process's restarts too
