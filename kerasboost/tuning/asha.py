@@ -138,11 +138,27 @@ class ASHAOracle(keras_tuner.Oracle):
         return None
 
     def configurations(self) -> int:
-        """The configurations started so far (trials at the first rung)."""
-        return sum(t.hyperparameters.values.get(RUNG) == 0 for t in self.trials.values())
+        """The configurations started so far (those with a trial at the first rung)."""
+        first = [t for t in self.trials.values() if t.hyperparameters.values.get(RUNG) == 0]
+        return len({self._compute_values_hash(t.hyperparameters.values) for t in first})
+
+    def _restart(self) -> dict | None:
+        """The values of a configuration whose first stretch the time budget cut before the
+        first rung (it paused nowhere, so it starts again from epoch 0), unless another first
+        stretch of it is running or has completed its rung; None if there is none."""
+        first = [self.trials[i] for i in sorted(self.trials)]
+        first = [t for t in first if t.hyperparameters.values.get(RUNG) == 0]
+        going = {self._compute_values_hash(t.hyperparameters.values) for t in first if not self._cut(t)}
+        for trial in first:
+            if self._cut(trial) and self._compute_values_hash(trial.hyperparameters.values) not in going:
+                return copy.copy(trial.hyperparameters.values)
+        return None
 
     def populate_space(self, trial_id):
         job = self._promotion(final=False)
+        restart = self._restart() if job is None else None
+        if restart is not None:
+            return {"status": "RUNNING", "values": restart}
         if job is None and (self.max_configurations is None or self.configurations() < self.max_configurations):
             values = self._random_values()
             if values is not None:
@@ -257,7 +273,7 @@ class ASHA(_PruningTuner, keras_tuner.Tuner):
             `search` call, and a running one stops at its next epoch end; `search` again
             (`overwrite=False`) goes on. A resumed stretch stopped short of its rung is
             recorded (`cut_at_epoch`), and its configuration resumes again from the same pause
-            (a first stretch stopped short of the first rung is not resumed).
+            (a first stretch stopped short of the first rung, with nothing paused, starts again).
         defer_jit_compile: bool. On the TensorFlow backend, a configuration's first stretch
             (up to the first rung, the only one most configurations train) runs without XLA
             even if the model was compiled for it, saving an XLA compile per configuration that

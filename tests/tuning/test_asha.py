@@ -25,11 +25,12 @@ def test_rungs():
     assert asha_rungs(3, 3, 3) == [3]
 
 
-def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path, short=None):
+def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path, short=None, oracles=None):
     """Runs an `ASHAOracle` on one worker without training: configuration i (in draw order)
     reports `curves[i]`, epoch by epoch. Returns the stretches `(configuration, first epoch,
     last epoch)` in the order the oracle handed them out. `short`: `{stretch index: (epochs
-    it runs, whether the time budget cut it)}` for stretches that end before their rung."""
+    it runs, whether the time budget cut it)}` for stretches that end before their rung;
+    `oracles`: a list the oracle is appended to."""
     hp = keras_tuner.HyperParameters()
     hp.Int("c", 0, 10**6)
     oracle = ASHAOracle(
@@ -43,6 +44,8 @@ def _simulate(curves, max_epochs, min_epochs, reduction_factor, tmp_path, short=
     )
     oracle._set_project_dir(str(tmp_path), "sim")
     install_oracle_hooks(oracle, None, None)
+    if oracles is not None:
+        oracles.append(oracle)
     index, stretches = {}, []
     while True:
         trial = oracle.create_trial("worker")
@@ -84,6 +87,22 @@ def test_promotions_by_hand(tmp_path):
     # from the same pause; stopped otherwise (a callback's early stopping), it does not
     assert _simulate(curves, 4, 1, 2, tmp_path / "cut", short={6: (1, True)})[6:] == [(3, 2, 4), (3, 2, 4)]
     assert _simulate(curves, 4, 1, 2, tmp_path / "stopped", short={6: (1, False)})[6:] == [(3, 2, 4)]
+    # rungs 2 and 4: configuration 1's first stretch, cut after one epoch, paused nowhere; it
+    # starts again at once (no pause waits), and is still one of the four configurations
+    oracles: list = []
+    assert _simulate(curves, 4, 2, 2, tmp_path / "first", short={1: (1, True)}, oracles=oracles) == [
+        (0, 0, 2),
+        (1, 0, 2),
+        (1, 0, 2),
+        (1, 2, 4),  # rung 2 holds 2 (0.6, 0.72): 1 goes on
+        (2, 0, 2),
+        (2, 2, 4),
+        (3, 0, 2),  # rung 2 holds 4: its top 2 are 2 and 3
+        (3, 2, 4),
+    ]
+    # drawn: only configuration 0 is left paused (an "x"); the cut stretch is 1's, which went on
+    lines = plot_intermediate(oracles[0]).axes[0].get_lines()
+    assert [line.get_marker() for line in lines].count("x") == 1 and len(lines) == 9
 
 
 @pytest.mark.parametrize("min_epochs", [1, 2])
