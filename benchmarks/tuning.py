@@ -121,7 +121,7 @@ def make_tuner(method, hypermodel, args, seed, directory):
     pruned = dict(max_trials=pruned_trials(args), defer_jit_compile=defer, **kwargs)
     median = tuning.MedianPruner(min_epochs=args.median_min_epochs, min_trials=3)
     asha = tuning.ASHAPruner(min_epochs=first_rung, reduction_factor=3)
-    return {
+    tuner = {
         "RandomSearch": lambda: keras_tuner.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "RandomSearch (kerasboost)": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
@@ -141,6 +141,10 @@ def make_tuner(method, hypermodel, args, seed, directory):
             **kwargs,
         ),
     }[method]()
+    # keras-tuner's own tuners drew a random seed for seed 0 (kerasboost's take 0): every search of
+    # a data set and seed draws from the same seed
+    tuning.pruning.seed_zero(tuner.oracle, seed)
+    return tuner
 
 
 def rung_suffix(method):

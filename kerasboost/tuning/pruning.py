@@ -248,6 +248,17 @@ def as_splitter(cross_validation: Any, seed: Any = None) -> Any:
     raise fail("cross_validation", "None, an int k >= 2 (folds) or a scikit-learn splitter", cross_validation)
 
 
+def seed_zero(oracle: Any, seed: Any) -> None:
+    """Give a new keras-tuner oracle the seed 0 it was asked for: keras-tuner's oracles take
+    `seed or random.randint(1, 10000)`, so `seed=0` drew a random seed."""
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed == 0 and oracle.seed != 0:
+        oracle.seed = oracle._seed_state = 0
+        if hasattr(oracle, "_random_state"):  # BayesianOptimization's initial points
+            oracle._random_state = np.random.RandomState(0)
+        if hasattr(oracle, "_make_gpr"):  # and its Gaussian process
+            oracle.gpr = oracle._make_gpr()
+
+
 class _PruningTuner:
     """What `RandomSearch` and `BayesianOptimization` add to keras-tuner's tuners."""
 
@@ -288,16 +299,8 @@ class _PruningTuner:
         self._training = False
 
     def _populate_initial_space(self):
-        # a new search (one reloaded from its directory keeps its oracle's state): keras-tuner's
-        # oracles take `seed or a random draw`, so seed=0 was no seed; here it is seed 0
         super()._populate_initial_space()
-        oracle, seed = self.oracle, self._seed
-        if isinstance(seed, int) and not isinstance(seed, bool) and seed == 0 and oracle.seed != 0:
-            oracle.seed = oracle._seed_state = 0
-            if hasattr(oracle, "_random_state"):  # BayesianOptimization's initial points
-                oracle._random_state = np.random.RandomState(0)
-            if hasattr(oracle, "_make_gpr"):  # and its Gaussian process
-                oracle.gpr = oracle._make_gpr()
+        seed_zero(self.oracle, self._seed)  # a new search (a reloaded one keeps its oracle's state)
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         self._training = True  # a trial's build (not `get_best_models`'): its XLA compile may wait
