@@ -28,7 +28,10 @@ XLA (a live pruned trial's early values differ a little from the recorded XLA on
 `tests/tuning/test_pruning.py`).
 
     python benchmarks/tuning_replay.py                      # RandomSearch's 12 trials per seed
-    python benchmarks/tuning_replay.py --pool RandomSearch BayesianOptimization \
+    python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_before_seed0.json
+        # the committed tuning_replay.md: the main table before its seed 0 ran again (6486457)
+    python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_before_seed0.json \
+        --pool RandomSearch BayesianOptimization \
         --out benchmarks/results/tuning_replay_pool24       # 24: RandomSearch gets the first 12 of each order
     python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_convnet.json \
         --out benchmarks/results/tuning_replay_convnet      # the ConvNet's trials (and tuning_convnet_digits)
