@@ -137,17 +137,19 @@ class ASHAOracle(keras_tuner.Oracle):
                 return waiting[0], rung
         return None
 
+    def _first_stretches(self) -> list:
+        """The trials at the first rung (a configuration's first stretch, or one started again), in order."""
+        return [self.trials[i] for i in sorted(self.trials) if self.trials[i].hyperparameters.values.get(RUNG) == 0]
+
     def configurations(self) -> int:
         """The configurations started so far (those with a trial at the first rung)."""
-        first = [t for t in self.trials.values() if t.hyperparameters.values.get(RUNG) == 0]
-        return len({self._compute_values_hash(t.hyperparameters.values) for t in first})
+        return len({self._compute_values_hash(t.hyperparameters.values) for t in self._first_stretches()})
 
     def _restart(self) -> dict | None:
         """The values of a configuration whose first stretch the time budget cut before the
         first rung (it paused nowhere, so it starts again from epoch 0), unless another first
         stretch of it is running or has completed its rung; None if there is none."""
-        first = [self.trials[i] for i in sorted(self.trials)]
-        first = [t for t in first if t.hyperparameters.values.get(RUNG) == 0]
+        first = self._first_stretches()
         going = {self._compute_values_hash(t.hyperparameters.values) for t in first if not self._cut(t)}
         for trial in first:
             if self._cut(trial) and self._compute_values_hash(trial.hyperparameters.values) not in going:

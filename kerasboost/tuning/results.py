@@ -201,12 +201,6 @@ def plot_trials(tuner: Any, path: str | None = None, max_hyperparameters: int = 
     return fig
 
 
-def _configuration(oracle: Any, trial_id: str) -> list:
-    """A trial's hyperparameter values without the search's own (`tuner/epochs`, ...)."""
-    values = oracle.trials[trial_id].hyperparameters.values
-    return sorted((k, repr(v)) for k, v in values.items() if not k.startswith("tuner/"))
-
-
 @kerasboost_export("kerasboost.tuning.plot_intermediate", register=False)
 def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> Any:
     """Every trial's objective epoch by epoch, the trials a pruner stopped marked where they stopped.
@@ -272,8 +266,13 @@ def plot_intermediate(tuner: Any, path: str | None = None, ax: Any = None) -> An
         if trial.metrics.exists(CUT) and resumes[trial_id] is not None:
             end = resumes[trial_id]  # cut by `max_time`: its configuration goes on from the same pause
         elif trial.metrics.exists(CUT):  # a first stretch cut: its configuration started again
-            config = _configuration(oracle, trial_id)
-            end = max(t for t in curves if resumes[t] is None and _configuration(oracle, t) == config)
+            # (the same configuration as `ASHAOracle` counts one: its values but the search's own)
+            config = oracle._compute_values_hash(trial.hyperparameters.values)
+            end = max(
+                t
+                for t in curves
+                if resumes[t] is None and oracle._compute_values_hash(oracle.trials[t].hyperparameters.values) == config
+            )
         while end in resumed:
             end = max(t for t, r in resumes.items() if r == end)  # the latest: a cut stretch ran again
         paused = 0 < oracle.trials[end].hyperparameters.values.get("tuner/epochs", 0) < last_rung
