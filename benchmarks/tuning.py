@@ -75,6 +75,10 @@ METHODS = (
 # their first rung at epoch 2 or 3 (one-cycle's warmup is still low at epoch 1), and kerasboost's ASHA
 # building every resumed stretch's model anew (paused_models_bytes=0: no paused model kept in memory)
 EAGER_XLA, NO_XLA = " (XLA at once)", " (no XLA)"
+# keras-tuner's BayesianOptimization draws max(3 x the number of hyperparameters, 3) random trials before
+# its Gaussian process proposes any: the MLP's space gives more than 12, so within 12 trials it is a
+# RandomSearch (the same draws, the same seed); this companion fits its process after 4 random trials
+BO_MODELLED = "BayesianOptimization (4 initial points)"
 REBUILT = {"ASHA (rebuilt)": "ASHA", "ASHA (no XLA, rebuilt)": "ASHA" + NO_XLA}
 RUNGS = {f" (first rung {epoch})": epoch for epoch in (2, 3)}
 COMPANIONS = (
@@ -88,6 +92,7 @@ COMPANIONS = (
     *(f"{search} + ASHA{rung}" for rung in RUNGS for search in ("RandomSearch", "Optuna TPE")),
     *(f"ASHA{rung}" for rung in RUNGS),
     *REBUILT,
+    BO_MODELLED,
 )
 
 
@@ -126,6 +131,9 @@ def make_tuner(method, hypermodel, args, seed, directory):
         "RandomSearch (kerasboost)": lambda: tuning.RandomSearch(hypermodel, max_trials=trials, **kwargs),
         "Hyperband": lambda: keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **kwargs),
         "BayesianOptimization": lambda: keras_tuner.BayesianOptimization(hypermodel, max_trials=trials, **kwargs),
+        BO_MODELLED: lambda: keras_tuner.BayesianOptimization(
+            hypermodel, max_trials=trials, num_initial_points=4, **kwargs
+        ),
         "RandomSearch + median": lambda: tuning.RandomSearch(hypermodel, pruner=median, **pruned),
         "RandomSearch + ASHA": lambda: tuning.RandomSearch(hypermodel, pruner=asha, **pruned),
         "Optuna TPE + median": lambda: tuning.OptunaSearch(hypermodel, pruner=median, **pruned),
