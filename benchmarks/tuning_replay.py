@@ -5,8 +5,9 @@ in the sampled order the best configuration happened to fall: on mnist1d RandomS
 best configuration as its 5th and 4th trial (seeds 0 and 20000), and a third of its 59 and 48
 epochs leaves a pruned search 16-20. This script separates the pruner's ranking from that luck.
 It takes the trials of searches that trained every trial to the end (each epoch's validation
-accuracy, from `tuning.py`'s json: RandomSearch's 12 by default, `--pool RandomSearch
-BayesianOptimization` for 24), replays them in many random orders, and on each order runs:
+accuracy, from `tuning.py`'s json: RandomSearch's 12 by default; `--pool` names more searches,
+and a configuration two of them trained enters the pool once), replays them in many random
+orders, and on each order runs:
 
 - RandomSearch: the first `--trials` of the order, each to the end;
 - kerasboost's `MedianPruner` and `ASHAPruner` (the objects the tuners use, deciding after each
@@ -30,9 +31,6 @@ XLA (a live pruned trial's early values differ a little from the recorded XLA on
     python benchmarks/tuning_replay.py                      # RandomSearch's 12 trials per seed
     python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_before_seed0.json
         # the committed tuning_replay.md: the main table before its seed 0 ran again (6486457)
-    python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_before_seed0.json \
-        --pool RandomSearch BayesianOptimization \
-        --out benchmarks/results/tuning_replay_pool24       # 24: RandomSearch gets the first 12 of each order
     python benchmarks/tuning_replay.py --runs benchmarks/results/tuning_convnet.json \
         --out benchmarks/results/tuning_replay_convnet      # the ConvNet's trials (and tuning_convnet_digits)
 
@@ -64,6 +62,36 @@ def curves_of(run: dict, epochs: int) -> list[list[float]]:
             f"is {run['trials'] * epochs} epochs, its record has {len(accuracies)}"
         )
     return [accuracies[i : i + epochs] for i in range(0, len(accuracies), epochs)]
+
+
+def configurations_of(run: dict) -> list | None:
+    """Each trial's hyperparameter values, in the order of its curves, if the record keeps its trial table."""
+    table = run.get("trial_table")
+    if not table or len(table) != run["trials"]:
+        return None
+    return [tuple(sorted((k, v) for k, v in row.items() if k.startswith("hp/"))) for row in table]
+
+
+def pool_of(runs: dict, keys: list[str], epochs: int) -> tuple[list[list[float]], int]:
+    """The curves of the searches `keys`, each configuration once, and how many repeats were left out.
+
+    Two searches of one seed can train the same configurations: keras-tuner's BayesianOptimization
+    draws its first max(3 x the number of hyperparameters, 3) trials at random from the search's
+    seed, so on the MLP's space (about 20 hyperparameters) its 12 trials are RandomSearch's 12. A
+    repeat is the same configuration in the trial tables or, where a record has none, the same curve.
+    """
+    curves: list[list[float]] = []
+    seen: set = set()
+    for key in keys:
+        run = runs[key]
+        configurations = configurations_of(run)
+        for i, curve in enumerate(curves_of(run, epochs)):
+            identity = ("configuration", configurations[i]) if configurations else ("curve", tuple(curve))
+            if identity in seen or ("curve", tuple(curve)) in seen:
+                continue
+            seen.update({identity, ("curve", tuple(curve))})
+            curves.append(curve)
+    return curves, sum(runs[key]["trials"] for key in keys) - len(curves)
 
 
 def one_trial(curve: list[float], pruner, done: list[list[float]]) -> list[float]:
@@ -189,11 +217,15 @@ def main(argv=None):
         raise ValueError(f"--pool {args.pool[0]!r}: {args.runs} holds no such search")
     results: dict = {}  # "dataset|seed|search" -> per order: (epochs to reach or None, epochs in all)
     pool_best: dict = {}
+    args.pool_sizes, args.repeats = {}, {}
     for dataset, seed in sources:
-        curves = [c for name in args.pool for c in curves_of(runs[f"{dataset}|{seed}|{name}"], args.epochs)]
+        curves, repeats = pool_of(runs, [f"{dataset}|{seed}|{name}" for name in args.pool], args.epochs)
         if not 0 < args.trials <= len(curves):
-            raise ValueError(f"--trials {args.trials}: RandomSearch takes 1 to {len(curves)} of the pool's trials")
-        args.pool_size = len(curves)
+            raise ValueError(
+                f"--trials {args.trials}: RandomSearch takes 1 to {len(curves)} of the pool's trials "
+                f"({dataset}, seed {seed}: {len(curves)} configurations, {repeats} repeated ones left out)"
+            )
+        args.pool_sizes[f"{dataset}|{seed}"], args.repeats[f"{dataset}|{seed}"] = len(curves), repeats
         best = max(max(c) for c in curves)
         pool_best[f"{dataset}|{seed}"] = best
         orders = [rng.permutation(len(curves)) for _ in range(args.orders)]
@@ -203,6 +235,18 @@ def main(argv=None):
     rows, text = report(results, pool_best, sources, args, rng)
     print(text, flush=True)
     return rows
+
+
+def pool_text(args) -> str:
+    """The pool's size in words: one number if every data set and seed has it, else each; repeats named."""
+    sizes = sorted(set(args.pool_sizes.values()))
+    text = (
+        f"a pool of {sizes[0]} per data set and seed"
+        if len(sizes) == 1
+        else "pools of " + ", ".join(f"{size} ({key.replace('|', ' seed ')})" for key, size in args.pool_sizes.items())
+    )
+    repeats = sum(args.repeats.values())
+    return text + (f"; {repeats} trials that repeated a configuration of the pool left out" if repeats else "")
 
 
 def report(results, pool_best, sources, args, rng):
@@ -236,7 +280,7 @@ def report(results, pool_best, sources, args, rng):
             )
     lines = [
         f"`{args.command}` — no training: the trials of {' and '.join(args.pool)} recorded in `{args.runs}` "
-        f"({args.epochs} epochs each; a pool of {args.pool_size} per data set and seed) replayed in "
+        f"({args.epochs} epochs each; {pool_text(args)}) replayed in "
         f"{args.orders} random orders per data set and seed; RandomSearch runs the first {args.trials} of each "
         "order to the end, each pruned search the whole order; reached = running best within "
         f"{args.within:.1%} of the best of the pool; medians over seeds and orders (a search that never reached "
@@ -255,7 +299,17 @@ def report(results, pool_best, sources, args, rng):
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
-        json.dump({"rows": rows, "pool_best": pool_best, "command": args.command}, f, indent=1)
+        json.dump(
+            {
+                "rows": rows,
+                "pool_best": pool_best,
+                "pool_sizes": args.pool_sizes,
+                "repeats_left_out": args.repeats,
+                "command": args.command,
+            },
+            f,
+            indent=1,
+        )
     with open(args.out + ".md", "w") as f:
         f.write(text)
     return rows, text

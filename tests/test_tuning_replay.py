@@ -99,3 +99,37 @@ def test_the_replay_repeats_a_live_search_that_trained_the_same_trials():
         recorded = recorded[len(ran) :]
         done.append(tuning_replay.best_so_far(ran, 1.0))
     assert [len(d) for d in done] == [12] + [1] * 11  # trial 00 ran to the end, 01-11 stopped at epoch 1
+
+
+def test_a_configuration_two_searches_trained_enters_the_pool_once(tmp_path):
+    # keras-tuner's BayesianOptimization draws its first trials at random from the search's seed,
+    # so within 12 trials it trains RandomSearch's configurations: a pool of both is not 24
+    def table(*configurations):
+        return [
+            {"trial_id": f"{i:02d}", "hp/units": u, "hp/learning_rate": r} for i, (u, r) in enumerate(configurations)
+        ]
+
+    runs = {
+        "digits|0|RandomSearch": {"accuracies": A + B, "trials": 2, "trial_table": table((8, 0.1), (16, 0.01))},
+        # B's configuration again with other numbers (another path), then a new one (C)
+        "digits|0|BayesianOptimization": {
+            "accuracies": [0.5, 0.8, 0.88] + C,
+            "trials": 2,
+            "trial_table": table((16, 0.01), (32, 0.001)),
+        },
+        # no trial table: a repeat is the same curve
+        "digits|0|Hyperband": {"accuracies": A + [0.3, 0.3, 0.3], "trials": 2},
+    }
+    keys = ["digits|0|RandomSearch", "digits|0|BayesianOptimization", "digits|0|Hyperband"]
+    assert tuning_replay.pool_of(runs, keys[:2], 3) == ([A, B, C], 1)
+    assert tuning_replay.pool_of(runs, keys, 3) == ([A, B, C, [0.3, 0.3, 0.3]], 2)
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps({"runs": runs}))
+    out = tmp_path / "replay"
+    argv = ["--runs", str(path), "--epochs", "3", "--trials", "2", "--orders", "5", "--draws", "5", "--out", str(out)]
+    tuning_replay.main([*argv, "--pool", "RandomSearch", "BayesianOptimization"])
+    written = json.loads(out.with_suffix(".json").read_text())
+    assert written["pool_sizes"] == {"digits|0": 3} and written["repeats_left_out"] == {"digits|0": 1}
+    assert "a pool of 3 per data set and seed; 1 trials that repeated" in out.with_suffix(".md").read_text()
+    with pytest.raises(ValueError, match="RandomSearch takes 1 to 3 of the pool's trials .* 1 repeated"):
+        tuning_replay.main([*argv, "--trials", "4", "--pool", "RandomSearch", "BayesianOptimization"])
