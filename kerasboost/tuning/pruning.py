@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -528,6 +529,25 @@ class RandomSearch(_PruningTuner, keras_tuner.RandomSearch):
     """
 
 
+def random_only(oracle: Any) -> str | None:
+    """Why keras-tuner's Bayesian optimization oracle `oracle` will draw every trial at random
+    (its random first trials are `max_trials` or more), or None if its Gaussian process proposes some."""
+    dimensions = len(oracle.hyperparameters.space)
+    initial = oracle.num_initial_points or max(3 * dimensions, 3)
+    if oracle.max_trials is None or initial < oracle.max_trials:
+        return None
+    why = (
+        "num_initial_points"
+        if oracle.num_initial_points
+        else f"keras-tuner's default, 3 x {dimensions} hyperparameters"
+    )
+    return (
+        f"BayesianOptimization draws its first {initial} trials at random ({why}) and max_trials is "
+        f"{oracle.max_trials}: no trial comes from the Gaussian process, the search is a RandomSearch. "
+        "Pass num_initial_points below max_trials (a third of it, for example)."
+    )
+
+
 @kerasboost_export("kerasboost.tuning.BayesianOptimization", register=False)
 class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
     """keras-tuner's `BayesianOptimization`, with trial pruning and a time budget.
@@ -535,6 +555,11 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
     As `kerasboost.tuning.RandomSearch`: keras-tuner's arguments, plus `pruner` and
     `max_time`. A pruned trial's score (the best of its epochs) is what the Gaussian process
     learns from, as for any trial.
+
+    keras-tuner draws the first `num_initial_points` trials at random, by default 3 times the
+    number of hyperparameters (60 for the 20 of `MLPHyperModel`'s default space). When that is `max_trials` or more,
+    no trial comes from the Gaussian process and the search is a `RandomSearch` of the same
+    draws; `search` warns then. Pass `num_initial_points` below `max_trials`.
 
     Args:
         hypermodel: as keras-tuner's.
@@ -562,3 +587,9 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
         - Li et al., 2020, "A System for Massively Parallel Hyperparameter
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
+
+    def _populate_initial_space(self):
+        super()._populate_initial_space()
+        why = None if _is_client(self.oracle) else random_only(self.oracle)
+        if why is not None:
+            warnings.warn(why, stacklevel=3)
