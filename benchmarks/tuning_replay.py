@@ -173,23 +173,30 @@ def promote(curves, order, target: float, first_rung: int, reduction_factor: int
             return reached, spent
 
 
-# the searches replayed, each (curves, order, target) -> (epochs to reach or None, epochs in all):
-# RandomSearch, kerasboost's pruners stopping trials, Li et al.'s ASHA as written (not in kerasboost,
-# whose trials never pause: each trial paused at a rung and resumed from there when it ranks in the
-# top third), and a bound no pruner can beat
-SEARCHES = {
-    "RandomSearch": lambda c, o, t: stop(c, o, None, t),
-    **{
-        f"median (from epoch {e})": (lambda c, o, t, e=e: stop(c, o, tuning.MedianPruner(e, min_trials=3), t))
-        for e in (1, 2, 3)
-    },
-    **{
-        f"ASHA (first rung {e})": (lambda c, o, t, e=e: stop(c, o, tuning.ASHAPruner(e, reduction_factor=3), t))
-        for e in (1, 2, 3)
-    },
-    **{f"ASHA, paused trials resumed (first rung {e})": (lambda c, o, t, e=e: promote(c, o, t, e)) for e in (1, 2, 3)},
-    "oracle (stops at epoch 1 every trial but the first near the best)": oracle,
-}
+def searches(reduction_factors=(3,)) -> dict:
+    """The searches replayed, each (curves, order, target) -> (epochs to reach or None, epochs in
+    all): RandomSearch, kerasboost's pruners stopping trials, Li et al.'s ASHA as written (not in
+    kerasboost's pruners, whose trials never pause: each trial paused at a rung and resumed from
+    there when it ranks in the rung's top 1 / reduction factor), and a bound no pruner can beat.
+    The ASHA searches run with each of `reduction_factors` (named without it for 3, the default)."""
+    found = {"RandomSearch": lambda c, o, t: stop(c, o, None, t)}
+    for e in (1, 2, 3):
+        found[f"median (from epoch {e})"] = lambda c, o, t, e=e: stop(c, o, tuning.MedianPruner(e, min_trials=3), t)
+    for factor in reduction_factors:
+        named = "" if factor == 3 else f", reduction factor {factor}"
+        for e in (1, 2, 3):
+            found[f"ASHA (first rung {e}{named})"] = lambda c, o, t, e=e, f=factor: stop(
+                c, o, tuning.ASHAPruner(e, reduction_factor=f), t
+            )
+        for e in (1, 2, 3):
+            found[f"ASHA, paused trials resumed (first rung {e}{named})"] = lambda c, o, t, e=e, f=factor: promote(
+                c, o, t, e, f
+            )
+    found["oracle (stops at epoch 1 every trial but the first near the best)"] = oracle
+    return found
+
+
+SEARCHES = searches()
 
 
 def main(argv=None):
@@ -204,9 +211,15 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=2000, help="random draws of one order per seed ('target met')")
     parser.add_argument("--within", type=float, default=0.005, help="how close to the best counts as reaching it")
     parser.add_argument("--seed", type=int, default=0, help="seeds the orders")
+    parser.add_argument(
+        "--reduction-factors", nargs="+", type=int, default=[3], help="the ASHA searches' reduction factors (>= 2)"
+    )
     parser.add_argument("--out", default="benchmarks/results/tuning_replay", help="output path without extension")
     args = parser.parse_args(argv)
     args.command = command_line("tuning_replay.py", argv)
+    if min(args.reduction_factors) < 2:
+        raise ValueError(f"--reduction-factors {args.reduction_factors}: each must be at least 2")
+    args.searches = searches(args.reduction_factors)
     with open(args.runs) as f:
         runs = json.load(f)["runs"]
     rng = np.random.default_rng(args.seed)
@@ -229,7 +242,7 @@ def main(argv=None):
         best = max(max(c) for c in curves)
         pool_best[f"{dataset}|{seed}"] = best
         orders = [rng.permutation(len(curves)) for _ in range(args.orders)]
-        for name, search in SEARCHES.items():
+        for name, search in args.searches.items():
             taken = args.trials if name == "RandomSearch" else len(curves)  # a pruned search runs the whole pool
             results[f"{dataset}|{seed}|{name}"] = [search(curves, o[:taken], best - args.within) for o in orders]
     rows, text = report(results, pool_best, sources, args, rng)
@@ -258,7 +271,7 @@ def report(results, pool_best, sources, args, rng):
         # issue 40's epochs clause on one random order per seed: the same draws for every search
         picks = {s: rng.integers(0, args.orders, size=args.draws) for s in seeds}
         random_search = np.median([baseline[s][picks[s]] for s in seeds], axis=0)
-        for name in SEARCHES:
+        for name in args.searches:
             mine = {s: results[f"{dataset}|{s}|{name}"] for s in seeds}
             to_reach = {s: np.array([r or spent for r, spent in mine[s]]) for s in seeds}
             everything = np.concatenate([to_reach[s] for s in seeds])

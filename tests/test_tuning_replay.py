@@ -133,3 +133,20 @@ def test_a_configuration_two_searches_trained_enters_the_pool_once(tmp_path):
     assert "a pool of 3 per data set and seed; 1 trials that repeated" in out.with_suffix(".md").read_text()
     with pytest.raises(ValueError, match="RandomSearch takes 1 to 3 of the pool's trials .* 1 repeated"):
         tuning_replay.main([*argv, "--trials", "4", "--pool", "RandomSearch", "BayesianOptimization"])
+
+
+def test_asha_with_other_reduction_factors(tmp_path):
+    # reduction factor 2 (rungs at epochs 1, 2 and the end): A and C run epoch 1, the top half
+    # of the two (C) resumes for epoch 2; B runs epoch 1, the order has run out, so each rung's
+    # best goes on, the highest rung first: C for epoch 3, then B (rung 1's best) for epoch 2,
+    # and B, now leading the rung of epoch 2, for epoch 3: 0.9 at the 7th epoch run in all
+    assert tuning_replay.promote(CURVES, [0, 2, 1], TARGET, first_rung=1, reduction_factor=2) == (7, 7)
+    runs = _runs(tmp_path / "runs.json", {0: [A, B, C]})
+    argv = ["--runs", str(runs), "--epochs", "3", "--trials", "3", "--orders", "5", "--draws", "5"]
+    rows = tuning_replay.main([*argv, "--reduction-factors", "2", "3", "--out", str(tmp_path / "r")])
+    names = [r["search"] for r in rows]
+    assert names == list(tuning_replay.searches((2, 3))) and len(names) == len(tuning_replay.SEARCHES) + 6
+    assert "ASHA, paused trials resumed (first rung 1, reduction factor 2)" in names
+    assert "ASHA, paused trials resumed (first rung 1)" in names  # 3: the default's names
+    with pytest.raises(ValueError, match="--reduction-factors \\[1\\]: each must be at least 2"):
+        tuning_replay.main([*argv, "--reduction-factors", "1", "--out", str(tmp_path / "x")])
