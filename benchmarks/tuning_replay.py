@@ -12,9 +12,9 @@ orders, and on each order runs:
 - RandomSearch: the first `--trials` of the order, each to the end;
 - kerasboost's `MedianPruner` and `ASHAPruner` (the objects the tuners use, deciding after each
   epoch what a one-worker search would have reported to them) over the whole order;
-- Li et al.'s ASHA as written, which kerasboost does not have (its trials never pause): a trial
-  pauses at each rung and resumes from there once it ranks in its rung's top third (once the
-  order has run out, each rung's best resumes too);
+- Li et al.'s ASHA as written (the rule of kerasboost's `ASHA` tuner; its pruners stop trials
+  instead): a trial pauses at each rung and resumes from there once it ranks in its rung's top
+  third (once the order has run out, each rung's best resumes too);
 - a bound: every trial stops after epoch 1, except the first that comes near the best.
 
 Per data set and search it reports how often the search came within `--within` of the best trial
@@ -175,9 +175,9 @@ def promote(curves, order, target: float, first_rung: int, reduction_factor: int
 
 def searches(reduction_factors=(3,)) -> dict:
     """The searches replayed, each (curves, order, target) -> (epochs to reach or None, epochs in
-    all): RandomSearch, kerasboost's pruners stopping trials, Li et al.'s ASHA as written (not in
-    kerasboost's pruners, whose trials never pause: each trial paused at a rung and resumed from
-    there when it ranks in the rung's top 1 / reduction factor), and a bound no pruner can beat.
+    all): RandomSearch, kerasboost's pruners stopping trials, Li et al.'s ASHA as written (the
+    rule of kerasboost's `ASHA` tuner: each trial paused at a rung and resumed from there when
+    it ranks in the rung's top 1 / reduction factor), and a bound no pruner can beat.
     The ASHA searches run with each of `reduction_factors` (named without it for 3, the default)."""
     found = {"RandomSearch": lambda c, o, t: stop(c, o, None, t)}
     for e in (1, 2, 3):
