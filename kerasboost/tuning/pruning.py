@@ -559,7 +559,7 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
     keras-tuner draws the first `num_initial_points` trials at random, by default 3 times the
     number of hyperparameters (60 for the 20 of `MLPHyperModel`'s default space). When that is `max_trials` or more,
     no trial comes from the Gaussian process and the search is a `RandomSearch` of the same
-    draws; `search` warns then. Pass `num_initial_points` below `max_trials`.
+    draws; the tuner warns then, when it is built. Pass `num_initial_points` below `max_trials`.
 
     Args:
         hypermodel: as keras-tuner's.
@@ -588,8 +588,10 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
 
-    def _populate_initial_space(self):
-        super()._populate_initial_space()
-        why = None if _is_client(self.oracle) else random_only(self.oracle)
-        if why is not None:
-            warnings.warn(why, stacklevel=3)
+    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
+        super().__init__(hypermodel, **kwargs)
+        # keras-tuner has built the hypermodel once by now, so the space is known
+        if not _is_client(self.oracle) and self.oracle.hyperparameters.space:
+            why = random_only(self.oracle)
+            if why is not None:
+                warnings.warn(why, stacklevel=2)

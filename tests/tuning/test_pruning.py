@@ -363,32 +363,26 @@ def test_seed_zero_is_a_seed(tmp_path):
 def test_bayesian_optimization_warns_when_every_trial_would_be_random(tmp_path):
     """keras-tuner's oracle draws max(3 x the hyperparameters, 3) random trials (or
     `num_initial_points`) before its Gaussian process proposes one; with `max_trials` at or
-    under that, the search is a RandomSearch, and kerasboost's tuner says so when it starts."""
-    x, y = _data()
+    under that, the search is a RandomSearch, and kerasboost's tuner says so when it is built."""
 
-    def search(project, **kwargs):
-        tuner = BayesianOptimization(
-            _build, objective="val_loss", seed=0, directory=str(tmp_path), project_name=project, **kwargs
+    def tuner(project, build=_build, **kwargs):
+        return BayesianOptimization(
+            build, objective="val_loss", directory=str(tmp_path), project_name=project, **kwargs
         )
-        tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0)
-        return tuner
 
-    with pytest.warns(UserWarning, match=r"first 3 trials at random \(keras-tuner's default, 3 x 1 hyperparam"):
-        search("default", max_trials=3)
+    with pytest.warns(
+        UserWarning, match=r"first 3 trials at random \(keras-tuner's default, 3 x 1 hyperparam"
+    ) as caught:
+        tuner("default", max_trials=3)
+    assert caught[0].filename == __file__  # it points at the line that built the tuner
     with pytest.warns(UserWarning, match=r"first 5 trials at random \(num_initial_points\) and max_trials is 4"):
-        search("explicit", max_trials=4, num_initial_points=5)
+        tuner("explicit", max_trials=4, num_initial_points=5)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tuner = search("modelled", max_trials=4, num_initial_points=2)
-    assert not [w for w in caught if "trials at random" in str(w.message)]
-    assert len(tuner.oracle.trials) == 4
+        tuner("modelled", max_trials=4, num_initial_points=2)
+        tuner("unbounded", max_trials=None)  # no bound: the process proposes after the random trials
+    messages = [str(w.message) for w in caught if "trials at random" in str(w.message)]
+    assert messages == [], messages
     # MLPHyperModel's default space: 20 hyperparameters, so 60 random trials by default
-    mlp = BayesianOptimization(
-        MLPHyperModel((4,), num_classes=3, num_samples=64),
-        objective="val_accuracy",
-        max_trials=12,
-        directory=str(tmp_path),
-        project_name="mlp",
-    )
     with pytest.warns(UserWarning, match=r"first 60 trials at random \(keras-tuner's default, 3 x 20 hyperparam"):
-        mlp._populate_initial_space()
+        tuner("mlp", MLPHyperModel((4,), num_classes=3, num_samples=64), max_trials=12)
