@@ -588,8 +588,23 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
 
-    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
-        super().__init__(hypermodel, **kwargs)
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        pruner: Pruner | None = None,
+        max_time: float | None = None,
+        cross_validation: Any = None,
+        defer_jit_compile: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            hypermodel,
+            pruner=pruner,
+            max_time=max_time,
+            cross_validation=cross_validation,
+            defer_jit_compile=defer_jit_compile,
+            **kwargs,
+        )
         # keras-tuner has built the hypermodel once by now, so the space is known
         if not _is_client(self.oracle) and self.oracle.hyperparameters.space:
             why = random_only(self.oracle)
