@@ -274,6 +274,10 @@ class _PruningTuner:
     ) -> None:
         self._setup_pruning(pruner, max_time, cross_validation, kwargs.get("seed"), defer_jit_compile, hypermodel)
         super().__init__(hypermodel, **kwargs)  # type: ignore[call-arg]
+        self._check_oracle()
+
+    def _check_oracle(self) -> None:
+        """Warn, once the tuner is built, of what its oracle will do that its arguments do not say."""
 
     def _setup_pruning(
         self,
@@ -588,25 +592,9 @@ class BayesianOptimization(_PruningTuner, keras_tuner.BayesianOptimization):
           Tuning", MLSys, https://arxiv.org/abs/1810.05934 (ASHA)
     """
 
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        pruner: Pruner | None = None,
-        max_time: float | None = None,
-        cross_validation: Any = None,
-        defer_jit_compile: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            hypermodel,
-            pruner=pruner,
-            max_time=max_time,
-            cross_validation=cross_validation,
-            defer_jit_compile=defer_jit_compile,
-            **kwargs,
-        )
+    def _check_oracle(self) -> None:
         # keras-tuner has built the hypermodel once by now, so the space is known
         if not _is_client(self.oracle) and self.oracle.hyperparameters.space:
             why = random_only(self.oracle)
             if why is not None:
-                warnings.warn(why, stacklevel=2)
+                warnings.warn(why, stacklevel=3)  # the line that built the tuner
