@@ -87,9 +87,9 @@ def pool_of(runs: dict, keys: list[str], epochs: int) -> tuple[list[list[float]]
         configurations = configurations_of(run)
         for i, curve in enumerate(curves_of(run, epochs)):
             identity = ("configuration", configurations[i]) if configurations else ("curve", tuple(curve))
-            if identity in seen or ("curve", tuple(curve)) in seen:
+            if identity in seen:
                 continue
-            seen.update({identity, ("curve", tuple(curve))})
+            seen.update({identity, ("curve", tuple(curve))})  # a record without a table matches by curve
             curves.append(curve)
     return curves, sum(runs[key]["trials"] for key in keys) - len(curves)
 

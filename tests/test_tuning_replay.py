@@ -123,6 +123,9 @@ def test_a_configuration_two_searches_trained_enters_the_pool_once(tmp_path):
     keys = ["digits|0|RandomSearch", "digits|0|BayesianOptimization", "digits|0|Hyperband"]
     assert tuning_replay.pool_of(runs, keys[:2], 3) == ([A, B, C], 1)
     assert tuning_replay.pool_of(runs, keys, 3) == ([A, B, C, [0.3, 0.3, 0.3]], 2)
+    # two configurations that trained the same curve (stuck at chance, say) are two trials
+    stuck = {"digits|0|RandomSearch": {"accuracies": [0.1] * 6, "trials": 2, "trial_table": table((8, 1.0), (16, 2.0))}}
+    assert tuning_replay.pool_of(stuck, ["digits|0|RandomSearch"], 3) == ([[0.1] * 3] * 2, 0)
     path = tmp_path / "runs.json"
     path.write_text(json.dumps({"runs": runs}))
     out = tmp_path / "replay"
